@@ -1,0 +1,1 @@
+"""VAE Latent Explorer: a 2-D VAE on MNIST, its training, checkpoints and latent-space tools."""

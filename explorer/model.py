@@ -1,0 +1,99 @@
+"""The VAE: its shape config, the network, and the loss of the seed's eq. (4)-(5).
+
+No I/O here. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
+`VAE.decode` maps z to Bernoulli logits over pixels. Losses are per image, in nats.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Keeps exp(logvar) finite in fp32 when lambda = 0 lets sigma shrink without bound.
+LOGVAR_MIN, LOGVAR_MAX = -30.0, 10.0
+RECONSTRUCTIONS = ("bce", "mse")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    x_dim: int = 784  # pixels per image (28 x 28)
+    hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
+    latent_dim: int = 2  # the plane the app draws
+
+
+class VAE(nn.Module):
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        widths = (config.x_dim, *config.hidden)
+        self.encoder = _mlp(widths)
+        self.to_stats = nn.Linear(widths[-1], 2 * config.latent_dim)  # mu and logvar side by side
+        self.decoder = nn.Sequential(_mlp((config.latent_dim, *reversed(config.hidden))),
+                                     nn.Linear(widths[1], config.x_dim))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=-1)  # (B, L) each
+        return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Bernoulli logits of each pixel, (..., x_dim)."""
+        return self.decoder(z)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, k: int = 1,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """k samples z = mu + sigma * eps per row, shaped (k, B, L)."""
+        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def forward(self, x: torch.Tensor, k: int = 1, generator: torch.Generator | None = None):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, k, generator)
+        return self.decode(z), mu, logvar  # logits (k, B, x_dim)
+
+
+def _mlp(widths: tuple[int, ...]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per row, the seed's eq. (5)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(-1)
+
+
+def reconstruction_cost(logits: torch.Tensor, x: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """-ln p(x|z) summed over pixels, per image: Bernoulli cross-entropy, or squared error (eq. 1-2)."""
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits.float(), x.expand_as(logits), reduction="none").sum(-1)
+    if kind == "mse":
+        return (torch.sigmoid(logits.float()) - x).pow(2).sum(-1)
+    raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {kind!r}")
+
+
+@dataclass
+class Loss:
+    """Batch means, per image, in nats: total = recon + lam * kl."""
+
+    total: torch.Tensor
+    recon: torch.Tensor
+    kl: torch.Tensor
+
+
+def vae_loss(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstruction: str = "bce",
+             generator: torch.Generator | None = None) -> Loss:
+    """The seed's eq. (4): E_q[recon] estimated with k samples of z per image, plus lam * KL."""
+    logits, mu, logvar = model(x, k, generator)
+    recon = reconstruction_cost(logits, x, reconstruction).mean()  # mean over the k samples and the batch
+    kl = kl_to_standard_normal(mu.float(), logvar.float()).mean()
+    return Loss(recon + lam * kl, recon, kl)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """ln N(z; mu, diag exp(logvar)), summed over the last axis."""
+    return -0.5 * (((z - mu) ** 2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(-1)

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+import torch
+
+from explorer.checkpoint import Checkpoint
+from explorer.data import load_split
+from explorer.model import ModelConfig
+from explorer.pipeline import finish
+from explorer.train import TrainConfig, train
+
+SMALL = ModelConfig(hidden=(64, 32))
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    return load_split("test")
+
+
+@pytest.fixture(scope="session")
+def small_subset(mnist_test):
+    """2,000 real test images as uint8, for quick training runs."""
+    return mnist_test.images[:2000]
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(mnist_test) -> Checkpoint:
+    """A small model trained for a few seconds, with everything a checkpoint holds."""
+    config = TrainConfig(epochs=3, batch_size=256, model=SMALL)
+    train_split = type(mnist_test)(mnist_test.images[:3000], mnist_test.labels[:3000])
+    test_split = type(mnist_test)(mnist_test.images[3000:4000], mnist_test.labels[3000:4000])
+    model, history = train(config, train_split.images)
+    return finish(model, config, history, train_split, test_split, iwae_k=10, command="pytest")
