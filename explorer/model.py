@@ -19,9 +19,17 @@ RECONSTRUCTIONS = ("bce", "mse")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    x_dim: int = 784  # pixels per image (28 x 28)
+    image_shape: tuple[int, int] = (28, 28)  # (rows, cols) of the data's images
     hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
     latent_dim: int = 2  # the plane the app draws
+
+    @property
+    def x_dim(self) -> int:
+        return self.image_shape[0] * self.image_shape[1]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(image_shape=tuple(d["image_shape"]), hidden=tuple(d["hidden"]), latent_dim=d["latent_dim"])
 
 
 class VAE(nn.Module):

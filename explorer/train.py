@@ -55,9 +55,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        model = ModelConfig(**{**d.pop("model", {})})
-        model = dataclasses.replace(model, hidden=tuple(model.hidden))
-        return cls(model=model, **d)
+        return cls(model=ModelConfig.from_dict(d.pop("model")), **d)
 
 
 @dataclass(frozen=True)
@@ -97,6 +95,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
     embedding snapshot). Setting `cancel` stops the loop at the next step with `Cancelled`.
     `init` warm-starts from a copy of an existing model (never mutated).
     """
+    if tuple(train_images.shape[1:]) != config.model.image_shape:
+        raise ValueError(f"images are {tuple(train_images.shape[1:])}, the model expects {config.model.image_shape}")
     torch.set_flush_denormal(True)  # fp32 denormals slow late epochs several-fold
     if config.threads:
         torch.set_num_threads(config.threads)
