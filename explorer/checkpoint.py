@@ -25,7 +25,8 @@ from .train import TrainConfig
 
 FORMAT = "vae-latent-explorer/1"
 EXTENSION = ".safetensors"
-_EMBEDDING_KEYS = ("test_mu", "test_logvar", "test_labels", "train_mu", "train_labels")
+_EMBEDDING_KEYS = ("test_mu", "test_logvar", "test_labels", "test_recon", "test_kl", "test_log_px",
+                   "train_mu", "train_labels")
 
 
 class CheckpointError(ValueError):
@@ -34,11 +35,15 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Embedding:
-    """Where the data sits in latent space: mu and logvar of q(z|x) per image, with labels."""
+    """Where the data sits in latent space (mu and logvar of q(z|x) per image, with labels),
+    and how well the model explains each test image (its recorded metrics are their means)."""
 
     test_mu: np.ndarray  # (N_test, L) float32
     test_logvar: np.ndarray  # (N_test, L) float32
     test_labels: np.ndarray  # (N_test,) uint8
+    test_recon: np.ndarray  # (N_test,) float32, E_q[-ln p(x|z)] in nats
+    test_kl: np.ndarray  # (N_test,) float32, eq. (5)
+    test_log_px: np.ndarray  # (N_test,) float32, IWAE estimate of ln p(x)
     train_mu: np.ndarray  # (N_train, L) float32, for nearest-neighbour look-ups
     train_labels: np.ndarray  # (N_train,) uint8
 

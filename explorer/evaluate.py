@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from .model import VAE, kl_to_standard_normal, log_normal, reconstruction_cost
@@ -26,30 +27,47 @@ class Metrics:
         return asdict(self)
 
 
-@torch.inference_mode()
-def evaluate(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int = 10, seed: int = 0,
-             batch_size: int = 500) -> Metrics:
-    """Figures over float images x (N, D) in [0, 1], Bernoulli likelihood.
+@dataclass(frozen=True)
+class PerImage:
+    """Per-image figures over a test set, float32 numpy (N,) each."""
 
-    The ELBO uses `elbo_k` samples of z per image, the IWAE bound `iwae_k`; fixed `seed`
-    makes the figures reproducible.
+    recon: np.ndarray
+    kl: np.ndarray
+    log_px: np.ndarray  # IWAE estimate
+    mu: np.ndarray  # (N, L)
+
+
+@torch.inference_mode()
+def evaluate_images(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int = 10, seed: int = 0,
+                    batch_size: int = 500) -> PerImage:
+    """Per-image figures for float images x (N, D) in [0, 1], Bernoulli likelihood.
+
+    The ELBO's reconstruction term averages `elbo_k` samples of z, the IWAE bound uses `iwae_k`.
+    Batch i draws its noise from a generator seeded with seed + i, so the figures of the first
+    images are the same whether a run covers the whole set or only its start.
     """
     model.eval()
-    gen = torch.Generator().manual_seed(seed)
-    recon_sum = kl_sum = log_px_sum = 0.0
-    mus = []
-    for xb in x.split(batch_size):
+    parts = []
+    for i, xb in enumerate(x.split(batch_size)):
+        gen = torch.Generator().manual_seed(seed + i)
         mu, logvar = model.encode(xb)
-        mus.append(mu)
         z = model.reparameterize(mu, logvar, elbo_k, gen)  # (elbo_k, B, L)
-        recon_sum += reconstruction_cost(model.decode(z), xb).mean(0).sum().item()
-        kl_sum += kl_to_standard_normal(mu, logvar).sum().item()
-        log_px_sum += _iwae_log_px(model, xb, mu, logvar, iwae_k, gen).sum().item()
-    n = len(x)
-    mu = torch.cat(mus)
-    active = int((mu.var(0) > ACTIVE_UNIT_THRESHOLD).sum())
-    return Metrics(neg_elbo=(recon_sum + kl_sum) / n, recon=recon_sum / n, kl=kl_sum / n,
-                   log_px_iwae=log_px_sum / n, iwae_k=iwae_k, active_units=active, n_images=n)
+        recon = reconstruction_cost(model.decode(z), xb).mean(0)
+        parts.append((recon, kl_to_standard_normal(mu, logvar), _iwae_log_px(model, xb, mu, logvar, iwae_k, gen), mu))
+    recon, kl, log_px, mu = (torch.cat(t).float().numpy() for t in zip(*parts))
+    return PerImage(recon, kl, log_px, mu)
+
+
+def summarise(per_image: PerImage, iwae_k: int) -> Metrics:
+    recon, kl = float(per_image.recon.astype(np.float64).mean()), float(per_image.kl.astype(np.float64).mean())
+    active = int((per_image.mu.var(0) > ACTIVE_UNIT_THRESHOLD).sum())
+    return Metrics(neg_elbo=recon + kl, recon=recon, kl=kl, log_px_iwae=float(per_image.log_px.astype(np.float64).mean()),
+                   iwae_k=iwae_k, active_units=active, n_images=len(per_image.recon))
+
+
+def evaluate(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int = 10, seed: int = 0) -> Metrics:
+    """Test-set figures in nats per image; see `evaluate_images`."""
+    return summarise(evaluate_images(model, x, iwae_k, elbo_k, seed), iwae_k)
 
 
 def _iwae_log_px(model: VAE, x, mu, logvar, k: int, gen: torch.Generator) -> torch.Tensor:
