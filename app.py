@@ -165,11 +165,22 @@ def main() -> None:
                "the seed's Figure 1. The decoder runs in your browser as you point.")
     grid_show, grid_n, k = sidebar_ui()
     path, mtime = model_file()
+    ckpt = explorer_ui(path, mtime, grid_show, grid_n, k)
+    if ckpt is not None:
+        model_summary(path, ckpt)
+
+
+@st.fragment
+def explorer_ui(path: str, mtime: float, grid_show: bool, grid_n: int, k: int):
+    """The plane and the panels answering it; a fragment, so a click reruns only this part.
+
+    Returns the loaded checkpoint, or None after showing why it could not be loaded.
+    """
     try:
         plane_assets = load_plane(path, mtime)
     except (assets.AssetError, DataError) as e:
         st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
-        st.stop()
+        return None
     plane_col, panel_col = st.columns([2, 1], gap="medium")
     with plane_col:
         events = latent_plane(plane_assets, grid_show=grid_show, grid_n=grid_n, key="plane")
@@ -178,16 +189,14 @@ def main() -> None:
     try:
         ckpt = load_model(path, mtime)
         neighbours = load_neighbours(path, mtime)
-    except (CheckpointError, DataError) as e:
-        st.error(f"Cannot load the model: {e}", icon=":material/error:")
-        st.stop()
-    model_summary(path, ckpt)
-    try:
+        load_images("train")  # now, while the user looks at the plane, rather than on the first click
         with panel_col:
             selection_panel(ckpt, neighbours, k)
         interpolation_panel(ckpt, (path, mtime), neighbours)
-    except DataError as e:
-        st.error(f"Cannot read the MNIST images: {e}", icon=":material/error:")
+    except (CheckpointError, DataError) as e:
+        st.error(f"Cannot load the model or its data: {e}", icon=":material/error:")
+        return None
+    return ckpt
 
 
 main()

@@ -1,12 +1,13 @@
 """The latent plane as a Streamlit component: a thin wrapper around plane.js and plane.css.
 
-Data in (small JSON, sent on each rerun): the URLs and sizes of the published binary files
+Data in (small JSON, sent as bytes on each rerun): the URLs and sizes of the published binary files
 (`explorer.assets.PlaneAssets`) and the grid setting. Out: the one-shot triggers `click` and
 `drag` and the persistent state `view`, validated here into `PlaneEvents` so that whatever a
 browser sends, the app gets either well-formed values or None.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,9 @@ def latent_plane(assets: PlaneAssets, *, grid_show: bool = False, grid_n: int = 
     """Draw the plane and return what the user did with it since the last rerun."""
     data = {**assets.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
             "strip_frames": int(strip_frames)}
-    result = _plane(key=key, data=data, on_click_change=_ignore, on_drag_change=_ignore,
+    # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
+    # first run (0.5-0.8 s before the plane can paint).
+    result = _plane(key=key, data=json.dumps(data).encode(), on_click_change=_ignore, on_drag_change=_ignore,
                     on_view_change=_ignore)
     n = assets.n_points
     return PlaneEvents(click=_click(result.get("click"), n), drag=_drag(result.get("drag"), n),

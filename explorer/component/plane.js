@@ -270,33 +270,43 @@ class Plane {
   }
 
   // ------------------------------------------------------------------ data from Python
+  // Idempotent: Streamlit may call this again with the same content on any rerun, even while an
+  // earlier call is still fetching; each file is claimed by URL so it is loaded once.
   async update(data, setStateValue, setTriggerValue) {
     this.setStateValue = setStateValue;
     this.setTriggerValue = setTriggerValue;
-    const previous = this.data;
     this.data = data;
     const stripN = data.strip_frames || 10;
     if (!this.strip || this.strip.length !== stripN) this.buildStrip(stripN);
-    const gridChanged = !previous || previous.grid_show !== data.grid_show || previous.grid_n !== data.grid_n;
-    this.grid.show = !!data.grid_show;
-    this.grid.n = data.grid_n | 0;
-    if (!previous || previous.points_url !== data.points_url) {
+    const gridShow = !!data.grid_show, gridN = data.grid_n | 0;
+    const gridChanged = gridShow !== this.grid.show || gridN !== this.grid.n;
+    this.grid.show = gridShow;
+    this.grid.n = gridN;
+    const pointsUrl = data.points_url, decoderUrl = data.decoder_url;
+    const newPoints = pointsUrl !== this.pointsUrl, newDecoder = decoderUrl !== this.decoderUrl;
+    this.pointsUrl = pointsUrl;
+    this.decoderUrl = decoderUrl;
+    const pointsFetch = newPoints ? fetchOnce(pointsUrl) : null; // both requests in flight at once
+    const decoderFetch = newDecoder ? fetchOnce(decoderUrl) : null;
+    if (newPoints) {
       this.status.textContent = "loading\u2026";
-      const buffer = await fetchOnce(data.points_url);
-      if (this.data !== data) return; // newer data arrived while fetching
+      const buffer = await pointsFetch;
+      if (this.pointsUrl !== pointsUrl) return; // a different model arrived meanwhile
       const n = data.n_points;
       const xy = new Float32Array(buffer, 0, 2 * n);
       const labels = new Uint8Array(buffer, 8 * n, n);
       this.points = { xy, labels, n, sx: new Float32Array(n), sy: new Float32Array(n) };
       this.buildLegend([...new Set(labels)].sort((a, b) => a - b));
       this.images = null;
+      this.hidden.clear();
+      this.selection = null;
       if (!this.view) this.fitView();
       this.baseDirty = true;
       this.requestFrame();
     }
-    if (!previous || previous.decoder_url !== data.decoder_url) {
-      const buffer = await fetchOnce(data.decoder_url);
-      if (this.data !== data) return;
+    if (newDecoder) {
+      const buffer = await decoderFetch;
+      if (this.decoderUrl !== decoderUrl) return;
       this.decoder = new Decoder(buffer, data.layer_sizes);
       this.pixels = data.image_shape[0] * data.image_shape[1];
       this.liveBuffer = new Float32Array(this.pixels);
@@ -307,6 +317,7 @@ class Plane {
       this.baseDirty = true;
       this.startGrid();
       if (this.selection) this.showLive(this.selection.z);
+      setTimeout(() => this.loadImages(), 300); // for hover tooltips, after the first paint
     } else if (gridChanged) {
       this.grid.image = null;
       this.baseDirty = true;
@@ -471,9 +482,9 @@ class Plane {
       const index = p.index;
       const z = index >= 0 ? this.pointZ(index) : this.toLatent(sx, sy);
       this.selection = { z, index };
-      this.showLive(z);
       this.lastClick = { z, index, t: performance.now() };
       if (this.setTriggerValue) this.setTriggerValue("click", { z, index: index >= 0 ? index : null });
+      this.showLive(z);
     } else if (p.mode === "drag" && this.drag) {
       const endIndex = this.hitTest(sx, sy);
       const end = endIndex >= 0 ? this.pointZ(endIndex) : this.toLatent(sx, sy);
@@ -895,8 +906,15 @@ function exposeHooks(plane) {
   window.__latentPlane = api;
 }
 
+// Python sends its JSON as bytes (see __init__.py); accept a parsed object too.
+function parseData(data) {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return JSON.parse(new TextDecoder().decode(data));
+  return data || {};
+}
+
 export default function (component) {
-  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  const { parentElement, setStateValue, setTriggerValue } = component;
+  const data = parseData(component.data);
   let plane = PLANES.get(parentElement);
   if (!plane) {
     plane = new Plane(parentElement);
@@ -904,7 +922,7 @@ export default function (component) {
     exposeHooks(plane);
   }
   const generation = ++plane.generation;
-  plane.update(data || {}, setStateValue, setTriggerValue).catch((err) => {
+  plane.update(data, setStateValue, setTriggerValue).catch((err) => {
     plane.status.textContent = `could not load the plane: ${err.message}`;
     plane.status.classList.add("lp-error");
   });
