@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from explorer import export, latent
+from tests.browser import harness
 from tests.browser.harness import PLANE, read_png
 
 pytestmark = pytest.mark.browser
@@ -163,3 +164,16 @@ def test_in_browser_decoder_matches_torch_on_random_z(page, checkpoint):
     in_browser = np.array(page.evaluate(f"(zs) => {PLANE}.decode(zs)", z.astype(float).tolist()))
     worst = np.abs(in_browser - _torch_decode(checkpoint, z)).max()
     assert worst < 1e-4, f"max abs pixel difference {worst:.2e}"
+
+
+def test_a_corrupt_model_file_shows_an_error_not_a_traceback(chromium, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json, not a checkpoint")
+    with harness.app_server(bad) as url:
+        page = chromium.new_page(viewport=harness.VIEWPORT)
+        page.goto(url)
+        expect(page.get_by_test_id("stAlert")).to_contain_text("Cannot show the latent plane", timeout=30_000)
+        expect(page.get_by_test_id("stAlert")).to_contain_text("bad.safetensors")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert "Traceback" not in page.content()
+        page.close()
