@@ -15,7 +15,7 @@ import streamlit as st
 st.set_page_config(page_title="VAE Latent Explorer", layout="wide")
 
 from explorer import assets, export  # noqa: E402  (torch-free: the plane paints before torch loads)
-from explorer.component import STRIP_FRAMES, Click, Drag, latent_plane  # noqa: E402
+from explorer.component import STRIP_FRAMES, Click, Drag, View, latent_plane  # noqa: E402
 from explorer.data import DataError, load_split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -49,8 +49,10 @@ def load_plane(path: str, mtime: float) -> assets.PlaneAssets:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_model(path: str, mtime: float):
-    from explorer import checkpoint  # imports torch (seconds): deferred until the plane is on screen
-    return checkpoint.load(path)
+    from explorer import checkpoint, latent  # imports torch (seconds): deferred until the plane is on screen
+    ckpt = checkpoint.load(path)
+    latent.decode(ckpt.model, [(0.0, 0.0)])  # torch's first call is slow; pay it here, not on the first click
+    return ckpt
 
 
 @st.cache_resource(show_spinner="Indexing the training encodings…")
@@ -162,6 +164,21 @@ def interpolation_panel(ckpt, model_key, neighbours) -> None:
                             mime="image/gif", key="download_gif", on_click="ignore", icon=":material/animation:")
 
 
+def grid_download_ui(slot, ckpt, view: View | None, n: int) -> None:
+    """The latent grid of the visible range, decoded by torch, as a PNG (made only when asked for)."""
+    if view is None:
+        return
+
+    def grid_png() -> bytes:
+        from explorer import latent
+        return export.png(export.tile(latent.decode_grid(ckpt.model, view.x, view.y, n)))
+
+    slot.download_button(f"Download the {n}×{n} latent grid of this view (PNG)", data=grid_png,
+                         file_name=f"latent_grid_{n}x{n}_x{view.x[0]:.2f}_{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}.png",
+                         mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:",
+                         type="tertiary")
+
+
 # ----------------------------------------------------------------------------- the page
 
 def main() -> None:
@@ -189,12 +206,14 @@ def explorer_ui(path: str, mtime: float, grid_show: bool, grid_n: int, k: int):
     plane_col, panel_col = st.columns([2, 1], gap="medium")
     with plane_col:
         events = latent_plane(plane_assets, grid_show=grid_show, grid_n=grid_n, key="plane")
+        grid_download = st.empty()
     remember(events.click, events.drag)
     from explorer.checkpoint import CheckpointError
     try:
         ckpt = load_model(path, mtime)
         neighbours = load_neighbours(path, mtime)
         load_images("train")  # now, while the user looks at the plane, rather than on the first click
+        grid_download_ui(grid_download, ckpt, events.view, grid_n)
         with panel_col:
             selection_panel(ckpt, neighbours, k)
         interpolation_panel(ckpt, (path, mtime), neighbours)

@@ -27,11 +27,22 @@ def strip(frames: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.concatenate(list(frames), axis=1)
 
 
+def tile(grid: np.ndarray) -> np.ndarray:
+    """A grid of images (R, C, H, W) as one uint8 image (R*H, C*W), row 0 on top."""
+    rows, cols, h, w = grid.shape
+    return to_uint8(grid).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+
+
+def png(image: np.ndarray) -> bytes:
+    """A uint8 grey image (H, W) as PNG bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 def strip_png(frames: np.ndarray, scale: int = 3) -> bytes:
     """A PNG of the frames side by side, no gaps: frame i is columns [i*W*scale, (i+1)*W*scale)."""
-    buf = io.BytesIO()
-    Image.fromarray(strip(frames, scale)).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return png(strip(frames, scale))
 
 
 def gif(frames: np.ndarray, scale: int = 4, frame_ms: int = 80, bounce: bool = True) -> bytes:

@@ -129,3 +129,12 @@ def test_png_strip_and_gif_are_valid_images():
     assert gif.format == "GIF" and gif.is_animated and gif.n_frames == 6 + 4  # forward, then back
     gif.seek(0)
     np.testing.assert_array_equal(np.asarray(gif.convert("L"))[::2, ::2], export.to_uint8(frames[0]))
+
+
+def test_tile_puts_grid_rows_top_to_bottom():
+    grid = np.zeros((2, 3, 4, 5), np.float32)
+    grid[0, 2] = 1.0  # top-right cell
+    image = export.tile(grid)
+    assert image.shape == (8, 15)
+    assert (image[:4, 10:] == 255).all() and image.sum() == 255 * 20
+    assert Image.open(io.BytesIO(export.png(image))).size == (15, 8)

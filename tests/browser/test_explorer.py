@@ -177,3 +177,21 @@ def test_a_corrupt_model_file_shows_an_error_not_a_traceback(chromium, tmp_path)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         assert "Traceback" not in page.content()
         page.close()
+
+
+def test_grid_download_tiles_the_visible_range_top_row_highest(page, checkpoint):
+    button = page.get_by_role("button", name="latent grid of this view")
+    expect(button).to_be_visible(timeout=20_000)
+    view = page.evaluate(f"{PLANE}.view()")
+    with page.expect_download() as download:
+        button.click()
+    png = read_png(open(download.value.path(), "rb").read())
+    n = png.shape[0] // 28
+    assert png.shape == (28 * n, 28 * n) and n == 15
+    # The Python side rounds the view it was sent to 1e-4; the tiles must still be its corners' decodes.
+    (x0, x1), (y0, y1) = view["x"], view["y"]
+    for (row, col), z in {(0, 0): (x0 + 0.5 * (x1 - x0) / n, y1 - 0.5 * (y1 - y0) / n),
+                          (n - 1, n - 1): (x1 - 0.5 * (x1 - x0) / n, y0 + 0.5 * (y1 - y0) / n)}.items():
+        expected = export.to_uint8(_torch_decode(checkpoint, [z])[0].reshape(28, 28)).astype(int)
+        tile = png[28 * row: 28 * (row + 1), 28 * col: 28 * (col + 1)].astype(int)
+        assert np.abs(tile - expected).max() <= 2
