@@ -24,7 +24,6 @@ STATIC_DIR = ROOT / "static"  # served at app/static (server.enableStaticServing
 DECODE_SCALE = 8  # the selected decode, 28 px -> 224 px
 THUMB_SCALE = 3  # real test images and strip frames
 NEIGHBOUR_SCALE = 2
-NOVEL_GAP_RATIO = 5  # nearest training encoding this many typical gaps away: z is off the data
 DIGITS = "0123456789"
 
 
@@ -127,12 +126,12 @@ def selection_panel(ckpt, neighbours, k: int) -> None:
     train_index, _ = neighbours
     indices, distances = train_index.query(sel.z, k)
     train = load_images("train")
-    ratio = distances[0] / train_index.typical_gap
-    where = ("inside the data" if ratio < NOVEL_GAP_RATIO else
-             "outside the data: no training digit was encoded near here, so this decode is the decoder's own")
-    st.markdown(f"**{k} nearest training encodings** (digit · latent distance). The nearest is {ratio:.1f}× "
-                f"the typical gap between neighbouring training encodings ({train_index.typical_gap:.3f}): "
-                f"{where}.")
+    inside = distances[0] <= train_index.wide_gap
+    where = ("within the data: decodes here resemble these neighbours" if inside else
+             "off the data: no training digit was encoded this close, so the decode is the decoder's own")
+    st.markdown(f"**{k} nearest training encodings** (digit · latent distance). Training encodings sit "
+                f"{train_index.typical_gap:.3f} apart typically, 99% within {train_index.wide_gap:.3f}; "
+                f"the nearest here is {distances[0]:.3f} away: {where}.")
     with st.container(key="neighbours"):
         st.image([export.enlarge(train.images[i], NEIGHBOUR_SCALE) for i in indices],
                  caption=[f"{train.labels[i]} · {d:.3f}" for i, d in zip(indices, distances)])

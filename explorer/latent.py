@@ -80,10 +80,12 @@ class NeighbourIndex:
     def __init__(self, train_mu: np.ndarray):
         self.train_mu = np.asarray(train_mu, dtype=np.float32)
         self._nn = NearestNeighbors(algorithm="kd_tree").fit(self.train_mu)
-        # A scale to judge a distance by: the median gap from a training point to its nearest other one.
+        # Scales to judge a distance by: gaps from training points to their nearest other one
+        # (median, and the 99th percentile, which sparse outskirts of the data still fall within).
         sample = self.train_mu[:: max(1, len(self.train_mu) // 2000)]
         gaps, _ = self._nn.kneighbors(sample, n_neighbors=2)
         self.typical_gap = float(np.median(gaps[:, 1]))
+        self.wide_gap = float(np.percentile(gaps[:, 1], 99))
 
     def query(self, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices into the training set and distances of the k nearest, closest first -> ((k,), (k,))."""

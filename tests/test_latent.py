@@ -107,7 +107,7 @@ def test_neighbour_index_finds_the_closest_training_points():
     brute = np.linalg.norm(train_mu - z, axis=1)
     np.testing.assert_array_equal(indices, np.argsort(brute)[:5])
     np.testing.assert_allclose(distances, np.sort(brute)[:5], rtol=1e-5)
-    assert 0 < index.typical_gap < 1
+    assert 0 < index.typical_gap < index.wide_gap < 1
 
 
 def test_point_stats_kl_matches_torch_distributions():

@@ -350,7 +350,6 @@ class Plane {
     }
     this.canvas.style.width = `${w}px`;
     this.canvas.style.height = `${h}px`;
-    for (const f of this.strip || []) f.view.canvas.style.width = "";
     this.dots = null;
     this.baseDirty = true;
     this.requestFrame();
