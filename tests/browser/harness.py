@@ -1,0 +1,88 @@
+"""Drive the real app: `streamlit run app.py` on a free port, and Debian's Chromium via Playwright.
+
+Shared by the browser tests (tests/browser) and the benchmark (bench/interaction.py).
+"""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+INSTALL_HINT = "Debian Chromium is needed at /usr/bin/chromium: apt-get install -y chromium"
+SHIPPED_MODEL = ROOT / "pretrained" / "lam-1.safetensors"
+VIEWPORT = {"width": 1440, "height": 1100}
+PLANE = "window.__latentPlane"  # the component's test hooks (explorer/component/plane.js)
+
+
+def model_path() -> Path:
+    """The model the app will open: $EXPLORER_MODEL, else the shipped one."""
+    return Path(os.environ.get("EXPLORER_MODEL") or SHIPPED_MODEL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None):
+    """Run `streamlit run app.py` headless on a free port; yield its URL; stop it afterwards."""
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = {**os.environ, "EXPLORER_MODEL": str(model)}
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _healthy(url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode} before it was healthy")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit not healthy at {url} after {timeout_s} s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            log.close()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def open_app(page, url: str, timeout_s: float = 60) -> None:
+    """Load the app and wait until the plane has its points, its decoder and a first paint."""
+    page.goto(url)
+    page.wait_for_function(f"{PLANE} && {PLANE}.ready", timeout=timeout_s * 1000)
+
+
+def read_png(blob: bytes) -> np.ndarray:
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
