@@ -14,6 +14,16 @@ Nothing here imports Streamlit. Workers publish progress into each job under a l
 immutable `JobStatus` snapshots; the page polls `job.status()` (from `st.fragment(run_every=...)`).
 Models are written only by `ModelLibrary.add` (atomic temp + rename) after training and
 evaluation succeed: cancel, failure or a killed process leave no model file.
+
+    manager = shared_manager()                     # once per process, before the page decodes
+    job = manager.submit(training_config(0.7, epochs=20), warm_start=True)
+    status = job.status()                          # from st.fragment(run_every=1.0)
+    status.fraction, status.history_rows(), status.embedding, status.position, status.error
+    manager.cancel(job.id)
+    if status.state == JobState.DONE: ckpt = manager.library.load(status.result)
+
+One manager per process: two server processes would each run their own jobs (their models
+still land in the same library, under names derived from the config).
 """
 from __future__ import annotations
 
@@ -71,7 +81,7 @@ class EpochStats:
     elapsed_s: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq would compare arrays; snapshots are compared by version
 class JobStatus:
     """An immutable snapshot of one job; arrays in it are read-only."""
 
@@ -79,23 +89,26 @@ class JobStatus:
     state: JobState
     config: TrainConfig
     warm_start: bool  # asked for
-    warm_from: str | None  # library id the job started from, once running
-    position: int | None  # 1-based place in the queue while queued
-    phase: str  # "queued", "loading data", "training", "evaluating", "saving", or the final state
-    epoch: int  # epochs completed
-    epochs: int
-    fraction: float  # of the training steps, 0..1
-    recon: float | None  # running means of the current epoch
-    kl: float | None
-    loss: float | None
-    history: tuple[EpochStats, ...]
-    embedding: np.ndarray | None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, latest epoch end
-    embedding_labels: np.ndarray | None  # (SNAPSHOT_SIZE,) their digits
-    embedding_epoch: int  # the epoch `embedding` is from; 0 = none yet
-    elapsed_s: float  # since training started (0 while queued)
-    error: str | None  # why it failed
-    result: str | None  # library id of the finished model
-    version: int  # bumps on every change; the page can skip redraws when it has not moved
+    warm_from: str | None = None  # library id the job started from, once running
+    position: int | None = None  # 1-based place in the queue while queued
+    phase: str = "queued"  # "loading data", "training", "evaluating", "saving", or the final state
+    epoch: int = 0  # epochs completed
+    fraction: float = 0.0  # of the training steps, 0..1
+    recon: float | None = None  # running means of the current epoch
+    kl: float | None = None
+    loss: float | None = None
+    history: tuple[EpochStats, ...] = ()
+    embedding: np.ndarray | None = None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, latest epoch end
+    embedding_labels: np.ndarray | None = None  # (SNAPSHOT_SIZE,) their digits
+    embedding_epoch: int = 0  # the epoch `embedding` is from; 0 = none yet
+    elapsed_s: float = 0.0  # since training started
+    error: str | None = None  # why it failed
+    result: str | None = None  # library id of the finished model
+    version: int = 0  # bumps on every change; the page can skip redraws when it has not moved
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
 
     @property
     def active(self) -> bool:
@@ -147,8 +160,7 @@ class Job:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
-        self._status = JobStatus(job_id, JobState.QUEUED, config, warm_start, None, None, "queued", 0,
-                                 config.epochs, 0.0, None, None, None, (), None, None, 0, 0.0, None, None, 0)
+        self._status = JobStatus(job_id, JobState.QUEUED, config, warm_start)
 
     def status(self) -> JobStatus:
         with self._lock:
@@ -313,7 +325,8 @@ class JobManager:
                     init, warm_from = self.library.load(entry.id).model, entry.id  # train() copies it
             job._update(phase="training", warm_from=warm_from)
             run_config = dataclasses.replace(job.config, threads=0)  # never touch the process-wide count
-            labels = test_split.labels[:SNAPSHOT_SIZE]
+            labels = test_split.labels[:SNAPSHOT_SIZE].copy()
+            labels.flags.writeable = False  # handed to every status snapshot
             model, history = train(run_config, train_split.images, test_split.images,
                                    on_progress=lambda p: job._on_progress(p, labels), cancel=job._cancel,
                                    init=init, report_every_s=self.report_every_s)
