@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
-from explorer import checkpoint as ckpt_io
+from explorer import checkpoint as ckpt_io, jobs
 from explorer.data import Split
 from explorer.jobs import JobManager, JobState, training_config
 from explorer.library import ModelLibrary, config_key
@@ -32,7 +33,7 @@ def library(tmp_path):
 
 @pytest.fixture
 def make_manager(library, splits):
-    made = []
+    made, threads = [], torch.get_num_threads()  # a manager sets the process's count; later tests get it back
 
     def make(**kwargs):
         kwargs = {"splits": splits, "iwae_k": 2, "report_every_s": 0.05, **kwargs}
@@ -42,6 +43,7 @@ def make_manager(library, splits):
     yield make
     for manager in made:
         manager.close(timeout=30)
+    torch.set_num_threads(threads)
 
 
 def model_files(library):
@@ -84,6 +86,13 @@ def test_a_configuration_in_the_library_comes_back_finished(make_manager, librar
     again = manager.submit(dataclasses.replace(TINY, threads=3), warm_start=True)  # threads: same config
     assert again.status().state == JobState.DONE and again.status().result == first.result
     assert len(manager.jobs()) == 1 and len(model_files(library)) == 1
+
+
+def test_the_manager_sets_torch_threads_once_and_jobs_never_change_them(make_manager):
+    manager = make_manager(threads=1)
+    assert torch.get_num_threads() == 1
+    status = manager.submit(dataclasses.replace(TINY, threads=2)).wait(60)
+    assert status.state == JobState.DONE and torch.get_num_threads() == 1
 
 
 def test_jobs_wait_in_a_visible_fifo_queue(make_manager, library):
@@ -226,3 +235,21 @@ def test_page_settings_build_the_config():
 def test_submit_refuses_what_is_not_a_config(make_manager):
     with pytest.raises(ValueError, match="expected a TrainConfig"):
         make_manager().submit({"lam": 1})
+
+
+def test_one_shared_manager_per_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr(jobs, "_shared", None)
+    threads = torch.get_num_threads()
+    managers = []
+    sessions = [threading.Thread(target=lambda: managers.append(jobs.shared_manager())) for _ in range(8)]
+    for t in sessions:
+        t.start()
+    for t in sessions:
+        t.join()
+    try:
+        assert len({id(m) for m in managers}) == 1
+        assert managers[0].library.user_dir == tmp_path / "models"
+    finally:
+        managers[0].close(timeout=30)
+        torch.set_num_threads(threads)
