@@ -1,3 +1,5 @@
+import struct
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,12 @@ from explorer.pipeline import finish
 from explorer.train import TrainConfig, train
 
 SMALL = ModelConfig(hidden=(64, 32))
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """An array as an IDX file (big-endian header, then the raw data)."""
+    header = struct.pack(">HBB", 0, type_code, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,12 @@
 """The IDX reader on crafted good and bad files, and the shipped MNIST copy."""
 import gzip
 import hashlib
-import struct
 
 import numpy as np
 import pytest
 
 from explorer.data import DEFAULT_DIR, DataError, load_split, read_idx
-
-
-def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
-    header = struct.pack(">HBB", 0, type_code, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+from conftest import idx_bytes
 
 
 @pytest.fixture

@@ -1,0 +1,249 @@
+"""How fast does "slide lambda and retrain" give a usable model, and does training slow clicks?
+
+Drives explorer.jobs.JobManager exactly as the page will (one worker, one torch thread for the
+whole process), in one process, against a temporary library:
+  first update:  submit -> the first live embedding (end of epoch 1);
+  baseline:      train from scratch with growing epoch budgets until the finished model is
+                 within --tolerance nats of the converged reference;
+  ours:          the same, warm-started from the nearest library model.
+Runs of the two alternate, so both see the same machine load.
+
+"Within 3 nats" compares the test-set objective the job optimises, recon + lambda * KL (nats per
+image, the neg-ELBO when lambda = 1), of the finished model against the converged reference
+(`pretrained/lam-<lam>.safetensors`, or --reference). Each budget is a separate job, because a
+job's cosine schedule makes a short run end far better than the same epoch of a long one; the
+model is scored by the metrics the job itself records (neg-ELBO with 10 samples of z per image).
+The reported time is that of the smallest budget tried that gets there, so coarse budgets overstate it.
+`train_s` is submit -> training done; `ready_s` adds evaluating and saving (the page switches then).
+
+Click latency is measured in-process, NOT through the browser: the Python work one click on the
+plane does (decode one z, find the 8 nearest training images in latent space) timed idle and
+while a job trains in the background thread. It shows GIL and core contention, not network or
+rendering time.
+
+    python bench/retrain.py [--lam 0.7] [--reference PATH|NUMBER] [--warm-from PATH ...] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from explorer import checkpoint as ckpt_io  # noqa: E402
+from explorer.data import DEFAULT_DIR, load_split  # noqa: E402
+from explorer.jobs import JobManager, JobState, training_config  # noqa: E402
+from explorer.library import SHIPPED_DIR, ModelLibrary  # noqa: E402
+
+DEV_CHECKPOINT = Path("/tmp/runs/dev-lam1.safetensors")  # used while pretrained/ is empty
+NEIGHBOURS = 8
+
+
+def main() -> int:
+    args = parse_args()
+    reference_name, args.reference_value = reference_objective(args)
+    sources = args.warm_from or sorted(SHIPPED_DIR.glob(f"*{ckpt_io.EXTENSION}")) or [DEV_CHECKPOINT]
+    t = time.perf_counter()
+    splits = load_split("train", args.data), load_split("test", args.data)
+    load_s = time.perf_counter() - t
+    with tempfile.TemporaryDirectory(prefix="retrain-bench-") as tmp:
+        shipped = Path(tmp) / "pretrained"
+        shipped.mkdir()
+        for source in sources:
+            shutil.copy(source, shipped / Path(source).name)
+        library = ModelLibrary(shipped, Path(tmp) / "models")
+        manager = JobManager(library, args.data, threads=args.threads, splits=splits)
+        click = Clicker(library.load(library.entries()[0].id))
+        try:
+            idle_ms = [click() for _ in range(args.clicks)]
+            runs, warm_source = sweep(args, manager, library, click)
+        finally:
+            manager.close(timeout=60)
+        source_gap = None
+        if warm_source:  # how far the warm start begins: the source's own test figures at the new lambda
+            m = library.get(warm_source).metrics
+            source_gap = m.recon + args.lam * m.kl - args.reference_value
+    report = summarise(args, runs, warm_source, source_gap, reference_name, idle_ms, load_s)
+    print_table(args, runs, report)
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lam", type=float, default=0.7, help="the lambda slid to (default %(default)s)")
+    p.add_argument("--reference", default=None,
+                   help="converged model for --lam: a checkpoint path, or its test recon + lambda * KL in nats "
+                        "(default pretrained/lam-<lam>.safetensors)")
+    p.add_argument("--warm-from", type=Path, nargs="+", default=None,
+                   help="checkpoints in the library warm starts pick from (default: pretrained/*, else "
+                        f"{DEV_CHECKPOINT})")
+    p.add_argument("--scratch-epochs", type=_ints, default=(20, 40, 80),
+                   help="budgets tried from scratch, in order, until one is within tolerance")
+    p.add_argument("--warm-epochs", type=_ints, default=(1, 3, 5, 10), help="budgets tried warm-started")
+    p.add_argument("--tolerance", type=float, default=3.0, help="nats (default %(default)s)")
+    p.add_argument("--all-budgets", action="store_true", help="run every budget, not only up to the first within")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads of the process, as the server sets them")
+    p.add_argument("--clicks", type=int, default=200, help="clicks timed while idle")
+    p.add_argument("--data", type=Path, default=DEFAULT_DIR)
+    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    return p.parse_args()
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(","))
+
+
+def reference_objective(args) -> tuple[str, float]:
+    """Test recon + lambda * KL of the converged model at --lam."""
+    ref = args.reference or SHIPPED_DIR / f"lam-{args.lam:g}{ckpt_io.EXTENSION}"
+    try:
+        return "given", float(ref)
+    except ValueError:
+        pass
+    if not Path(ref).exists():
+        sys.exit(f"error: no reference for lambda {args.lam:g}: {ref} does not exist; pass --reference")
+    ckpt = ckpt_io.load(ref)
+    if abs(ckpt.lam - args.lam) > 1e-9:
+        sys.exit(f"error: the reference {ref} was trained at lambda {ckpt.lam:g}, not {args.lam:g}")
+    return str(ref), ckpt.metrics.recon + args.lam * ckpt.metrics.kl
+
+
+class Clicker:
+    """The Python work of one click on the latent plane: decode z, look up its nearest images."""
+
+    def __init__(self, ckpt):
+        self.model, self.train_mu = ckpt.model, ckpt.embedding.train_mu
+        self.rng = np.random.default_rng(0)
+
+    def __call__(self) -> float:
+        """One click at a random z; returns its milliseconds."""
+        z = self.rng.normal(size=2).astype(np.float32)
+        t = time.perf_counter()
+        with torch.inference_mode():
+            torch.sigmoid(self.model.decode(torch.from_numpy(z)[None])).numpy()  # (1, 784) pixels
+        d2 = ((self.train_mu - z) ** 2).sum(1)
+        np.argpartition(d2, NEIGHBOURS)[:NEIGHBOURS]
+        return (time.perf_counter() - t) * 1000
+
+
+def sweep(args, manager: JobManager, library: ModelLibrary, click: Clicker) -> tuple[list[dict], str | None]:
+    """Alternate scratch and warm-start budgets until each is within tolerance."""
+    todo = {"scratch": list(args.scratch_epochs), "warm": list(args.warm_epochs)}
+    runs, warm_source = [], None
+    while any(todo.values()):
+        for mode, budgets in todo.items():
+            if not budgets:
+                continue
+            run = run_job(manager, library, click, args, mode, budgets.pop(0))
+            runs.append(run)
+            warm_source = warm_source or run["warm_from"]
+            print(f"  {mode:7} {run['epochs']:3} epochs: {run['train_s']:6.1f} s, gap {run['gap']:+6.2f} nats",
+                  file=sys.stderr)
+            if run["gap"] <= args.tolerance and not args.all_budgets:
+                budgets.clear()
+    return runs, warm_source
+
+
+def run_job(manager, library, click, args, mode: str, epochs: int) -> dict:
+    config = training_config(args.lam, epochs=epochs, seed=args.seed)
+    clicks_ms, first_update, trained = [], None, None
+    start = time.perf_counter()
+    job = manager.submit(config, warm_start=mode == "warm")
+    while True:
+        status = job.status()
+        now = time.perf_counter() - start
+        if first_update is None and status.embedding_epoch >= 1:
+            first_update = now
+        if trained is None and status.phase in ("evaluating", "saving", "done"):
+            trained = now
+        if not status.active:
+            break
+        if status.phase == "training":
+            clicks_ms.append(click())
+        time.sleep(0.02)  # a person clicks far less often; this leaves the worker its share of the GIL
+    ready = time.perf_counter() - start
+    if status.state != JobState.DONE:
+        sys.exit(f"error: the {mode} job with {epochs} epochs ended {status.state.value}: {status.error}")
+    metrics = library.get(status.result).metrics
+    library.delete(status.result)  # so the next warm start picks the original source, not this run
+    objective = metrics.recon + args.lam * metrics.kl
+    return {"mode": mode, "epochs": epochs, "warm_from": status.warm_from, "first_update_s": first_update,
+            "train_s": trained, "ready_s": ready, "s_per_epoch": status.history[-1].elapsed_s / epochs,
+            "recon": metrics.recon, "kl": metrics.kl, "neg_elbo": metrics.neg_elbo, "objective": objective,
+            "gap": objective - args.reference_value, "clicks_ms": clicks_ms}
+
+
+def summarise(args, runs, warm_source, source_gap, reference_name, idle_ms, load_s) -> dict:
+    def first_within(mode):
+        return next((r for r in runs if r["mode"] == mode and r["gap"] <= args.tolerance), None)
+
+    training_ms = [ms for r in runs for ms in r["clicks_ms"]]
+    scratch, warm = first_within("scratch"), first_within("warm")
+    return {
+        "lam": args.lam, "tolerance_nats": args.tolerance, "reference": reference_name,
+        "reference_objective": _r(args.reference_value), "threads": torch.get_num_threads(),
+        "first_update_s": _r(runs[0]["first_update_s"]),
+        "first_update_s_median": _r(statistics.median(r["first_update_s"] for r in runs)),
+        "scratch_within_3_nats_s": _r(scratch and scratch["train_s"]),
+        "scratch_within_3_nats_epochs": scratch and scratch["epochs"],
+        "scratch_ready_s": _r(scratch and scratch["ready_s"]),
+        "warm_within_3_nats_s": _r(warm and warm["train_s"]),
+        "warm_within_3_nats_epochs": warm and warm["epochs"],
+        "warm_ready_s": _r(warm and warm["ready_s"]),
+        "warm_from": warm_source, "warm_source_gap_nats": _r(source_gap),
+        "s_per_epoch_median": _r(statistics.median(r["s_per_epoch"] for r in runs)),
+        "click_ms_idle": _r(statistics.median(idle_ms), 2), "click_ms_idle_p95": _r(_p95(idle_ms), 2),
+        "click_ms_training": _r(statistics.median(training_ms), 2) if training_ms else None,
+        "click_ms_training_p95": _r(_p95(training_ms), 2) if training_ms else None,
+        "click_measure": f"in-process Python work of a click: decode 1 z + {NEIGHBOURS} nearest of "
+                         f"{60000} train mu; not a browser round trip",
+        "data_load_s": _r(load_s), "loadavg_1min": _r(os.getloadavg()[0], 2),
+        "runs": [{k: (_r(v) if isinstance(v, float) else v) for k, v in r.items() if k != "clicks_ms"}
+                 for r in runs],
+    }
+
+
+def _r(value, digits=3):
+    return None if value is None else round(float(value), digits)
+
+
+def _p95(values):
+    return float(np.percentile(values, 95))
+
+
+def print_table(args, runs, report) -> None:
+    print(f"\nlambda {args.lam:g}: reference {report['reference']} has test recon + lambda*KL = "
+          f"{report['reference_objective']:.2f} nats; torch threads {report['threads']}, "
+          f"1-min load average {report['loadavg_1min']}")
+    print(f"{'run':8} {'epochs':>6} {'1st update s':>12} {'train s':>8} {'ready s':>8} {'s/epoch':>8} "
+          f"{'recon':>7} {'KL':>6} {'objective':>9} {'gap':>7}")
+    for r in runs:
+        print(f"{r['mode']:8} {r['epochs']:6d} {r['first_update_s']:12.2f} {r['train_s']:8.1f} {r['ready_s']:8.1f} "
+              f"{r['s_per_epoch']:8.2f} {r['recon']:7.2f} {r['kl']:6.2f} {r['objective']:9.2f} {r['gap']:+7.2f}")
+    for mode in ("scratch", "warm"):
+        s, e = report[f"{mode}_within_3_nats_s"], report[f"{mode}_within_3_nats_epochs"]
+        what = f"{s:.1f} s of training ({e} epochs), ready after {report[f'{mode}_ready_s']:.1f} s" if s else "never"
+        print(f"{mode} within {args.tolerance:g} nats: {what}" + (
+            f" [from {report['warm_from']}, which starts {report['warm_source_gap_nats']:+.2f} nats away]"
+            if mode == "warm" and report["warm_source_gap_nats"] is not None else ""))
+    print(f"first live embedding after {report['first_update_s']:.2f} s (median over runs "
+          f"{report['first_update_s_median']:.2f} s; target <= 2 s)")
+    print(f"click (in-process, decode + {NEIGHBOURS}-NN): idle median {report['click_ms_idle']:.2f} ms "
+          f"(p95 {report['click_ms_idle_p95']:.2f}), training median {report['click_ms_training']:.2f} ms "
+          f"(p95 {report['click_ms_training_p95']:.2f})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""Background training shared across browser sessions: one job per configuration, a FIFO queue.
+
+A `JobManager` owns a few worker threads (one by default: the machine has two cores and one
+is the web server's). `submit` returns the job already queued or running for the same
+configuration (see `library.config_key`), so two tabs asking for one lambda share one job;
+a configuration already in the library comes back as a finished job at once.
+
+Threads: `torch.set_num_threads` is process-wide, so the manager sets it once, in its
+constructor (1 by default), and jobs never change it (their `TrainConfig.threads` is
+ignored). One torch thread keeps training from starving the server and the page's own
+decodes; two threads stall 3-4x as soon as anything else wants a core.
+
+Nothing here imports Streamlit. Workers publish progress into each job under a lock as
+immutable `JobStatus` snapshots; the page polls `job.status()` (from `st.fragment(run_every=...)`).
+Models are written only by `ModelLibrary.add` (atomic temp + rename) after training and
+evaluation succeed: cancel, failure or a killed process leave no model file.
+
+    manager = shared_manager()                     # once per process, before the page decodes
+    job = manager.submit(training_config(0.7, epochs=DEFAULT_WARM_EPOCHS), warm_start=True)
+    status = job.status()                          # from st.fragment(run_every=1.0)
+    status.fraction, status.history_rows(), status.embedding, status.position, status.error
+    manager.cancel(job.id)
+    if status.state == JobState.DONE: ckpt = manager.library.load(status.result)
+
+One manager per process: two server processes would each run their own jobs (their models
+still land in the same library, under names derived from the config).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import itertools
+import logging
+import numbers
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import DEFAULT_DIR, Split, load_split
+from .library import ModelLibrary, config_key
+from .model import RECONSTRUCTIONS
+from .pipeline import finish
+from .train import SNAPSHOT_SIZE, Cancelled, Progress, TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+# Epoch budgets for the page (bench/retrain.py, lambda 0.7, one torch thread, ~1.4 s/epoch idle):
+# warm-started from lambda 1, 5 epochs match the converged 150-epoch model (gap -0.02 nats) and
+# 3 are within 0.3; from scratch, 20 epochs (~30 s idle) end ~12 nats away and even 60 end 3.7
+# nats away, so a scratch run cannot be both quick and converged.
+DEFAULT_WARM_EPOCHS = 5
+DEFAULT_SCRATCH_EPOCHS = 20
+LAM_RANGE = (0.0, 20.0)
+EPOCHS_RANGE = (1, 500)
+K_RANGE = (1, 64)
+SEED_RANGE = (0, 2**31 - 1)
+REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
+JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model (100 takes a minute)
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """Training means over one epoch, nats per image."""
+
+    epoch: int
+    recon: float
+    kl: float
+    loss: float  # recon + lam * kl
+    elapsed_s: float
+
+
+@dataclass(frozen=True, eq=False)  # eq would compare arrays; snapshots are compared by version
+class JobStatus:
+    """An immutable snapshot of one job; arrays in it are read-only."""
+
+    id: str
+    state: JobState
+    config: TrainConfig
+    warm_start: bool  # asked for
+    warm_from: str | None = None  # library id the job started from, once running
+    position: int | None = None  # 1-based place in the queue while queued
+    phase: str = "queued"  # "loading data", "training", "evaluating", "saving", or the final state
+    epoch: int = 0  # epochs completed
+    fraction: float = 0.0  # of the training steps, 0..1
+    recon: float | None = None  # running means of the current epoch
+    kl: float | None = None
+    loss: float | None = None
+    history: tuple[EpochStats, ...] = ()
+    embedding: np.ndarray | None = None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, latest epoch end
+    embedding_labels: np.ndarray | None = None  # (SNAPSHOT_SIZE,) their digits
+    embedding_epoch: int = 0  # the epoch `embedding` is from; 0 = none yet
+    elapsed_s: float = 0.0  # since training started
+    error: str | None = None  # why it failed
+    result: str | None = None  # library id of the finished model
+    version: int = 0  # bumps on every change; the page can skip redraws when it has not moved
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    def history_rows(self) -> list[dict]:
+        """The per-epoch curves as plain rows, for a chart."""
+        return [dataclasses.asdict(h) for h in self.history]
+
+
+def training_config(lam, epochs=DEFAULT_WARM_EPOCHS, reconstruction="bce", k=1, seed=0,
+                    base: TrainConfig = TrainConfig()) -> TrainConfig:
+    """A TrainConfig from the page's controls, type- and range-checked with a clear ValueError.
+
+    Settings the page does not offer (batch size, learning rate, network) come from `base`.
+    """
+    lam = _number("lambda", lam, *LAM_RANGE)
+    epochs = _integer("epochs", epochs, *EPOCHS_RANGE)
+    k = _integer("samples per image K", k, *K_RANGE)
+    seed = _integer("seed", seed, *SEED_RANGE)
+    if not isinstance(reconstruction, str) or reconstruction not in RECONSTRUCTIONS:
+        raise ValueError(f"reconstruction must be one of {', '.join(RECONSTRUCTIONS)}, got {reconstruction!r}")
+    return dataclasses.replace(base, lam=lam, epochs=epochs, reconstruction=reconstruction, k=k, seed=seed)
+
+
+def _number(name: str, value, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value}")
+    return value
+
+
+def _integer(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+class Job:
+    """One training run. Read it through `status()`; change it only through the manager."""
+
+    def __init__(self, job_id: str, config: TrainConfig, warm_start: bool):
+        self.id, self.config, self.key, self.warm_start = job_id, config, config_key(config), warm_start
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._finished = threading.Event()
+        self._status = JobStatus(job_id, JobState.QUEUED, config, warm_start)
+
+    def status(self) -> JobStatus:
+        with self._lock:
+            return self._status
+
+    def wait(self, timeout: float | None = None) -> JobStatus:
+        """Block until the job is done, failed or cancelled (or the timeout passes)."""
+        self._finished.wait(timeout)
+        return self.status()
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._status = dataclasses.replace(self._status, version=self._status.version + 1, **changes)
+            if self._status.state not in ACTIVE:
+                self._finished.set()
+
+    def _on_progress(self, p: Progress, labels: np.ndarray) -> None:
+        steps_per_epoch = p.steps // p.epochs
+        end_of_epoch = p.step == p.epoch * steps_per_epoch
+        changes = dict(epoch=p.epoch if end_of_epoch else p.epoch - 1, fraction=p.fraction,
+                       recon=p.recon, kl=p.kl, loss=p.loss, elapsed_s=p.elapsed_s)
+        if end_of_epoch:
+            changes["history"] = self.status().history + (EpochStats(p.epoch, p.recon, p.kl, p.loss, p.elapsed_s),)
+        if p.snapshot is not None:
+            snapshot = p.snapshot.copy()
+            snapshot.flags.writeable = False
+            changes.update(embedding=snapshot, embedding_labels=labels[: len(snapshot)], embedding_epoch=p.epoch)
+        self._update(**changes)
+
+
+class JobManager:
+    """Queue and run training jobs in background threads; see the module docstring."""
+
+    def __init__(self, library: ModelLibrary, data_dir: str | Path = DEFAULT_DIR, max_running: int = 1,
+                 threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int = JOB_IWAE_K,
+                 report_every_s: float = REPORT_EVERY_S):
+        """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks)."""
+        if max_running < 1:
+            raise ValueError(f"max_running must be >= 1, got {max_running}")
+        if threads:
+            torch.set_num_threads(threads)  # process-wide, once: see the module docstring
+        self.library, self.data_dir, self.iwae_k, self.report_every_s = library, Path(data_dir), iwae_k, report_every_s
+        self._splits_value = splits
+        self._splits_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: collections.deque[Job] = collections.deque()
+        self._jobs: dict[str, Job] = {}  # every job, in submit order
+        self._active: dict[str, Job] = {}  # config key -> queued or running job
+        self._ids = itertools.count(1)
+        self._closed = False
+        library.sweep_temp_files()
+        self._workers = [threading.Thread(target=self._work, name=f"explorer-job-worker-{i}", daemon=True)
+                         for i in range(max_running)]
+        for worker in self._workers:
+            worker.start()
+
+    # The page's side -------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, warm_start: bool = False) -> Job:
+        """The job for this configuration: the one queued or running, a finished one if the
+        library already holds the model, or a new one at the back of the queue.
+
+        Warm start picks the nearest library model when the job starts (a job finished
+        meanwhile may be nearer). It does not make a different configuration: a warm-started
+        job and a scratch one for the same config are the same job.
+        """
+        if not isinstance(config, TrainConfig):
+            raise ValueError(f"expected a TrainConfig, got {type(config).__name__}")
+        key = config_key(config)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            job = self._active.get(key)
+            if job is not None:
+                return job
+            job = Job(f"job-{next(self._ids)}", config, bool(warm_start))
+            entry = self.library.find(config)
+            if entry is not None:
+                job._update(state=JobState.DONE, phase="in library", result=entry.id, epoch=entry.epochs_trained,
+                            fraction=1.0)
+                return job  # not listed in jobs(): nothing ran
+            self._jobs[job.id] = job
+            self._active[key] = job
+            self._queue.append(job)
+            self._renumber_queue()
+            self._cond.notify()
+            return job
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job; False if it is unknown, finished, or already saving."""
+        with self._cond:
+            job = self._jobs.get(job_id) if isinstance(job_id, str) else None
+            if job is None or not job.status().active:
+                return False
+            if job in self._queue:
+                self._queue.remove(job)
+                self._retire(job, state=JobState.CANCELLED, phase="cancelled", position=None)
+                self._renumber_queue()
+                return True
+            if job.status().phase == "saving":
+                return False
+            job._cancel.set()
+            return True
+
+    def get(self, job_id: str) -> Job | None:
+        with self._cond:
+            return self._jobs.get(job_id) if isinstance(job_id, str) else None
+
+    def jobs(self) -> list[JobStatus]:
+        """Every job this process ran or queued, in submit order."""
+        with self._cond:
+            return [job.status() for job in self._jobs.values()]
+
+    def close(self, timeout: float | None = None) -> None:
+        """Cancel everything and stop the workers (tests, benchmarks; the server just exits)."""
+        with self._cond:
+            self._closed = True
+            for job in list(self._queue):
+                self._retire(job, state=JobState.CANCELLED, phase="cancelled", position=None)
+            self._queue.clear()
+            for job in self._active.values():
+                job._cancel.set()
+            self._cond.notify_all()
+        for worker in self._workers:
+            worker.join(timeout)
+
+    def preload(self) -> tuple[Split, Split]:
+        """Read the train and test splits now (workers do it anyway before their first job)."""
+        with self._splits_lock:
+            if self._splits_value is None:
+                self._splits_value = (load_split("train", self.data_dir), load_split("test", self.data_dir))
+            return self._splits_value
+
+    # The workers' side -----------------------------------------------------------------------
+
+    def _work(self) -> None:
+        try:
+            self.preload()  # while the page is still loading, so the first job starts at once
+        except Exception:  # reported by each job that needs the data
+            log.exception("could not read the training data from %s", self.data_dir)
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                job = self._queue.popleft()
+                job._update(state=JobState.RUNNING, phase="loading data", position=None)
+                self._renumber_queue()
+            final = self._run(job)
+            with self._cond:
+                self._retire(job, **final)
+
+    def _run(self, job: Job) -> dict:
+        """Train, evaluate and save one job; returns its final status fields. Never raises."""
+        try:
+            train_split, test_split = self.preload()
+            init, warm_from = None, None
+            if job.warm_start:
+                entry = self.library.nearest(job.config)
+                if entry is not None:
+                    init, warm_from = self.library.load(entry.id).model, entry.id  # train() copies it
+            job._update(phase="training", warm_from=warm_from)
+            run_config = dataclasses.replace(job.config, threads=0)  # never touch the process-wide count
+            labels = test_split.labels[:SNAPSHOT_SIZE].copy()
+            labels.flags.writeable = False  # handed to every status snapshot
+            model, history = train(run_config, train_split.images, test_split.images,
+                                   on_progress=lambda p: job._on_progress(p, labels), cancel=job._cancel,
+                                   init=init, report_every_s=self.report_every_s)
+            job._update(phase="evaluating", fraction=1.0)
+            ckpt = finish(model, job.config, history, train_split, test_split, iwae_k=self.iwae_k,
+                          command=_describe(job.config, warm_from), dataset=self.data_dir.name)
+            with self._cond:  # cancel() and this check agree on whether it came in time
+                if job._cancel.is_set():
+                    raise Cancelled()
+                job._update(phase="saving")
+            entry = self.library.add(ckpt)
+            return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(history))
+        except Cancelled:
+            return dict(state=JobState.CANCELLED, phase="cancelled")
+        except Exception as e:
+            log.exception("training job %s (lambda %g) failed", job.id, job.config.lam)
+            return dict(state=JobState.FAILED, phase="failed", error=f"{type(e).__name__}: {e}")
+
+    def _retire(self, job: Job, **final) -> None:
+        """Mark a job finished; call with the manager's lock held."""
+        job._update(**final)
+        if self._active.get(job.key) is job:
+            del self._active[job.key]
+
+    def _renumber_queue(self) -> None:
+        for position, job in enumerate(self._queue, start=1):
+            if job.status().position != position:
+                job._update(position=position)
+
+
+def _describe(config: TrainConfig, warm_from: str | None) -> str:
+    start = f"warm start from {warm_from}" if warm_from else "from scratch"
+    return (f"explorer.jobs: lambda {config.lam:g}, {config.epochs} epochs, {config.reconstruction}, "
+            f"K={config.k}, seed {config.seed}, {start}")
+
+
+_shared: JobManager | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_manager() -> JobManager:
+    """The one manager of this process, over the default library and data.
+
+    The page wraps it in st.cache_resource; being a process singleton as well means a cleared
+    cache never starts a second set of workers next to the first.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = JobManager(ModelLibrary())
+        return _shared
+

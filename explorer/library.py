@@ -1,0 +1,258 @@
+"""The model library: shipped checkpoints beside user-trained ones, listed from their headers.
+
+Listing reads only each file's safetensors header (its JSON metadata), never the weights, so
+the page can list the library on every rerun. A file that cannot be read is reported as a
+`LibraryProblem` and skipped; it never breaks the listing. Temp files of an interrupted save
+(`.name.XXXX.tmp`, see checkpoint.save) are not model files and are never listed.
+
+User models are named from their training config (`lam-0.7_e20_bce_k1_s0_<hash>.safetensors`),
+never from user text, and an id from the UI reaches the filesystem only after it is found in
+the current listing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
+
+from . import checkpoint as ckpt_io
+from .checkpoint import Checkpoint
+from .evaluate import Metrics
+from .train import TrainConfig
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SHIPPED_DIR = REPO_DIR / "pretrained"
+USER_DIR_ENV = "EXPLORER_MODELS_DIR"  # where user-trained models go; default <repo>/models
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,120}")
+_FLOAT_DIGITS = 10  # 0.1 * 3 and 0.3 are the same lambda
+
+
+class LibraryError(ValueError):
+    """A library request that cannot be honoured: unknown id, deleting a shipped model."""
+
+
+def default_user_dir() -> Path:
+    return Path(os.environ.get(USER_DIR_ENV) or REPO_DIR / "models")
+
+
+def config_key(config: TrainConfig) -> str:
+    """What "the same configuration" means: every setting that changes the trained model.
+
+    `threads` only changes speed, so it is left out; floats are rounded to 10 significant
+    digits so that a slider's 0.30000000000000004 is lambda 0.3.
+    """
+    return json.dumps(_canonical(dataclasses.replace(config, threads=0).to_dict()), sort_keys=True)
+
+
+def file_stem(config: TrainConfig) -> str:
+    """The file name (without extension) of a user model, built only from validated settings."""
+    digest = hashlib.sha256(config_key(config).encode()).hexdigest()[:8]
+    stem = f"lam-{config.lam:g}_e{config.epochs}_{config.reconstruction}_k{config.k}_s{config.seed}_{digest}"
+    if not _ID.fullmatch(stem):  # cannot happen for a validated TrainConfig; the filesystem gets nothing odd
+        raise LibraryError(f"cannot name a model file {stem!r}")
+    return stem
+
+
+def _canonical(value):
+    if isinstance(value, float):
+        return float(f"{value:.{_FLOAT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """One model file, as its header describes it."""
+
+    id: str  # the file stem; unique across the library
+    path: Path
+    config: TrainConfig
+    metrics: Metrics | None  # test-set figures recorded at training time
+    shipped: bool  # shipped models are read-only
+    epochs_trained: int
+    train_seconds: float | None
+    command: str  # how it was made
+
+    @property
+    def lam(self) -> float:
+        return self.config.lam
+
+    @property
+    def key(self) -> str:
+        return config_key(self.config)
+
+
+@dataclass(frozen=True)
+class LibraryProblem:
+    """A file in a library folder that is not a usable model."""
+
+    name: str  # file name only
+    message: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    entries: tuple[LibraryEntry, ...]  # sorted by lambda, shipped first
+    problems: tuple[LibraryProblem, ...]
+
+
+class ModelLibrary:
+    """Shipped models (read-only) and user-trained models (added and deleted here).
+
+    Thread-safe: listings are rebuilt from the folders on each call (header reads are cached
+    by file size and mtime), so what another thread or process wrote or deleted shows up.
+    """
+
+    def __init__(self, shipped_dir: str | Path = SHIPPED_DIR, user_dir: str | Path | None = None):
+        self.shipped_dir = Path(shipped_dir)
+        self.user_dir = Path(user_dir) if user_dir is not None else default_user_dir()
+        self._lock = threading.Lock()
+        self._headers: dict[Path, tuple[tuple[int, int], LibraryEntry | LibraryProblem]] = {}
+
+    # Listing ---------------------------------------------------------------------------------
+
+    def listing(self) -> Listing:
+        entries: dict[str, LibraryEntry] = {}
+        problems: list[LibraryProblem] = []
+        seen: set[Path] = set()
+        for folder, shipped in ((self.shipped_dir, True), (self.user_dir, False)):
+            for path in _model_files(folder):
+                seen.add(path)
+                item = self._read_cached(path, shipped)
+                if item is None:
+                    continue  # vanished between listing and reading: deleted, not broken
+                if isinstance(item, LibraryProblem):
+                    problems.append(item)
+                elif item.id in entries:
+                    problems.append(LibraryProblem(path.name, f"same name as the shipped model {item.id}; skipped"))
+                else:
+                    entries[item.id] = item
+        with self._lock:
+            for path in set(self._headers) - seen:
+                del self._headers[path]
+        ordered = sorted(entries.values(), key=lambda e: (e.lam, not e.shipped, e.id))
+        return Listing(tuple(ordered), tuple(problems))
+
+    def entries(self) -> list[LibraryEntry]:
+        return list(self.listing().entries)
+
+    def problems(self) -> list[LibraryProblem]:
+        return list(self.listing().problems)
+
+    def get(self, entry_id: str) -> LibraryEntry:
+        """The entry with this id in the current listing; `LibraryError` otherwise."""
+        if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
+            raise LibraryError(f"not a model id: {entry_id!r}")
+        for entry in self.entries():
+            if entry.id == entry_id:
+                return entry
+        raise LibraryError(f"no model {entry_id!r} in the library")
+
+    def find(self, config: TrainConfig) -> LibraryEntry | None:
+        """A model trained with this configuration (see `config_key`), shipped ones first."""
+        key = config_key(config)
+        return next((e for e in self.entries() if e.key == key), None)
+
+    def with_lam(self, lam: float) -> list[LibraryEntry]:
+        """Every model trained at this lambda, shipped first."""
+        return [e for e in self.entries() if _canonical(e.lam) == _canonical(float(lam))]
+
+    def nearest(self, config: TrainConfig) -> LibraryEntry | None:
+        """The best warm start for `config`: same network shape, same reconstruction cost if
+        there is one, then the closest lambda; shipped models win ties."""
+        fits = [e for e in self.entries() if e.config.model == config.model]
+        return min(fits, default=None, key=lambda e: (e.config.reconstruction != config.reconstruction,
+                                                      abs(e.lam - config.lam), not e.shipped, e.id))
+
+    # Reading and writing ---------------------------------------------------------------------
+
+    def load(self, entry_id: str) -> Checkpoint:
+        """The full checkpoint (a fresh model each call: callers may share it, never mutate it)."""
+        return ckpt_io.load(self.get(entry_id).path)
+
+    def add(self, ckpt: Checkpoint) -> LibraryEntry:
+        """Save a newly trained model into the user folder (atomically) and return its entry."""
+        path = ckpt_io.save(self.user_dir / f"{file_stem(ckpt.config)}{ckpt_io.EXTENSION}", ckpt)
+        entry = self._read_cached(path, shipped=False)
+        if not isinstance(entry, LibraryEntry):
+            raise LibraryError(f"{path.name}: saved but unreadable ({getattr(entry, 'message', 'vanished')})")
+        return entry
+
+    def delete(self, entry_id: str) -> None:
+        """Delete a user-trained model; shipped ones are refused."""
+        entry = self.get(entry_id)
+        if entry.shipped:
+            raise LibraryError(f"{entry_id} is a shipped model and cannot be deleted")
+        entry.path.unlink(missing_ok=True)
+
+    def sweep_temp_files(self, min_age_s: float = 600) -> list[str]:
+        """Remove temp files that an interrupted save left in the user folder (never listed
+        anyway); younger ones may belong to a save in progress in another process."""
+        removed = []
+        now = time.time()
+        for path in self.user_dir.glob(f".*{ckpt_io.EXTENSION}.*.tmp"):
+            try:
+                if now - path.stat().st_mtime >= min_age_s:
+                    path.unlink()
+                    removed.append(path.name)
+            except FileNotFoundError:
+                pass
+        return removed
+
+    def _read_cached(self, path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._headers.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        item = _read_header(path, shipped)
+        if item is not None:
+            with self._lock:
+                self._headers[path] = (stamp, item)
+        return item
+
+
+def _model_files(folder: Path) -> list[Path]:
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [folder / n for n in names if n.endswith(ckpt_io.EXTENSION) and not n.startswith(".")]
+
+
+def _read_header(path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | None:
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+    except FileNotFoundError:
+        return None
+    except (SafetensorError, OSError, ValueError) as e:
+        return LibraryProblem(path.name, f"not a readable model file (corrupt or truncated: {e})")
+    if meta.get("format") != ckpt_io.FORMAT:
+        return LibraryProblem(path.name, f"not a VAE Latent Explorer model (format {meta.get('format')!r})")
+    if not _ID.fullmatch(path.stem):
+        return LibraryProblem(path.name, "file name has characters a model id may not have; skipped")
+    try:
+        info = json.loads(meta["explorer"])
+        config = TrainConfig.from_dict(info["config"])
+        metrics = Metrics(**info["metrics"]) if info.get("metrics") else None
+        history = info.get("history") or []
+        seconds = history[-1].get("elapsed_s") if history else None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        return LibraryProblem(path.name, f"model metadata is inconsistent ({type(e).__name__}: {e})")
+    return LibraryEntry(path.stem, path, config, metrics, shipped, len(history), seconds, str(info.get("command", "")))
