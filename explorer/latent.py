@@ -99,8 +99,9 @@ def decoder_layers(model: VAE) -> list[tuple[np.ndarray, np.ndarray]]:
 
     The decoder is Linear layers with ReLU between them and a sigmoid after the last; that is
     what the in-browser decoder computes, so anything else is refused here rather than drawn wrong.
+    Dropout is the identity outside training, so it is skipped.
     """
-    modules = [m for m in model.decoder.modules() if not isinstance(m, nn.Sequential)]
+    modules = [m for m in model.decoder.modules() if not isinstance(m, (nn.Sequential, nn.Dropout))]
     for i, m in enumerate(modules):
         expected = nn.Linear if i % 2 == 0 else nn.ReLU
         if not isinstance(m, expected):

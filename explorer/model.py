@@ -22,6 +22,7 @@ class ModelConfig:
     image_shape: tuple[int, int] = (28, 28)  # (rows, cols) of the data's images
     hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
     latent_dim: int = 2  # the plane the app draws
+    dropout: float = 0.2  # on the decoder's hidden layers in training: keeps it from memorising digits
 
     @property
     def x_dim(self) -> int:
@@ -29,7 +30,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(image_shape=tuple(d["image_shape"]), hidden=tuple(d["hidden"]), latent_dim=d["latent_dim"])
+        return cls(image_shape=tuple(d["image_shape"]), hidden=tuple(d["hidden"]), latent_dim=d["latent_dim"],
+                   dropout=d["dropout"])
 
 
 class VAE(nn.Module):
@@ -39,7 +41,7 @@ class VAE(nn.Module):
         widths = (config.x_dim, *config.hidden)
         self.encoder = _mlp(widths)
         self.to_stats = nn.Linear(widths[-1], 2 * config.latent_dim)  # mu and logvar side by side
-        self.decoder = nn.Sequential(_mlp((config.latent_dim, *reversed(config.hidden))),
+        self.decoder = nn.Sequential(_mlp((config.latent_dim, *reversed(config.hidden)), config.dropout),
                                      nn.Linear(widths[1], config.x_dim))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,10 +65,10 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar  # logits (k, B, x_dim)
 
 
-def _mlp(widths: tuple[int, ...]) -> nn.Sequential:
+def _mlp(widths: tuple[int, ...], dropout: float = 0.0) -> nn.Sequential:
     layers: list[nn.Module] = []
     for n_in, n_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
     return nn.Sequential(*layers)
 
 

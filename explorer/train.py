@@ -44,6 +44,7 @@ class TrainConfig:
              f"reconstruction must be one of {', '.join(RECONSTRUCTIONS)}, got {self.reconstruction!r}"),
             (self.k >= 1, f"samples per image K must be >= 1, got {self.k}"),
             (self.threads >= 0, f"threads must be >= 0, got {self.threads}"),
+            (0 <= self.model.dropout < 1, f"dropout must be in [0, 1), got {self.model.dropout}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -70,7 +71,7 @@ class Progress:
     kl: float
     loss: float
     elapsed_s: float
-    snapshot: np.ndarray | None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, at epoch ends
+    snapshot: np.ndarray | None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, None without them
 
     @property
     def fraction(self) -> float:
@@ -91,8 +92,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
           init: VAE | None = None, report_every_s: float = 0.5) -> tuple[VAE, list[dict]]:
     """Train a VAE on uint8 images; return it (in eval mode) and its per-epoch history.
 
-    on_progress is called about every `report_every_s` seconds and at each epoch end (with the
-    embedding snapshot). Setting `cancel` stops the loop at the next step with `Cancelled`.
+    on_progress is called about every `report_every_s` seconds and at each epoch end, each time
+    with the embedding snapshot of `snapshot_images` (so a live view moves within the first epoch). Setting `cancel` stops the loop at the next step with `Cancelled`.
     `init` warm-starts from a copy of an existing model (never mutated).
     """
     if tuple(train_images.shape[1:]) != config.model.image_shape:
@@ -137,7 +138,7 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
             if on_progress is not None and (end_of_epoch or now - last_report >= report_every_s):
                 last_report = now
                 recon, kl, total = (totals / seen).tolist()
-                snapshot = embed(model, snap) if end_of_epoch and snap is not None else None
+                snapshot = embed(model, snap) if snap is not None else None  # ~10 ms for 1,000 images
                 on_progress(Progress(epoch, config.epochs, step, steps, recon, kl, total, now - start, snapshot))
         recon, kl, total = (totals / n).tolist()
         if not all(map(math.isfinite, (recon, kl, total))):

@@ -8,7 +8,7 @@ from torch.distributions import Independent, Normal, kl_divergence
 from explorer.evaluate import evaluate
 from explorer.model import VAE, ModelConfig, kl_to_standard_normal, log_normal, reconstruction_cost, vae_loss
 
-TINY = ModelConfig(image_shape=(4, 4), hidden=(8,), latent_dim=2)
+TINY = ModelConfig(image_shape=(4, 4), hidden=(8,), latent_dim=2, dropout=0.0)
 
 
 def random_gaussians(n=64, dim=3, seed=0):

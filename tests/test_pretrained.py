@@ -1,0 +1,44 @@
+"""Every shipped model loads, says how it was made, and reproduces its recorded test figures."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer import checkpoint as ckpt_io
+from explorer.evaluate import evaluate_images, summarise
+from explorer.train import images_to_tensor
+
+PRETRAINED = sorted((Path(__file__).resolve().parent.parent / "pretrained").glob("*.safetensors"))
+SUBSET = 1000  # the first two evaluation batches: their noise does not depend on the set's size
+
+
+def test_the_lambda_sweep_is_shipped():
+    lams = sorted(ckpt_io.load(p).lam for p in PRETRAINED)
+    assert lams == [0.0, 0.1, 0.5, 1.0, 2.0, 5.0]
+
+
+@pytest.mark.parametrize("path", PRETRAINED, ids=lambda p: p.stem)
+def test_shipped_model_reproduces_recorded_metrics(path, mnist_test):
+    ckpt = ckpt_io.load(path)
+    assert ckpt.command.startswith("python -m explorer train") and f"--out {path.parent.name}/{path.name}" in ckpt.command
+    emb, m = ckpt.embedding, ckpt.metrics
+    assert m.n_images == len(emb.test_mu) == 10_000
+    # The recorded figures are the means of the recorded per-image figures...
+    assert m.recon == pytest.approx(emb.test_recon.mean(), abs=1e-3)
+    assert m.kl == pytest.approx(emb.test_kl.mean(), abs=1e-3)
+    assert m.neg_elbo == pytest.approx(m.recon + m.kl)
+    assert m.log_px_iwae == pytest.approx(emb.test_log_px.mean(), abs=1e-3)
+    # ...and this model, run again on real test images, gives those per-image figures.
+    again = evaluate_images(ckpt.model, images_to_tensor(mnist_test.images[:SUBSET]), iwae_k=m.iwae_k)
+    np.testing.assert_allclose(again.mu, emb.test_mu[:SUBSET], atol=1e-4)
+    np.testing.assert_allclose(again.kl, emb.test_kl[:SUBSET], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(again.recon, emb.test_recon[:SUBSET], rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(again.log_px, emb.test_log_px[:SUBSET], rtol=1e-4, atol=1e-2)
+    assert abs(summarise(again, m.iwae_k).neg_elbo - m.neg_elbo) < 5  # a subset's mean is near the whole's
+    np.testing.assert_array_equal(emb.test_labels, mnist_test.labels)
+
+
+def test_shipped_lambda_one_model_meets_the_bound():
+    (ckpt,) = [ckpt_io.load(p) for p in PRETRAINED if ckpt_io.load(p).lam == 1.0]
+    assert ckpt.metrics.neg_elbo <= 136.0
+    assert ckpt.metrics.log_px_iwae >= -ckpt.metrics.neg_elbo  # IWAE bound is tighter than the ELBO
