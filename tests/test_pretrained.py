@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer import checkpoint as ckpt_io
-from explorer.evaluate import evaluate_images, summarise
+from explorer.evaluate import evaluate_images
 from explorer.train import images_to_tensor
 
 PRETRAINED = sorted((Path(__file__).resolve().parent.parent / "pretrained").glob("*.safetensors"))
@@ -34,7 +34,6 @@ def test_shipped_model_reproduces_recorded_metrics(path, mnist_test):
     np.testing.assert_allclose(again.kl, emb.test_kl[:SUBSET], rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(again.recon, emb.test_recon[:SUBSET], rtol=1e-4, atol=1e-2)
     np.testing.assert_allclose(again.log_px, emb.test_log_px[:SUBSET], rtol=1e-4, atol=1e-2)
-    assert abs(summarise(again, m.iwae_k).neg_elbo - m.neg_elbo) < 5  # a subset's mean is near the whole's
     np.testing.assert_array_equal(emb.test_labels, mnist_test.labels)
 
 
