@@ -11,14 +11,14 @@ safetensors' numpy loader) before the much slower `import torch` that the rest o
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
+
+from .files import write_atomic
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
@@ -106,15 +106,7 @@ def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
     folder = Path(static_dir) / CACHE_SUBDIR
     target = folder / name
     if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, blob)
     return f"{URL_PREFIX}/{CACHE_SUBDIR}/{name}"
 
 

@@ -8,8 +8,6 @@ so a crash never leaves a half file under the real name. Every unreadable file r
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .evaluate import Metrics
+from .files import write_atomic
 from .model import VAE
 from .train import TrainConfig
 
@@ -65,25 +64,13 @@ class Checkpoint:
 
 def save(path: str | Path, ckpt: Checkpoint) -> Path:
     """Write atomically; returns the path."""
-    path = Path(path)
     tensors = {f"model.{k}": v.detach().float().contiguous() for k, v in ckpt.model.state_dict().items()}
     for key in _EMBEDDING_KEYS:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.embedding, key)))
     meta = {"config": ckpt.config.to_dict(), "history": ckpt.history, "command": ckpt.command,
             "dataset": ckpt.dataset, "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None}
     blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, blob)
 
 
 def load(path: str | Path) -> Checkpoint:

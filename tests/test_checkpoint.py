@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from explorer import checkpoint as ckpt_io
+from explorer import files
 from explorer.checkpoint import CheckpointError
 
 
@@ -54,7 +55,7 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path, small_checkpoint, mo
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ckpt_io.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         ckpt_io.save(path, small_checkpoint)
     assert path.read_bytes() == before
