@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -45,11 +46,19 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None):
-    """Run `streamlit run app.py` headless on a free port; yield its URL; stop it afterwards."""
+def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None, models_dir: Path | None = None):
+    """Run `streamlit run app.py` headless on a free port; yield its URL; stop it afterwards.
+
+    Models trained in the app go to `models_dir` (a fresh temporary folder by default), never
+    into the repository.
+    """
     port = free_port()
     url = f"http://localhost:{port}"
-    env = {**os.environ, "EXPLORER_MODEL": str(model)}
+    scratch = None
+    if models_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="explorer-models-")
+        models_dir = Path(scratch.name)
+    env = {**os.environ, "EXPLORER_MODEL": str(model), "EXPLORER_MODELS_DIR": str(models_dir)}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -71,6 +80,8 @@ def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None)
             proc.wait()
         if log_path:
             log.close()
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def launch_chromium(playwright):
