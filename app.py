@@ -210,6 +210,7 @@ def switch_to(entry_id: str, message: str | None = None) -> None:
     """Explore this library model from the next run on (callers are callbacks or end with a rerun)."""
     st.session_state.model_id = entry_id
     st.session_state.notice = ("success", message) if message else None
+    st.session_state.job_message = None
 
 
 def training_settings(lam):
@@ -294,14 +295,22 @@ def model_ui(ckpt, model_id: str | None) -> None:
                   args=(s.lam, True), icon=":material/model_training:")
 
 
-@st.fragment(run_every=1.0)
+JOB_POLL_S = 1.0  # how often a session with a job in flight redraws its progress
+
+
 def job_panel() -> None:
     """This session's job (progress, live curves and embedding, Cancel) and the shared queue.
 
-    Reads only immutable JobStatus snapshots; when the job is done, the session switches to
-    its model with one full rerun.
+    Polled every JOB_POLL_S while the session has a job in flight; a fragment without a timer
+    otherwise, so an idle page does no periodic work.
     """
-    from explorer import views
+    job = get_manager().get(st.session_state.get("job_id"))
+    (_job_panel_live if job is not None else _job_panel_still)()
+
+
+def _job_panel() -> None:
+    """Reads only immutable JobStatus snapshots; when the job ends, one full rerun switches the
+    session to its model (or back to a still panel)."""
     from explorer.jobs import JobState
     manager = get_manager()
     s = st.session_state
@@ -312,9 +321,10 @@ def job_panel() -> None:
         lam = f"λ = {status.config.lam:g}"
         if status.state == JobState.DONE:
             switch_to(status.result, f"Trained {lam} in {status.elapsed_s:.0f} s; now exploring it.")
-            st.rerun()
-        s.job_message = (("error", f"Training {lam} failed: {status.error}") if status.state == JobState.FAILED
-                         else ("info", f"Training {lam} was cancelled; no model was saved."))
+        else:
+            s.job_message = (("error", f"Training {lam} failed: {status.error}") if status.state == JobState.FAILED
+                             else ("info", f"Training {lam} was cancelled; no model was saved."))
+        st.rerun()
     if s.get("job_message"):
         getattr(st, s.job_message[0])(s.job_message[1])
     others = [o for o in manager.jobs() if o.active and (status is None or o.id != status.id)]
@@ -326,6 +336,10 @@ def job_panel() -> None:
             job_progress(status, queue)
     elif queue:
         st.caption(queue)
+
+
+_job_panel_live = st.fragment(_job_panel, run_every=JOB_POLL_S)
+_job_panel_still = st.fragment(_job_panel)
 
 
 def job_progress(status, queue: str | None) -> None:
@@ -348,12 +362,14 @@ def job_progress(status, queue: str | None) -> None:
         if queue:
             st.caption(queue)
     if status.history or status.recon is not None:
-        curves.plotly_chart(views.loss_curves(status), key="loss_curves", config={"displayModeBar": False})
-    fig = views.live_embedding(status)
-    if fig is not None:
+        with curves.container(key="loss-curves"):
+            st.image(views.loss_image(views.loss_rows(status), status.epochs),
+                     caption="training loss per epoch (nats per image; the last point is the epoch in progress)")
+    if status.embedding is not None:
         with embedding.container(key="live-embedding"):
-            st.plotly_chart(fig, key="live_embedding_chart", config={"displayModeBar": False})
-            st.caption(f"epoch {status.embedding_epoch or 1}, update {status.version}")
+            st.image(views.embedding_image(status.embedding, status.embedding_labels),
+                     caption=f"live embedding: μ of {len(status.embedding):,} test digits · epoch "
+                             f"{status.embedding_epoch or 1}, update {status.version}")
 
 
 def metrics_ui(ckpt) -> None:

@@ -62,21 +62,41 @@ def _status(**changes) -> JobStatus:
     return dataclasses.replace(JobStatus("job-1", JobState.RUNNING, TrainConfig(epochs=4), True), **changes)
 
 
-def test_loss_curves_plot_finished_epochs_and_the_running_one():
+def test_loss_rows_hold_finished_epochs_and_the_running_one():
     history = (EpochStats(1, 200.0, 3.0, 203.0, 1.0), EpochStats(2, 180.0, 4.0, 184.0, 2.0))
-    fig = views.loss_curves(_status(history=history, fraction=0.625, recon=175.0, kl=4.5, loss=179.5))
-    curves = {t.name: t for t in fig.data}
-    assert list(curves["recon"].x) == [1, 2, 2.5] and list(curves["recon"].y) == [200.0, 180.0, 175.0]
-    assert list(curves["KL"].y) == [3.0, 4.0, 4.5] and curves["KL"].yaxis == "y2"
-    assert list(curves["total"].y) == [203.0, 184.0, 179.5]
-    done = views.loss_curves(_status(state=JobState.DONE, history=history, fraction=1.0, recon=1.0, kl=1.0, loss=2.0))
-    assert list(done.data[0].x) == [1, 2]
+    rows = views.loss_rows(_status(history=history, fraction=0.625, recon=175.0, kl=4.5, loss=179.5))
+    assert rows == {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5],
+                    "total": [203.0, 184.0, 179.5]}
+    done = views.loss_rows(_status(state=JobState.DONE, history=history, fraction=1.0, recon=1.0, kl=1.0, loss=2.0))
+    assert done["epoch"] == [1.0, 2.0]
+    assert views.loss_rows(_status()) == {"epoch": [], "recon": [], "KL": [], "total": []}
 
 
-def test_live_embedding_colours_each_digit_and_waits_for_the_first_snapshot():
-    assert views.live_embedding(_status()) is None
-    mu = np.arange(40, dtype=np.float32).reshape(20, 2)
-    labels = np.repeat(np.arange(10), 2).astype(np.uint8)
-    fig = views.live_embedding(_status(embedding=mu, embedding_labels=labels, embedding_epoch=1))
-    assert len(fig.data) == 10 and sum(len(t.x) for t in fig.data) == 20
-    assert list(fig.data[3].x) == [12.0, 14.0] and fig.data[3].marker.color == views.TAB10[3]
+def test_embedding_image_puts_each_digit_where_its_mu_is_in_its_colour():
+    mu = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]] * 5, np.float32)
+    labels = np.array([0, 1, 2, 3] * 5, np.uint8)
+    image = views.embedding_image(mu, labels, size=100, dot=2)
+    assert image.shape == (100, 100, 3) and image.dtype == np.uint8
+
+    def colour_at(row_slice, col_slice):
+        patch = image[row_slice, col_slice].reshape(-1, 3)
+        return {"#%02x%02x%02x" % tuple(p) for p in patch} - {"#ffffff", "#c8c8c8"}
+
+    assert colour_at(slice(50, 99), slice(1, 50)) == {views.TAB10[0]}  # bottom left: (-1, -1), y points up
+    assert colour_at(slice(1, 50), slice(50, 99)) == {views.TAB10[1]}  # top right: (1, 1)
+    assert colour_at(slice(1, 50), slice(1, 50)) == {views.TAB10[2]}
+    assert colour_at(slice(50, 99), slice(50, 99)) == {views.TAB10[3]}
+    flat = views.embedding_image(np.zeros((10, 2)), np.zeros(10, np.uint8), size=50)  # collapsed codes: no error
+    assert (flat.reshape(-1, 3) == [0x1f, 0x77, 0xb4]).all(1).any()
+
+
+def test_loss_image_draws_each_curve_in_its_colour():
+    rows = {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5], "total": [203.0, 184.0, 179.5]}
+    image = views.loss_image(rows, epochs=4, width=320, height=220)
+    assert image.shape == (220, 320, 3)
+    colours = {tuple(int(views.CURVE_COLOURS[n][i:i + 2], 16) for i in (1, 3, 5)): n for n in ("recon", "KL", "total")}
+    for colour, name in colours.items():
+        assert (image.reshape(-1, 3) == colour).all(1).sum() > 20, name
+    kl_rows = np.flatnonzero((image == list(next(c for c, n in colours.items() if n == "KL"))).all(2).any(1))
+    assert kl_rows.min() > 110  # KL is drawn in the lower panel
+    assert views.loss_image({"epoch": [], "recon": [], "KL": [], "total": []}, epochs=3).shape == (220, 320, 3)

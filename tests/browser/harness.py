@@ -97,3 +97,36 @@ def open_app(page, url: str, timeout_s: float = 60) -> None:
 def read_png(blob: bytes) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
+
+
+# Resolves with ms from the last click's pointerup to the page showing that z in Python's panel.
+WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
+  const api = window.__latentPlane;
+  const check = () => {
+    const c = api.lastClick;
+    if (!c || c.t <= since) return false;
+    const text = `z = (${c.z[0].toFixed(3)}, ${c.z[1].toFixed(3)})`;
+    const panel = document.querySelector('.st-key-selected');
+    if (panel && panel.textContent.includes(text)) { resolve(performance.now() - c.t); return true; }
+    return false;
+  };
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => { observer.disconnect(); reject(new Error('panel did not update in 10 s')); }, 10000);
+})"""
+
+
+def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25) -> list[float]:
+    """Click n random spots of the plane; for each, ms from pointerup to Python's panel showing its z."""
+    page.evaluate(f"{PLANE}.plane.canvas.scrollIntoView({{block: 'center'}})")  # panels above may push it down
+    rect = page.evaluate(f"{PLANE}.plotRect()")
+    latencies = []
+    for _ in range(n):
+        x = rect["left"] + rect["width"] * rng.uniform(0.05, 0.95)
+        y = rect["top"] + rect["height"] * rng.uniform(0.05, 0.95)
+        since = page.evaluate("performance.now()")
+        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since); }}", since)
+        page.mouse.click(x, y)
+        latencies.append(page.evaluate("window.__panelWait"))
+        time.sleep(pause_s)
+    return latencies
