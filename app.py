@@ -255,7 +255,7 @@ def cancel_job(job_id: str) -> None:
     get_manager().cancel(job_id)
 
 
-def model_ui(ckpt, model_id: str | None) -> None:
+def model_ui(ckpt, model_id: str | None, path: str) -> None:
     """Sidebar: the lambda slider, the training settings, and the session's training job."""
     from explorer import views
     from explorer.jobs import DEFAULT_WARM_EPOCHS, EPOCHS_RANGE, K_RANGE, SEED_RANGE
@@ -276,7 +276,7 @@ def model_ui(ckpt, model_id: str | None) -> None:
              "collapse to a point and leaves holes between them; large λ packs the codes toward N(0, I) "
              "until they carry no information. A λ with a trained model switches at once; a new one "
              "trains in the background with the settings below.")
-    name = model_id or Path(current_model()[0]).name
+    name = model_id or Path(path).name
     st.caption(f"Exploring `{name}` · λ = {ckpt.lam:g} · {len(ckpt.history)} epochs · "
                f"{ckpt.config.reconstruction}, K = {ckpt.config.k}")
     notice = s.get("notice")
@@ -394,7 +394,8 @@ def on_rd_select(key: str) -> None:
     picked = next((p.get("customdata") for p in points if p.get("customdata")), None)
     if isinstance(picked, (list, tuple)):
         picked = picked[0] if picked else None
-    explore(picked)
+    if picked is not None:  # a click beside the points clears the selection: nothing to load
+        explore(picked)
     st.session_state.rd_generation = st.session_state.get("rd_generation", 0) + 1  # clears the selection
 
 
@@ -481,7 +482,7 @@ def main() -> None:
     try:
         model_id = current_id(path)
         with model_slot:
-            model_ui(ckpt, model_id)
+            model_ui(ckpt, model_id, path)
         with metrics_slot:
             metrics_ui(ckpt)
         with job_slot:

@@ -124,7 +124,7 @@ def reference_objective(args) -> tuple[str, float]:
     ref = args.reference or SHIPPED_DIR / f"lam-{args.lam:g}{ckpt_io.EXTENSION}"
     try:
         return "given", float(ref)
-    except ValueError:
+    except (TypeError, ValueError):  # a path (the default is a Path), not a number
         pass
     if not Path(ref).exists():
         sys.exit(f"error: no reference for lambda {args.lam:g}: {ref} does not exist; pass --reference")

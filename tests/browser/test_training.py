@@ -93,5 +93,21 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
         page.keyboard.press("ArrowLeft")
         expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Exploring lam-{NEW_LAM}_", timeout=20_000)
         assert page.locator(".st-key-job-panel").count() == 0
+
+        # Another seed is another configuration: it trains, and Cancel leaves nothing on disk.
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Training settings").click()
+        seed = sidebar.get_by_label("Seed")
+        seed.fill("7")
+        seed.press("Enter")
+        page.wait_for_timeout(1000)
+        sidebar.get_by_role("button", name=f"Train λ = {NEW_LAM} with these settings").click()
+        panel = page.locator(".st-key-job-panel")
+        expect(panel).to_contain_text("seed 7", timeout=20_000)
+        panel.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_text(f"Training λ = {NEW_LAM} was cancelled; no model was saved.")).to_be_visible(
+            timeout=30_000)
+        expect(panel).to_have_count(0)
         _no_traceback(page)
         page.close()
+    assert sorted(p.name for p in models_dir.iterdir()) == sorted([saved[0], "broken.safetensors"])
