@@ -2,7 +2,10 @@
 
 `streamlit run app.py`. The plane (explorer/component) decodes in the browser as the pointer
 moves; this page answers its clicks and drags with torch decodes, neighbours and downloads.
-The model is pretrained/lam-1.safetensors, or the file named by $EXPLORER_MODEL.
+The sidebar's lambda slider switches to a model of the library (explorer.library) or trains
+one in the background (explorer.jobs), showing its progress from an `st.fragment(run_every=...)`.
+The starting model is pretrained/lam-1.safetensors, or the file named by $EXPLORER_MODEL;
+user-trained models go to $EXPLORER_MODELS_DIR (default ./models).
 """
 from __future__ import annotations
 
@@ -36,11 +39,6 @@ class Selection:
 # ----------------------------------------------------------------------------- cached loaders
 # Keyed by (path, mtime) so a model file replaced on disk is picked up without a restart.
 
-def model_file() -> tuple[str, float]:
-    path = Path(os.environ.get("EXPLORER_MODEL") or DEFAULT_MODEL)
-    return str(path), path.stat().st_mtime if path.is_file() else 0.0
-
-
 @st.cache_resource(show_spinner=False)
 def load_plane(path: str, mtime: float) -> assets.PlaneAssets:
     return assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(path), load_split("test").images)
@@ -49,6 +47,7 @@ def load_plane(path: str, mtime: float) -> assets.PlaneAssets:
 @st.cache_resource(show_spinner="Loading the model…")
 def load_model(path: str, mtime: float):
     from explorer import checkpoint, latent  # imports torch (seconds): deferred until the plane is on screen
+    get_manager()  # sets the process's torch threads before torch does any work
     ckpt = checkpoint.load(path)
     latent.decode(ckpt.model, [(0.0, 0.0)])  # torch's first call is slow; pay it here, not on the first click
     return ckpt
@@ -66,6 +65,13 @@ def load_images(split: str):
     return load_split(split)
 
 
+@st.cache_resource(show_spinner=False)
+def get_manager():
+    """The process's one training-job manager (and through it the model library)."""
+    from explorer.jobs import shared_manager
+    return shared_manager()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def interpolation_frames(_model, model_key: tuple[str, float], start, end, n: int):
     from explorer import latent
@@ -75,7 +81,7 @@ def interpolation_frames(_model, model_key: tuple[str, float], start, end, n: in
 # ----------------------------------------------------------------------------- page parts
 
 def sidebar_ui() -> tuple[bool, int, int]:
-    """Controls; returns (show grid, grid N, neighbours k). Model picking and training go here too."""
+    """Plane controls; returns (show grid, grid N, neighbours k)."""
     with st.sidebar:
         st.header("Latent grid")
         grid_show = st.toggle("Show decodings behind the points", key="grid_show")
@@ -83,16 +89,6 @@ def sidebar_ui() -> tuple[bool, int, int]:
         st.header("Neighbours")
         k = st.slider("Nearest training images", 1, 16, 8, key="neighbours_k")
     return grid_show, grid_n, k
-
-
-def model_summary(path: str, ckpt) -> None:
-    with st.sidebar:
-        st.header("Model")
-        m = ckpt.metrics
-        st.caption(f"`{Path(path).name}` · λ = {ckpt.lam:g} · {len(ckpt.history)} epochs")
-        if m is not None:
-            st.caption(f"test −ELBO {m.neg_elbo:.1f} nats = recon {m.recon:.1f} + KL {m.kl:.2f}; "
-                       f"IWAE log p(x) {m.log_px_iwae:.1f} (k={m.iwae_k})")
 
 
 def remember(click: Click | None, drag: Drag | None) -> None:
@@ -121,8 +117,9 @@ def selection_panel(ckpt, neighbours, k: int) -> None:
         stats = latent.point_stats(e.test_mu[sel.index], e.test_logvar[sel.index])
         left, right = st.columns([1, 3], vertical_alignment="center")
         left.image(export.enlarge(test.images[sel.index], THUMB_SCALE), caption=f"test #{sel.index}")
-        right.markdown(f"digit **{test.labels[sel.index]}** · μ = ({stats.mu[0]:.3f}, {stats.mu[1]:.3f}) · "
-                       f"σ = ({stats.sigma[0]:.3f}, {stats.sigma[1]:.3f}) · KL = {stats.kl:.2f} nats")
+        right.markdown(f"digit **{test.labels[sel.index]}** · q(z|x): μ = ({stats.mu[0]:.3f}, {stats.mu[1]:.3f}), "
+                       f"σ = ({stats.sigma[0]:.3f}, {stats.sigma[1]:.3f}) · KL(q(z|x) ‖ N(0, I)) = "
+                       f"**{stats.kl:.2f} nats** (eq. 5)")
     train_index, _ = neighbours
     indices, distances = train_index.query(sel.z, k)
     train = load_images("train")
@@ -178,17 +175,321 @@ def grid_download_ui(slot, ckpt, view: View | None, n: int) -> None:
                          type="tertiary")
 
 
+# ----------------------------------------------------------------------------- models and training
+# The session's model is a library id in st.session_state.model_id (None: the starting model).
+# Ids from widgets and charts reach the filesystem only through ModelLibrary.get.
+
+def starting_model() -> Path:
+    return Path(os.environ.get("EXPLORER_MODEL") or DEFAULT_MODEL)
+
+
+def current_model() -> tuple[str, float]:
+    """(path, mtime) of the model this session explores."""
+    model_id = st.session_state.get("model_id")
+    if model_id is not None:
+        from explorer.library import LibraryError
+        try:
+            path = get_manager().library.get(model_id).path
+            return str(path), path.stat().st_mtime
+        except (LibraryError, OSError) as e:
+            st.session_state.model_id = None
+            st.session_state.notice = ("warning", f"{e}; back to the starting model")
+    path = starting_model()
+    return str(path), path.stat().st_mtime if path.is_file() else 0.0
+
+
+def current_id(path: str) -> str | None:
+    """The library id of the explored model, None if it is a file outside the library."""
+    if st.session_state.get("model_id") is not None:
+        return st.session_state.model_id
+    resolved = Path(path).resolve()
+    return next((e.id for e in get_manager().library.entries() if e.path.resolve() == resolved), None)
+
+
+def switch_to(entry_id: str, message: str | None = None) -> None:
+    """Explore this library model from the next run on (callers are callbacks or end with a rerun)."""
+    st.session_state.model_id = entry_id
+    st.session_state.notice = ("success", message) if message else None
+    st.session_state.job_message = None
+
+
+def training_settings(lam):
+    """The TrainConfig of the sidebar's settings at this lambda; ValueError says what is wrong."""
+    from explorer.jobs import training_config
+    s = st.session_state
+    return training_config(lam, epochs=s.train_epochs, reconstruction=s.train_recon, k=s.train_k, seed=s.train_seed)
+
+
+def request_lam(lam, force_training: bool = False) -> None:
+    """Explore a model at this lambda: one from the library at once, else train one in the background."""
+    library = get_manager().library
+    try:
+        config = training_settings(lam)
+    except ValueError as e:
+        st.session_state.notice = ("error", f"Cannot train: {e}")
+        return
+    entry = library.find(config) or (None if force_training else next(iter(library.with_lam(config.lam)), None))
+    if entry is not None:
+        switch_to(entry.id, f"Switched to {entry.id} (λ = {entry.lam:g}) from the library.")
+        return
+    job = get_manager().submit(config, warm_start=st.session_state.train_warm)
+    status = job.status()
+    if status.result is not None:  # the library had it after all (another session finished it)
+        switch_to(status.result, f"Switched to {status.result} (λ = {config.lam:g}) from the library.")
+        return
+    st.session_state.job_id = job.id
+    st.session_state.job_message = None
+    st.session_state.notice = None
+
+
+def on_lam_change() -> None:
+    request_lam(st.session_state.lam)
+
+
+def on_warm_change() -> None:
+    from explorer.jobs import DEFAULT_SCRATCH_EPOCHS, DEFAULT_WARM_EPOCHS
+    st.session_state.train_epochs = DEFAULT_WARM_EPOCHS if st.session_state.train_warm else DEFAULT_SCRATCH_EPOCHS
+
+
+def cancel_job(job_id: str) -> None:
+    get_manager().cancel(job_id)
+
+
+def model_ui(ckpt, model_id: str | None, path: str) -> None:
+    """Sidebar: the lambda slider, the training settings, and the session's training job."""
+    from explorer import views
+    from explorer.jobs import DEFAULT_WARM_EPOCHS, EPOCHS_RANGE, K_RANGE, SEED_RANGE
+    from explorer.model import RECONSTRUCTIONS
+    s = st.session_state
+    for key, value in (("train_epochs", DEFAULT_WARM_EPOCHS), ("train_recon", "bce"), ("train_k", 1),
+                       ("train_seed", 0), ("train_warm", True)):
+        s.setdefault(key, value)
+    options = views.lam_choices([e.lam for e in get_manager().library.entries()], [ckpt.lam])
+    if s.get("lam_of") != (model_id, ckpt.lam):  # the slider follows the model when the model changes
+        s.lam, s.lam_of = round(ckpt.lam, 10), (model_id, ckpt.lam)
+    if s.get("lam") not in options:
+        s.lam = min(options, key=lambda v: abs(v - ckpt.lam))
+    st.header("Model")
+    st.select_slider(
+        "KL weight λ", options=options, key="lam", format_func=lambda v: f"{v:g}", on_change=on_lam_change,
+        help="λ weighs the KL term of the loss, recon + λ·KL (eq. 4). Small λ lets each digit's code "
+             "collapse to a point and leaves holes between them; large λ packs the codes toward N(0, I) "
+             "until they carry no information. A λ with a trained model switches at once; a new one "
+             "trains in the background with the settings below.")
+    name = model_id or Path(path).name
+    st.caption(f"Exploring `{name}` · λ = {ckpt.lam:g} · {len(ckpt.history)} epochs · "
+               f"{ckpt.config.reconstruction}, K = {ckpt.config.k}")
+    notice = s.get("notice")
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    with st.expander("Training settings"):
+        st.toggle("Warm start from the nearest trained λ", key="train_warm", on_change=on_warm_change,
+                  help="Start from the library model closest in λ (same network and reconstruction cost "
+                       "if there is one): a few epochs suffice. Off: start from random weights.")
+        st.number_input("Epochs", *EPOCHS_RANGE, key="train_epochs", step=1)
+        st.segmented_control("Reconstruction cost", RECONSTRUCTIONS, key="train_recon", required=True,
+                             format_func={"bce": "BCE (Bernoulli)", "mse": "squared error"}.get)
+        st.number_input("Samples K of z per image", *K_RANGE, key="train_k", step=1)
+        st.number_input("Seed", *SEED_RANGE, key="train_seed", step=1)
+        st.button(f"Train λ = {s.lam:g} with these settings", key="train_now", on_click=request_lam,
+                  args=(s.lam, True), icon=":material/model_training:")
+
+
+JOB_POLL_S = 1.0  # how often a session with a job in flight redraws its progress
+
+
+def job_panel() -> None:
+    """This session's job (progress, live curves and embedding, Cancel) and the shared queue.
+
+    Polled every JOB_POLL_S while the session has a job in flight; a fragment without a timer
+    otherwise, so an idle page does no periodic work.
+    """
+    job = get_manager().get(st.session_state.get("job_id"))
+    (_job_panel_live if job is not None else _job_panel_still)()
+
+
+def _job_panel() -> None:
+    """Reads only immutable JobStatus snapshots; when the job ends, one full rerun switches the
+    session to its model (or back to a still panel)."""
+    from explorer.jobs import JobState
+    manager = get_manager()
+    s = st.session_state
+    job = manager.get(s.get("job_id"))
+    status = job.status() if job is not None else None
+    if status is not None and not status.active:
+        s.job_id = None
+        lam = f"λ = {status.config.lam:g}"
+        if status.state == JobState.DONE:
+            switch_to(status.result, f"Trained {lam} in {status.elapsed_s:.0f} s; now exploring it.")
+        else:
+            s.job_message = (("error", f"Training {lam} failed: {status.error}") if status.state == JobState.FAILED
+                             else ("info", f"Training {lam} was cancelled; no model was saved."))
+        st.rerun()
+    if s.get("job_message"):
+        getattr(st, s.job_message[0])(s.job_message[1])
+    others = [o for o in manager.jobs() if o.active and (status is None or o.id != status.id)]
+    queue = ("Also in the queue (one job trains at a time): " + "; ".join(
+        f"λ = {o.config.lam:g} " + (f"training, {o.fraction:.0%}" if o.state == JobState.RUNNING
+                                    else f"queued #{o.position}") for o in others)) if others else None
+    if status is not None and status.active:
+        with st.container(key="job-panel", border=True):
+            job_progress(status, queue)
+    elif queue:
+        st.caption(queue)
+
+
+_job_panel_live = st.fragment(_job_panel, run_every=JOB_POLL_S)
+_job_panel_still = st.fragment(_job_panel)
+
+
+def job_progress(status, queue: str | None) -> None:
+    """Progress and Cancel beside the live loss curves and the live embedding."""
+    from explorer import views
+    from explorer.jobs import JobState
+    start = f"warm start from `{status.warm_from}`" if status.warm_from else (
+        "warm start" if status.state == JobState.QUEUED and status.warm_start else "from scratch")
+    info, curves, embedding = st.columns([1, 1.3, 1], gap="medium")
+    with info:
+        st.markdown(f"**Training λ = {status.config.lam:g}**  \n{status.epochs} epochs · {start} · "
+                    f"{status.config.reconstruction}, K = {status.config.k}, seed {status.config.seed}")
+        if status.state == JobState.QUEUED:
+            st.info(f"Queued, #{status.position} in line: one job trains at a time.", icon=":material/schedule:")
+        else:
+            st.progress(status.fraction, text=f"{status.phase} · epoch {min(status.epoch + 1, status.epochs)}"
+                                              f"/{status.epochs} · {status.fraction:.0%} · {status.elapsed_s:.0f} s")
+        st.button("Cancel", key="cancel_job", on_click=cancel_job, args=(status.id,), icon=":material/cancel:")
+        st.caption("You can keep exploring the current model; the new one takes over when it is done.")
+        if queue:
+            st.caption(queue)
+    if status.history or status.recon is not None:
+        with curves.container(key="loss-curves"):
+            st.image(views.loss_image(views.loss_rows(status), status.epochs),
+                     caption="training loss per epoch (nats per image; the last point is the epoch in progress)")
+    if status.embedding is not None:
+        with embedding.container(key="live-embedding"):
+            st.image(views.embedding_image(status.embedding, status.embedding_labels),
+                     caption=f"live embedding: μ of {len(status.embedding):,} test digits · epoch "
+                             f"{status.embedding_epoch or 1}, update {status.version}")
+
+
+def metrics_ui(ckpt) -> None:
+    m = ckpt.metrics
+    if m is None:
+        st.caption("This model has no recorded test metrics.")
+        return
+    with st.container(key="metrics", horizontal=True):
+        st.metric("test −ELBO", f"{m.neg_elbo:.1f} nats", help="recon + KL on the 10,000 test digits: the bound "
+                  "at λ = 1, whatever λ trained the model. Lower is better.", border=True)
+        st.metric("recon (distortion)", f"{m.recon:.1f} nats", help="E_q[−ln p(x|z)] per test digit.", border=True)
+        st.metric("KL (rate)", f"{m.kl:.2f} nats", help="KL(q(z|x) ‖ N(0, I)) per test digit, eq. (5): how much "
+                  "the code says about the digit.", border=True)
+        st.metric("IWAE log p(x)", f"{m.log_px_iwae:.1f} nats", help=f"Importance-weighted estimate with k = "
+                  f"{m.iwae_k} samples; tighter than −ELBO.", border=True)
+        st.metric("active units", f"{m.active_units} of {ckpt.config.model.latent_dim}", help="Latent dimensions "
+                  "whose mean varies across digits (Var > 0.01); λ large enough switches them off.", border=True)
+
+
+def on_rd_select(key: str) -> None:
+    points = (st.session_state.get(key) or {}).get("selection", {}).get("points", [])
+    picked = next((p.get("customdata") for p in points if p.get("customdata")), None)
+    if isinstance(picked, (list, tuple)):
+        picked = picked[0] if picked else None
+    if picked is not None:  # a click beside the points clears the selection: nothing to load
+        explore(picked)
+    st.session_state.rd_generation = st.session_state.get("rd_generation", 0) + 1  # clears the selection
+
+
+def explore(entry_id) -> None:
+    from explorer.library import LibraryError
+    try:
+        entry = get_manager().library.get(entry_id)
+    except LibraryError as e:
+        st.session_state.notice = ("error", str(e))
+        return
+    switch_to(entry.id, f"Switched to {entry.id} (λ = {entry.lam:g}).")
+
+
+def delete_model(entry_id: str) -> None:
+    from explorer.library import LibraryError
+    st.session_state.confirm_delete = None
+    try:
+        get_manager().library.delete(entry_id)
+    except LibraryError as e:
+        st.session_state.notice = ("error", str(e))
+        return
+    if st.session_state.get("model_id") == entry_id:
+        st.session_state.model_id = None
+    st.session_state.notice = ("info", f"Deleted {entry_id}.")
+
+
+def library_ui(model_id: str | None) -> None:
+    """The rate-distortion chart and the table of every model, shipped and trained here."""
+    from explorer import views
+    library = get_manager().library
+    listing = library.listing()
+    entries = list(listing.entries)
+    rd_tab, table_tab = st.tabs(["Rate–distortion", f"Model library ({len(entries)})"])
+    with rd_tab, st.container(key="rd"):
+        st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
+                   "λ trades one for the other. Click a point to explore that model.")
+        key = f"rd_chart_{st.session_state.get('rd_generation', 0)}"
+        st.plotly_chart(views.rate_distortion(entries, model_id), key=key, on_select=lambda: on_rd_select(key),
+                        selection_mode="points", config={"displayModeBar": False})
+    with table_tab, st.container(key="library"):
+        for problem in listing.problems:
+            st.warning(f"Skipped `{problem.name}`: {problem.message}", icon=":material/warning:")
+        user = sum(not e.shipped for e in entries)
+        st.caption(f"{len(entries)} models: {len(entries) - user} shipped, {user} trained here. "
+                   "Select a row to explore it or, for one trained here, delete it.")
+        rows = views.library_rows(entries, model_id)
+        event = st.dataframe(rows, key="library_table_" + str(hash(tuple(r["id"] for r in rows))), hide_index=True,
+                             on_select="rerun", selection_mode="single-row",
+                             column_config={"λ": st.column_config.NumberColumn(format="%g")})
+        chosen = [rows[i]["id"] for i in event.selection.rows if i < len(rows)]
+        if not chosen:
+            return
+        entry = next(e for e in entries if e.id == chosen[0])
+        buttons = st.container(horizontal=True)
+        buttons.button(f"Explore {entry.id}", key="explore_selected", on_click=explore, args=(entry.id,),
+                       type="primary", disabled=entry.id == model_id)
+        if entry.shipped:
+            return
+        if st.session_state.get("confirm_delete") != entry.id:
+            buttons.button("Delete…", key="delete_selected", icon=":material/delete:",
+                           on_click=lambda: st.session_state.update(confirm_delete=entry.id))
+            return
+        st.warning(f"Delete `{entry.id}` from disk? This cannot be undone.")
+        confirm = st.container(horizontal=True)
+        confirm.button("Delete for good", key="delete_confirm", on_click=delete_model, args=(entry.id,))
+        confirm.button("Keep it", key="delete_keep", on_click=lambda: st.session_state.update(confirm_delete=None))
+
+
 # ----------------------------------------------------------------------------- the page
 
 def main() -> None:
     st.title("VAE Latent Explorer")
     st.caption("Each dot is μ of q(z|x) for one of the 10,000 MNIST test digits, coloured by its label: "
                "the seed's Figure 1. The decoder runs in your browser as you point.")
+    model_slot = st.sidebar.container()  # filled once the plane is up: it needs torch, the plane does not
     grid_show, grid_n, k = sidebar_ui()
-    path, mtime = model_file()
+    path, mtime = current_model()
+    metrics_slot = st.container()
+    job_slot = st.container()
     ckpt = explorer_ui(path, mtime, grid_show, grid_n, k)
-    if ckpt is not None:
-        model_summary(path, ckpt)
+    if ckpt is None:
+        return
+    from explorer.library import LibraryError
+    try:
+        model_id = current_id(path)
+        with model_slot:
+            model_ui(ckpt, model_id, path)
+        with metrics_slot:
+            metrics_ui(ckpt)
+        with job_slot:
+            job_panel()
+        library_ui(model_id)
+    except (LibraryError, ValueError, OSError) as e:
+        st.error(f"Model library: {e}", icon=":material/error:")
 
 
 @st.fragment

@@ -29,23 +29,6 @@ from tests.browser.harness import PLANE  # noqa: E402
 
 TARGETS = {"drag_frame_ms_p50": 2.0, "drag_frame_ms_p95": 2.0, "click_ms_p50": 80.0, "cold_start_s": 4.0}
 
-# Resolves with ms from the last click's pointerup to the page showing that z in Python's panel.
-_WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
-  const api = window.__latentPlane;
-  const check = () => {
-    const c = api.lastClick;
-    if (!c || c.t <= since) return false;
-    const text = `z = (${c.z[0].toFixed(3)}, ${c.z[1].toFixed(3)})`;
-    const panel = document.querySelector('.st-key-selected');
-    if (panel && panel.textContent.includes(text)) { resolve(performance.now() - c.t); return true; }
-    return false;
-  };
-  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => { observer.disconnect(); reject(new Error('panel did not update in 10 s')); }, 10000);
-})"""
-
-
 def measure(model: Path, drags: int, clicks: int, seed: int = 0) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -64,7 +47,6 @@ def measure(model: Path, drags: int, clicks: int, seed: int = 0) -> dict:
             time.sleep(1.0)
 
             n_points = page.evaluate(f"{PLANE}.nPoints()")
-            rect = page.evaluate(f"{PLANE}.plotRect()")
             page.evaluate(f"{PLANE}.resetTimes()")
             for _ in range(drags):
                 a, b = _two_digits(page, rng, n_points)
@@ -75,15 +57,7 @@ def measure(model: Path, drags: int, clicks: int, seed: int = 0) -> dict:
                 time.sleep(0.3)
             frames = np.array(page.evaluate(f"{PLANE}.frameTimes('drag')"))
 
-            latencies = []
-            for _ in range(clicks):
-                x = rect["left"] + rect["width"] * rng.uniform(0.05, 0.95)
-                y = rect["top"] + rect["height"] * rng.uniform(0.05, 0.95)
-                since = page.evaluate("performance.now()")
-                page.evaluate(f"(since) => {{ window.__panelWait = ({_WAIT_PANEL})(since); }}", since)
-                page.mouse.click(x, y)
-                latencies.append(page.evaluate("window.__panelWait"))
-                time.sleep(0.25)
+            latencies = harness.click_latencies(page, clicks, rng)
         browser.close()
     latencies = np.array(latencies)
     return {

@@ -300,7 +300,10 @@ class Plane {
       this.images = null;
       this.hidden.clear();
       this.selection = null;
-      if (!this.view) this.fitView();
+      // A new model's codes can sit at a very different scale (small λ spreads them far): refit.
+      const refit = !!this.view;
+      this.fitView();
+      if (refit) this.viewChanged();
       this.baseDirty = true;
       this.requestFrame();
     }

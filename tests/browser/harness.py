@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -45,11 +46,19 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None):
-    """Run `streamlit run app.py` headless on a free port; yield its URL; stop it afterwards."""
+def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None, models_dir: Path | None = None):
+    """Run `streamlit run app.py` headless on a free port; yield its URL; stop it afterwards.
+
+    Models trained in the app go to `models_dir` (a fresh temporary folder by default), never
+    into the repository.
+    """
     port = free_port()
     url = f"http://localhost:{port}"
-    env = {**os.environ, "EXPLORER_MODEL": str(model)}
+    scratch = None
+    if models_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="explorer-models-")
+        models_dir = Path(scratch.name)
+    env = {**os.environ, "EXPLORER_MODEL": str(model), "EXPLORER_MODELS_DIR": str(models_dir)}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -71,6 +80,8 @@ def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None)
             proc.wait()
         if log_path:
             log.close()
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def launch_chromium(playwright):
@@ -86,3 +97,36 @@ def open_app(page, url: str, timeout_s: float = 60) -> None:
 def read_png(blob: bytes) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
+
+
+# Resolves with ms from the last click's pointerup to the page showing that z in Python's panel.
+WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
+  const api = window.__latentPlane;
+  const check = () => {
+    const c = api.lastClick;
+    if (!c || c.t <= since) return false;
+    const text = `z = (${c.z[0].toFixed(3)}, ${c.z[1].toFixed(3)})`;
+    const panel = document.querySelector('.st-key-selected');
+    if (panel && panel.textContent.includes(text)) { resolve(performance.now() - c.t); return true; }
+    return false;
+  };
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => { observer.disconnect(); reject(new Error('panel did not update in 10 s')); }, 10000);
+})"""
+
+
+def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25) -> list[float]:
+    """Click n random spots of the plane; for each, ms from pointerup to Python's panel showing its z."""
+    page.evaluate(f"{PLANE}.plane.canvas.scrollIntoView({{block: 'center'}})")  # panels above may push it down
+    rect = page.evaluate(f"{PLANE}.plotRect()")
+    latencies = []
+    for _ in range(n):
+        x = rect["left"] + rect["width"] * rng.uniform(0.05, 0.95)
+        y = rect["top"] + rect["height"] * rng.uniform(0.05, 0.95)
+        since = page.evaluate("performance.now()")
+        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since); }}", since)
+        page.mouse.click(x, y)
+        latencies.append(page.evaluate("window.__panelWait"))
+        time.sleep(pause_s)
+    return latencies
