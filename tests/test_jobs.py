@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoint as ckpt_io, jobs
+from explorer import checkpoint as ckpt_io, files, jobs
 from explorer.data import Split
 from explorer.jobs import JobManager, JobState, training_config
 from explorer.library import ModelLibrary, config_key
@@ -130,7 +130,7 @@ def test_a_failing_job_reports_why_and_the_worker_lives_on(make_manager, library
     assert model_files(library) == []
 
     manager = make_manager()
-    monkeypatch.setattr(ckpt_io.os, "fsync", _disk_full)
+    monkeypatch.setattr(files.os, "fsync", _disk_full)
     status = manager.submit(TINY).wait(60)
     assert status.state == JobState.FAILED and "No space left" in status.error
     assert model_files(library) == []  # the temp file went too
