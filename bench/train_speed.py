@@ -94,11 +94,12 @@ def main() -> None:
     defaults = TrainConfig()
     flops = flops_per_sample(defaults.model)
 
-    # Ours: calibrate throughput on one short epoch, then size a full cosine run to the budget.
+    # Ours: warm up, time one epoch, then size a full cosine run to the budget.
+    train(TrainConfig(epochs=1, threads=args.threads), train_split.images[:5_000])
     probe = time.perf_counter()
-    train(TrainConfig(epochs=1, threads=args.threads), train_split.images[:20_000])
-    probe_sps = 20_000 / (time.perf_counter() - probe)
-    epochs = max(1, math.floor(args.seconds * probe_sps / len(train_split)))
+    train(TrainConfig(epochs=1, threads=args.threads), train_split.images)
+    probe_sps = len(train_split) / (time.perf_counter() - probe)
+    epochs = max(1, round(args.seconds * probe_sps / len(train_split)))
     start = time.perf_counter()
     ours_model, _ = train(TrainConfig(epochs=epochs, threads=args.threads), train_split.images)
     ours_s = time.perf_counter() - start

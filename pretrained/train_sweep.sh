@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-200}
-run() { python -m explorer train --lam "$1" --epochs "$EPOCHS" --threads 1 --out "pretrained/lam-$1.safetensors"; }
+# --dropout 0.2 was the default when the shipped files were made, so their recorded commands omit it.
+run() { python -m explorer train --lam "$1" --epochs "$EPOCHS" --dropout 0.2 --threads 1 --out "pretrained/lam-$1.safetensors"; }
 for pair in "1 0" "0.1 0.5" "2 5"; do
   set -- $pair
   run "$1" & first=$!
