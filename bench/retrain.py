@@ -24,7 +24,7 @@ process; the job is then cancelled with the page's Cancel button. The in-process
 Python work of a click: decode one z, find its 8 nearest training images, timed idle and while
 the sweep's jobs train in a background thread) are kept as click_ms_*_inprocess.
 
-    python bench/retrain.py [--lam 0.7] [--reference PATH|NUMBER] [--warm-from PATH ...] [--json]
+    python bench/retrain.py [--lam 1] [--reference PATH|NUMBER] [--warm-from PATH ...] [--json]
                             [--browser-clicks 12 | --no-browser] [--browser-only]
 """
 from __future__ import annotations
@@ -49,14 +49,15 @@ from explorer.jobs import JobManager, JobState, training_config  # noqa: E402
 from explorer.library import SHIPPED_DIR, ModelLibrary  # noqa: E402
 from tests.browser import harness  # noqa: E402
 
-DEV_CHECKPOINT = Path("/tmp/runs/dev-lam1.safetensors")  # used while pretrained/ is empty
 NEIGHBOURS = 8
 BROWSER_JOB_EPOCHS = 40  # long enough to outlast the clicks; the job is cancelled after them
 
 
 def main() -> int:
     args = parse_args()
-    sources = args.warm_from or sorted(SHIPPED_DIR.glob(f"*{ckpt_io.EXTENSION}")) or [DEV_CHECKPOINT]
+    # By default the library holds every shipped model but the one for --lam: we slide to it from a neighbour.
+    sources = args.warm_from or [p for p in sorted(SHIPPED_DIR.glob(f"*{ckpt_io.EXTENSION}"))
+                                 if ckpt_io.load(p).lam != args.lam]
     browser = None if args.no_browser else browser_clicks(harness.model_path() if harness.model_path().is_file()
                                                           else sources[0], args.browser_clicks, args.seed)
     if args.browser_only:
@@ -92,13 +93,12 @@ def main() -> int:
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lam", type=float, default=0.7, help="the lambda slid to (default %(default)s)")
+    p.add_argument("--lam", type=float, default=1.0, help="the lambda slid to (default %(default)s)")
     p.add_argument("--reference", default=None,
                    help="converged model for --lam: a checkpoint path, or its test recon + lambda * KL in nats "
                         "(default pretrained/lam-<lam>.safetensors)")
     p.add_argument("--warm-from", type=Path, nargs="+", default=None,
-                   help="checkpoints in the library warm starts pick from (default: pretrained/*, else "
-                        f"{DEV_CHECKPOINT})")
+                   help="checkpoints in the library warm starts pick from (default: the shipped ones but --lam's)")
     p.add_argument("--scratch-epochs", type=_ints, default=(20, 40, 80),
                    help="budgets tried from scratch, in order, until one is within tolerance")
     p.add_argument("--warm-epochs", type=_ints, default=(1, 3, 5, 10), help="budgets tried warm-started")
