@@ -171,7 +171,7 @@ class ModelLibrary:
     def nearest(self, config: TrainConfig) -> LibraryEntry | None:
         """The best warm start for `config`: same network shape, same reconstruction cost if
         there is one, then the closest lambda; shipped models win ties."""
-        fits = [e for e in self.entries() if e.config.model == config.model]
+        fits = [e for e in self.entries() if e.config.model.shape == config.model.shape]
         return min(fits, default=None, key=lambda e: (e.config.reconstruction != config.reconstruction,
                                                       abs(e.lam - config.lam), not e.shipped, e.id))
 

@@ -28,6 +28,11 @@ class ModelConfig:
     def x_dim(self) -> int:
         return self.image_shape[0] * self.image_shape[1]
 
+    @property
+    def shape(self) -> tuple:
+        """What fixes the weights' shapes (dropout does not): models of one shape warm-start each other."""
+        return self.image_shape, self.hidden, self.latent_dim
+
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(image_shape=tuple(d["image_shape"]), hidden=tuple(d["hidden"]), latent_dim=d["latent_dim"],
@@ -65,10 +70,12 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar  # logits (k, B, x_dim)
 
 
-def _mlp(widths: tuple[int, ...], dropout: float = 0.0) -> nn.Sequential:
+def _mlp(widths: tuple[int, ...], dropout: float | None = None) -> nn.Sequential:
+    """Linear + ReLU layers, each followed by Dropout(dropout) unless dropout is None: Dropout(0)
+    is the identity, but keeps the state-dict names the same whatever the rate."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()] + ([] if dropout is None else [nn.Dropout(dropout)])
     return nn.Sequential(*layers)
 
 

@@ -132,6 +132,8 @@ def test_find_and_nearest(library, small_checkpoint):
     assert library.nearest(dataclasses.replace(config, lam=2.6)).lam == 3.0
     other_net = dataclasses.replace(config, model=dataclasses.replace(config.model, hidden=(16,)))
     assert library.nearest(other_net) is None  # weights of another shape cannot warm-start
+    other_dropout = dataclasses.replace(config, lam=0.6, model=dataclasses.replace(config.model, dropout=0.3))
+    assert library.nearest(other_dropout).id == "lam-0.5"  # dropout leaves the weights' shapes alone
 
 
 def test_missing_folders_give_an_empty_library(tmp_path):

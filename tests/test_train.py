@@ -1,4 +1,5 @@
 """The training loop: it learns, it is deterministic, it reports progress and can be cancelled."""
+import dataclasses
 import threading
 
 import numpy as np
@@ -72,6 +73,13 @@ def test_warm_start_copies_and_never_mutates_init(small_subset):
     train(config, small_subset[:500], init=init)
     for k, v in init.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+def test_warm_start_across_dropout_rates(small_subset):
+    with_dropout = TrainConfig(epochs=1, batch_size=256, model=dataclasses.replace(SMALL, dropout=0.2))
+    init, _ = train(with_dropout, small_subset[:500])
+    model, _ = train(TrainConfig(epochs=1, batch_size=256, model=SMALL), small_subset[:500], init=init)
+    assert model.state_dict().keys() == init.state_dict().keys()
 
 
 @pytest.mark.parametrize("field, value, message", [
