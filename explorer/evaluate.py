@@ -35,6 +35,7 @@ class PerImage:
     kl: np.ndarray
     log_px: np.ndarray  # IWAE estimate
     mu: np.ndarray  # (N, L)
+    logvar: np.ndarray  # (N, L)
 
 
 @torch.inference_mode()
@@ -53,9 +54,9 @@ def evaluate_images(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int 
         mu, logvar = model.encode(xb)
         z = model.reparameterize(mu, logvar, elbo_k, gen)  # (elbo_k, B, L)
         recon = reconstruction_cost(model.decode(z), xb).mean(0)
-        parts.append((recon, kl_to_standard_normal(mu, logvar), _iwae_log_px(model, xb, mu, logvar, iwae_k, gen), mu))
-    recon, kl, log_px, mu = (torch.cat(t).float().numpy() for t in zip(*parts))
-    return PerImage(recon, kl, log_px, mu)
+        parts.append((recon, kl_to_standard_normal(mu, logvar), _iwae_log_px(model, xb, mu, logvar, iwae_k, gen),
+                      mu, logvar))
+    return PerImage(*(torch.cat(t).float().numpy() for t in zip(*parts)))
 
 
 def summarise(per_image: PerImage, iwae_k: int) -> Metrics:

@@ -5,8 +5,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
 from .checkpoint import Checkpoint, Embedding
 from .data import DEFAULT_DIR, load_split
 from .evaluate import evaluate_images, summarise
@@ -25,11 +23,8 @@ def fit(config: TrainConfig, data_dir: str | Path = DEFAULT_DIR,
 
 def finish(model, config, history, train_split, test_split, iwae_k=100, command="", dataset="mnist") -> Checkpoint:
     """Embed both splits and score the test set: everything a checkpoint holds besides the weights."""
-    x_test = images_to_tensor(test_split.images)
-    with torch.inference_mode():
-        test_logvar = model.encode(x_test)[1].numpy()
-    per_image = evaluate_images(model, x_test, iwae_k=iwae_k)
-    embedding = Embedding(test_mu=per_image.mu, test_logvar=test_logvar, test_labels=test_split.labels,
+    per_image = evaluate_images(model, images_to_tensor(test_split.images), iwae_k=iwae_k)
+    embedding = Embedding(test_mu=per_image.mu, test_logvar=per_image.logvar, test_labels=test_split.labels,
                           test_recon=per_image.recon, test_kl=per_image.kl, test_log_px=per_image.log_px,
                           train_mu=embed(model, images_to_tensor(train_split.images)),
                           train_labels=train_split.labels)

@@ -93,7 +93,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
     """Train a VAE on uint8 images; return it (in eval mode) and its per-epoch history.
 
     on_progress is called about every `report_every_s` seconds and at each epoch end, each time
-    with the embedding snapshot of `snapshot_images` (so a live view moves within the first epoch). Setting `cancel` stops the loop at the next step with `Cancelled`.
+    with the embedding snapshot of `snapshot_images` (so a live view moves within the first
+    epoch). Setting `cancel` stops the loop at the next step with `Cancelled`.
     `init` warm-starts from a copy of an existing model (never mutated).
     """
     if tuple(train_images.shape[1:]) != config.model.image_shape:

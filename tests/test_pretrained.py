@@ -31,6 +31,7 @@ def test_shipped_model_reproduces_recorded_metrics(path, mnist_test):
     # ...and this model, run again on real test images, gives those per-image figures.
     again = evaluate_images(ckpt.model, images_to_tensor(mnist_test.images[:SUBSET]), iwae_k=m.iwae_k)
     np.testing.assert_allclose(again.mu, emb.test_mu[:SUBSET], atol=1e-4)
+    np.testing.assert_allclose(again.logvar, emb.test_logvar[:SUBSET], atol=1e-4)
     np.testing.assert_allclose(again.kl, emb.test_kl[:SUBSET], rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(again.recon, emb.test_recon[:SUBSET], rtol=1e-4, atol=1e-2)
     np.testing.assert_allclose(again.log_px, emb.test_log_px[:SUBSET], rtol=1e-4, atol=1e-2)
