@@ -41,7 +41,7 @@ class Selection:
 
 @st.cache_resource(show_spinner=False)
 def load_plane(path: str, mtime: float) -> assets.PlaneAssets:
-    return assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(path), load_split("test").images)
+    return assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(path), load_images("test").images)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
