@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="encoder widths, comma-separated; the decoder mirrors them (default 512,256)")
     t.add_argument("--dropout", type=float, default=d.model.dropout,
                    help="dropout on the decoder's hidden layers while training (default %(default)s)")
+    t.add_argument("--encoder-noise", type=float, default=d.encoder_noise,
+                   help="std of Gaussian noise on the encoder's input while training (default %(default)s)")
     t.add_argument("--fp32", action="store_true", help="train in fp32 instead of bf16")
     t.add_argument("--threads", type=int, default=d.threads, help="torch threads, 0 = torch's default")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
@@ -82,7 +84,8 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         reconstruction=args.recon, k=args.k, bf16=not args.fp32, threads=args.threads,
+                         reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
+                         threads=args.threads,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
     if args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be >= 1, got {args.iwae_k}")

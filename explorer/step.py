@@ -24,7 +24,8 @@ _relu_backward = torch.ops.aten.threshold_backward
 @torch.no_grad()
 def train_step(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstruction: str = "bce",
                generator: torch.Generator | None = None,
-               dtype: torch.dtype = torch.bfloat16) -> tuple[torch.Tensor, torch.Tensor]:
+               dtype: torch.dtype = torch.bfloat16,
+               noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Set `.grad` of every parameter to the gradient of `vae_loss` on the batch x (B, D).
 
     x is fp32. Matmuls and hidden activations run in `dtype`; the output layer's sigmoid and
@@ -32,6 +33,8 @@ def train_step(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, recons
     gradients of nearly saturated pixels. Decoder dropout applies while the model is in
     training mode, with masks drawn from `generator` after z's noise. Returns the batch means
     of the reconstruction cost and the KL, as fp32 scalars (the loss is recon + lam * kl).
+    `noise` (B, D), if given, is added to the encoder's input only: q(z|x + noise) is still a
+    valid q for x, so the loss remains the negative ELBO of x (with lam = 1).
     """
     encoder = [m for m in model.encoder if isinstance(m, nn.Linear)] + [model.to_stats]
     decoder = [m for m in model.decoder.modules() if isinstance(m, nn.Linear)]
@@ -41,7 +44,7 @@ def train_step(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, recons
 
     # Encoder: x -> mu, logvar of q(z|x).
     weights = {layer: layer.weight.to(dtype) for layer in encoder + decoder}
-    enc_in = [x.to(dtype)]
+    enc_in = [(x if noise is None else x + noise).to(dtype)]
     for layer in encoder[:-1]:
         enc_in.append(_linear(layer, weights[layer], enc_in[-1]).relu_())
     mu, raw_logvar = _linear(encoder[-1], weights[encoder[-1]], enc_in[-1]).float().chunk(2, dim=-1)

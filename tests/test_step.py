@@ -87,3 +87,17 @@ def test_bf16_gradients_point_the_same_way_as_fp32():
     for (name, p), q in zip(exact.named_parameters(), fast.parameters()):
         cosine = F.cosine_similarity(p.grad.flatten(), q.grad.flatten(), dim=0)
         assert cosine > 0.99, (name, float(cosine))
+
+
+def test_noise_reaches_the_encoder_only():
+    x, noise = batch(), 0.2 * batch(seed=1)
+    reference = model()
+    gen = torch.Generator().manual_seed(4)
+    mu, logvar = reference.encode(x + noise)
+    logits = reference.decode(reference.reparameterize(mu, logvar, 1, gen))
+    recon = reconstruction_cost(logits, x).mean()  # the target is the clean image
+    (recon + kl_to_standard_normal(mu, logvar).mean()).backward()
+    vae = model()
+    got_recon, _ = train_step(vae, x, generator=torch.Generator().manual_seed(4), dtype=torch.float32, noise=noise)
+    torch.testing.assert_close(got_recon, recon.detach(), rtol=1e-5, atol=1e-4)
+    assert_same_grads(grads_of(vae), grads_of(reference), rtol=1e-4, atol=1e-6)

@@ -85,8 +85,23 @@ def test_warm_start_across_dropout_rates(small_subset):
 @pytest.mark.parametrize("field, value, message", [
     ("lam", -0.1, "lambda must be"), ("lam", float("nan"), "lambda must be"), ("epochs", 0, "epochs must be"),
     ("batch_size", 0, "batch size"), ("lr", 0, "learning rate"), ("reconstruction", "l2", "reconstruction must"),
-    ("k", 0, "samples per image"),
+    ("k", 0, "samples per image"), ("encoder_noise", -0.1, "encoder noise"), ("encoder_noise", float("inf"), "encoder noise"),
 ])
 def test_config_rejects_bad_values(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_configs_saved_before_encoder_noise_read_as_without_it():
+    saved = TrainConfig().to_dict()
+    del saved["encoder_noise"]
+    assert TrainConfig.from_dict(saved).encoder_noise == 0.0
+    assert TrainConfig.from_dict(TrainConfig(encoder_noise=0.3).to_dict()).encoder_noise == 0.3
+
+
+def test_encoder_noise_changes_training_but_stays_deterministic(small_subset):
+    clean = TrainConfig(epochs=1, batch_size=256, model=SMALL, encoder_noise=0.0)
+    noisy = dataclasses.replace(clean, encoder_noise=0.3)
+    a, b, c = (train(cfg, small_subset[:1000])[0] for cfg in (clean, noisy, noisy))
+    assert not torch.equal(a.encoder[0].weight, b.encoder[0].weight)
+    assert torch.equal(b.encoder[0].weight, c.encoder[0].weight)
