@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
@@ -48,6 +48,17 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class Header:
+    """What a checkpoint says about itself, readable without its tensors."""
+
+    config: TrainConfig
+    metrics: Metrics | None
+    history: list[dict]
+    command: str
+    dataset: str
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     model: VAE
     config: TrainConfig
@@ -73,6 +84,19 @@ def save(path: str | Path, ckpt: Checkpoint) -> Path:
     return write_atomic(path, blob)
 
 
+def read_header(path: str | Path) -> Header:
+    """The configs and figures of a checkpoint file, from its header alone (no weights are read)."""
+    path = Path(path)
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
+    return _header(path, meta)
+
+
 def load(path: str | Path) -> Checkpoint:
     path = Path(path)
     try:
@@ -86,19 +110,30 @@ def load(path: str | Path) -> Checkpoint:
         meta_raw = _metadata(blob)
     except (SafetensorError, ValueError, UnicodeDecodeError, OverflowError) as e:
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
-    if meta_raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a VAE Latent Explorer checkpoint (format {meta_raw.get('format')!r})")
+    header = _header(path, meta_raw)
     try:
-        meta = json.loads(meta_raw["explorer"])
-        config = TrainConfig.from_dict(meta["config"])
-        model = VAE(config.model)
+        model = VAE(header.config.model)
         model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
         embedding = Embedding(**{k: tensors[k].numpy() for k in _EMBEDDING_KEYS})
-        metrics = Metrics(**meta["metrics"]) if meta.get("metrics") else None
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: checkpoint contents are inconsistent ({type(e).__name__}: {e})") from None
-    return Checkpoint(model.eval(), config, embedding, metrics, meta.get("history", []),
-                      meta.get("command", ""), meta.get("dataset", "mnist"))
+    return Checkpoint(model.eval(), header.config, embedding, header.metrics, header.history, header.command,
+                      header.dataset)
+
+
+def _header(path: Path, meta: dict) -> Header:
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a VAE Latent Explorer checkpoint (format {meta.get('format')!r})")
+    try:
+        info = json.loads(meta["explorer"])
+        history = list(info.get("history") or [])
+        if not all(isinstance(row, dict) for row in history):
+            raise TypeError("history rows must be objects")
+        return Header(TrainConfig.from_dict(info["config"]),
+                      Metrics(**info["metrics"]) if info.get("metrics") else None,
+                      history, str(info.get("command", "")), str(info.get("dataset", "mnist")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: checkpoint contents are inconsistent ({type(e).__name__}: {e})") from None
 
 
 def _metadata(blob: bytes) -> dict:

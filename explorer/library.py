@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetensors import SafetensorError, safe_open
-
 from . import checkpoint as ckpt_io
 from .checkpoint import Checkpoint
 from .evaluate import Metrics
@@ -237,22 +235,13 @@ def _model_files(folder: Path) -> list[Path]:
 
 def _read_header(path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | None:
     try:
-        with safe_open(path, "pt") as f:
-            meta = f.metadata() or {}
-    except FileNotFoundError:
-        return None
-    except (SafetensorError, OSError, ValueError) as e:
-        return LibraryProblem(path.name, f"not a readable model file (corrupt or truncated: {e})")
-    if meta.get("format") != ckpt_io.FORMAT:
-        return LibraryProblem(path.name, f"not a VAE Latent Explorer model (format {meta.get('format')!r})")
+        header = ckpt_io.read_header(path)
+    except ckpt_io.CheckpointError as e:
+        if not path.exists():
+            return None  # deleted since the folder was listed
+        return LibraryProblem(path.name, str(e).removeprefix(f"{path}: "))
     if not _ID.fullmatch(path.stem):
         return LibraryProblem(path.name, "file name has characters a model id may not have; skipped")
-    try:
-        info = json.loads(meta["explorer"])
-        config = TrainConfig.from_dict(info["config"])
-        metrics = Metrics(**info["metrics"]) if info.get("metrics") else None
-        history = info.get("history") or []
-        seconds = history[-1].get("elapsed_s") if history else None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        return LibraryProblem(path.name, f"model metadata is inconsistent ({type(e).__name__}: {e})")
-    return LibraryEntry(path.stem, path, config, metrics, shipped, len(history), seconds, str(info.get("command", "")))
+    seconds = header.history[-1].get("elapsed_s") if header.history else None
+    return LibraryEntry(path.stem, path, header.config, header.metrics, shipped, len(header.history), seconds,
+                        header.command)

@@ -26,6 +26,13 @@ def test_round_trip_gives_identical_outputs(tmp_path, small_checkpoint):
         np.testing.assert_array_equal(getattr(back.embedding, key), getattr(small_checkpoint.embedding, key))
 
 
+def test_header_alone_gives_what_load_gives(tmp_path, small_checkpoint):
+    path = ckpt_io.save(tmp_path / "m.safetensors", small_checkpoint)
+    header, full = ckpt_io.read_header(path), ckpt_io.load(path)
+    assert (header.config, header.metrics, header.history, header.command, header.dataset) == \
+        (full.config, full.metrics, full.history, full.command, full.dataset)
+
+
 def test_truncated_corrupt_and_foreign_files_are_refused(tmp_path, small_checkpoint):
     good = ckpt_io.save(tmp_path / "good.safetensors", small_checkpoint).read_bytes()
     cases = {
@@ -38,14 +45,16 @@ def test_truncated_corrupt_and_foreign_files_are_refused(tmp_path, small_checkpo
     for name, blob in cases.items():
         path = tmp_path / f"{name}.safetensors"
         path.write_bytes(blob)
-        with pytest.raises(CheckpointError, match=str(path)):
-            ckpt_io.load(path)
+        for read in (ckpt_io.load, ckpt_io.read_header):
+            with pytest.raises(CheckpointError, match=str(path)):
+                read(path)
     from safetensors.torch import save_file
     save_file({"w": torch.zeros(3)}, tmp_path / "foreign.safetensors")
-    with pytest.raises(CheckpointError, match="not a VAE Latent Explorer checkpoint"):
-        ckpt_io.load(tmp_path / "foreign.safetensors")
-    with pytest.raises(CheckpointError, match="file not found"):
-        ckpt_io.load(tmp_path / "missing.safetensors")
+    for read in (ckpt_io.load, ckpt_io.read_header):
+        with pytest.raises(CheckpointError, match="not a VAE Latent Explorer checkpoint"):
+            read(tmp_path / "foreign.safetensors")
+        with pytest.raises(CheckpointError, match="file not found"):
+            read(tmp_path / "missing.safetensors")
 
 
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path, small_checkpoint, monkeypatch):

@@ -60,7 +60,7 @@ def test_corrupt_and_foreign_files_are_reported_and_skipped(library, small_check
     assert set(problems) == {"truncated.safetensors", "garbage.safetensors", "empty.safetensors",
                              "foreign.safetensors"}
     assert "corrupt or truncated" in problems["truncated.safetensors"]
-    assert "not a VAE Latent Explorer model" in problems["foreign.safetensors"]
+    assert "not a VAE Latent Explorer checkpoint" in problems["foreign.safetensors"]
     with pytest.raises(LibraryError, match="no model"):
         library.load("truncated")
 
