@@ -8,11 +8,12 @@ Trains the same VAE on the same MNIST data, in one process with the same torch t
 Each gets the same wall-clock budget; we print samples/s, their ratio, achieved GFLOP/s
 against this machine's measured matmul peak, and test neg-ELBO at the end of the budget.
 
-    python bench/train_speed.py [--seconds 30] [--threads N] [--json]
+    python bench/train_speed.py [--seconds 30] [--threads N] [--batch-size B] [--json]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -86,23 +87,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=30.0, help="wall-clock budget per loop (default 30)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="ours (default %(default)s)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     train_split, test_split = load_split("train"), load_split("test")
     x_test = images_to_tensor(test_split.images)
-    defaults = TrainConfig()
+    defaults = TrainConfig(batch_size=args.batch_size, threads=args.threads)
     flops = flops_per_sample(defaults.model)
 
     # Ours: warm up, time one epoch, then size a full cosine run to the budget.
-    train(TrainConfig(epochs=1, threads=args.threads), train_split.images[:5_000])
+    train(dataclasses.replace(defaults, epochs=1), train_split.images[:5_000])
     probe = time.perf_counter()
-    train(TrainConfig(epochs=1, threads=args.threads), train_split.images)
+    train(dataclasses.replace(defaults, epochs=1), train_split.images)
     probe_sps = len(train_split) / (time.perf_counter() - probe)
     epochs = max(1, round(args.seconds * probe_sps / len(train_split)))
     start = time.perf_counter()
-    ours_model, _ = train(TrainConfig(epochs=epochs, threads=args.threads), train_split.images)
+    ours_model, _ = train(dataclasses.replace(defaults, epochs=epochs), train_split.images)
     ours_s = time.perf_counter() - start
     ours_sps = epochs * len(train_split) / ours_s
 
@@ -133,7 +135,7 @@ def main() -> None:
           f"{base_elbo - ours_elbo:+.2f} nats better test neg-ELBO")
     if args.json:
         print(json.dumps({
-            "threads": args.threads, "seconds": ours_s, "ours_samples_per_s": ours_sps,
+            "threads": args.threads, "batch_size": args.batch_size, "seconds": ours_s, "ours_samples_per_s": ours_sps,
             "baseline_samples_per_s": base_sps, "ratio": ours_sps / base_sps, "gflops": ours_gflops,
             "peak_gflops": peak_bf16, "peak_share": ours_gflops / peak_bf16, "baseline_gflops": base_gflops,
             "peak_gflops_fp32": peak_fp32, "ours_neg_elbo": ours_elbo, "baseline_neg_elbo": base_elbo,
