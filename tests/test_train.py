@@ -85,7 +85,8 @@ def test_warm_start_across_dropout_rates(small_subset):
 @pytest.mark.parametrize("field, value, message", [
     ("lam", -0.1, "lambda must be"), ("lam", float("nan"), "lambda must be"), ("epochs", 0, "epochs must be"),
     ("batch_size", 0, "batch size"), ("lr", 0, "learning rate"), ("reconstruction", "l2", "reconstruction must"),
-    ("k", 0, "samples per image"), ("encoder_noise", -0.1, "encoder noise"), ("encoder_noise", float("inf"), "encoder noise"),
+    ("k", 0, "samples per image"), ("encoder_noise", -0.1, "encoder noise"),
+    ("encoder_noise", float("inf"), "encoder noise"),
 ])
 def test_config_rejects_bad_values(field, value, message):
     with pytest.raises(ValueError, match=message):
