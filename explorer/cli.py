@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="dropout on the decoder's hidden layers while training (default %(default)s)")
     t.add_argument("--encoder-noise", type=float, default=d.encoder_noise,
                    help="std of Gaussian noise on the encoder's input while training (default %(default)s)")
-    t.add_argument("--fp32", action="store_true", help="train in fp32 instead of bf16")
+    t.add_argument("--fp32", action="store_true", help="train in fp32 instead of bf16 autocast")
     t.add_argument("--threads", type=int, default=d.threads, help="torch threads, 0 = torch's default")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")

@@ -103,9 +103,14 @@ class Loss:
 
 
 def vae_loss(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstruction: str = "bce",
-             generator: torch.Generator | None = None) -> Loss:
-    """The seed's eq. (4): E_q[recon] estimated with k samples of z per image, plus lam * KL."""
-    logits, mu, logvar = model(x, k, generator)
+             generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> Loss:
+    """The seed's eq. (4): E_q[recon] estimated with k samples of z per image, plus lam * KL.
+
+    `noise` (B, D), if given, is added to the encoder's input only: q(z|x + noise) is still a
+    valid q for x, so with lam = 1 the loss is still the negative ELBO of x.
+    """
+    mu, logvar = model.encode(x if noise is None else x + noise)
+    logits = model.decode(model.reparameterize(mu, logvar, k, generator))
     recon = reconstruction_cost(logits, x, reconstruction).mean()  # mean over the k samples and the batch
     kl = kl_to_standard_normal(mu.float(), logvar.float()).mean()
     return Loss(recon + lam * kl, recon, kl)

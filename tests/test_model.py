@@ -81,3 +81,17 @@ def test_evaluate_decomposes_neg_elbo_and_iwae_is_tighter():
     assert m.neg_elbo == pytest.approx(m.recon + m.kl)
     assert -m.neg_elbo <= m.log_px_iwae <= 0  # ELBO <= IWAE bound <= ln p(x) <= 0 for binary data
     assert m.n_images == 200 and m.iwae_k == 200 and 0 <= m.active_units <= 2
+
+
+def test_noise_reaches_the_encoder_only():
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(hidden=(32, 16)))
+    x = torch.rand(8, 784)
+    noise = 0.3 * torch.randn(8, 784)
+    loss = vae_loss(model, x, noise=noise, generator=torch.Generator().manual_seed(1))
+    mu, logvar = model.encode(x + noise)
+    z = model.reparameterize(mu, logvar, 1, torch.Generator().manual_seed(1))
+    recon = reconstruction_cost(model.decode(z), x).mean()  # the target is the clean image
+    torch.testing.assert_close(loss.recon, recon)
+    torch.testing.assert_close(loss.kl, kl_to_standard_normal(mu, logvar).mean())
+    assert not torch.equal(loss.recon, vae_loss(model, x, generator=torch.Generator().manual_seed(1)).recon)
