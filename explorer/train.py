@@ -119,8 +119,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
     data = images_to_tensor(train_images)  # (N, D), resident: a batch is one index_select
     snap = images_to_tensor(snapshot_images[:SNAPSHOT_SIZE]) if snapshot_images is not None else None
     n = len(data)
-    # Each image in each step gets a random row of a fixed bank of noise: cheap, and for 16k rows
-    # re-paired with 60k images at every step as good as fresh noise.
+    # Each image in each step gets a random row of a fixed bank of noise: cheap, and no worse
+    # than fresh noise within seed spread (lambda = 1, 400 epochs: 133.70 vs 133.39 nats, one run each).
     noise_bank = config.encoder_noise * torch.randn((NOISE_BANK, data.shape[1]), generator=gen) \
         if config.encoder_noise else None
     steps_per_epoch = math.ceil(n / config.batch_size)
