@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, DataError, load_split
 from .evaluate import evaluate
@@ -25,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ckpt_io.CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except torch._dynamo.exc.BackendCompilerFailed as e:  # --compile without a working C++ compiler, say
+        print(f"error: torch.compile failed ({str(e).strip().splitlines()[0]}); train without --compile",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted; nothing was written", file=sys.stderr)
         return 130
@@ -53,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="std of Gaussian noise on the encoder's input while training (default %(default)s)")
     t.add_argument("--fp32", action="store_true", help="train in fp32 instead of bf16 autocast")
     t.add_argument("--threads", type=int, default=d.threads, help="torch threads, 0 = torch's default")
+    t.add_argument("--compile", action="store_true",
+                   help="torch.compile the training step: faster epochs after a warm-up of seconds (needs a C++ compiler)")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     t.set_defaults(run=_train)
@@ -85,7 +93,7 @@ def _widths(text: str) -> tuple[int, ...]:
 def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
-                         threads=args.threads,
+                         compile=args.compile, threads=args.threads,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
     if args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be >= 1, got {args.iwae_k}")

@@ -44,10 +44,10 @@ def default_user_dir() -> Path:
 def config_key(config: TrainConfig) -> str:
     """What "the same configuration" means: every setting that changes the trained model.
 
-    `threads` only changes speed, so it is left out; floats are rounded to 10 significant
-    digits so that a slider's 0.30000000000000004 is lambda 0.3.
+    `threads` and `compile` only change speed, so they are left out; floats are rounded to 10
+    significant digits so that a slider's 0.30000000000000004 is lambda 0.3.
     """
-    return json.dumps(_canonical(dataclasses.replace(config, threads=0).to_dict()), sort_keys=True)
+    return json.dumps(_canonical(dataclasses.replace(config, threads=0, compile=False).to_dict()), sort_keys=True)
 
 
 def file_stem(config: TrainConfig) -> str:

@@ -59,9 +59,10 @@ class VAE(nn.Module):
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, k: int = 1,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-        """k samples z = mu + sigma * eps per row, shaped (k, B, L)."""
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+                       generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """k samples z = mu + sigma * eps per row, shaped (k, B, L); eps ~ N(0, I) is drawn unless given."""
+        if eps is None:
+            eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
     def forward(self, x: torch.Tensor, k: int = 1, generator: torch.Generator | None = None):
@@ -103,15 +104,20 @@ class Loss:
 
 
 def vae_loss(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstruction: str = "bce",
-             generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> Loss:
+             generator: torch.Generator | None = None, noise: torch.Tensor | None = None,
+             eps: torch.Tensor | None = None) -> Loss:
     """The seed's eq. (4): E_q[recon] estimated with k samples of z per image, plus lam * KL.
 
     `noise` (B, D), if given, is added to the encoder's input only: q(z|x + noise) is still a
     valid q for x, so with lam = 1 the loss is still the negative ELBO of x.
+    `eps` (k, B, L), if given, is the N(0, I) draw behind the k samples (torch.compile cannot
+    trace a draw from a generator passed in); otherwise it is drawn from `generator`.
     """
     mu, logvar = model.encode(x if noise is None else x + noise)
-    logits = model.decode(model.reparameterize(mu, logvar, k, generator))
-    recon = reconstruction_cost(logits, x, reconstruction).mean()  # mean over the k samples and the batch
+    z = model.reparameterize(mu, logvar, k, generator, eps)  # (k, B, L)
+    # The k samples run as one (k * B)-row batch: torch.compile makes slower kernels of 3-D shapes.
+    logits = model.decode(z.flatten(0, 1))
+    recon = reconstruction_cost(logits, x.expand(len(z), *x.shape).flatten(0, 1), reconstruction).mean()
     kl = kl_to_standard_normal(mu.float(), logvar.float()).mean()
     return Loss(recon + lam * kl, recon, kl)
 

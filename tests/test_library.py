@@ -111,9 +111,10 @@ def test_listing_follows_changes_on_disk(library, small_checkpoint):
     assert library.find(at_lam(small_checkpoint, 1.0, seed=5).config).path == path
 
 
-def test_config_key_ignores_threads_and_float_noise_only():
+def test_config_key_ignores_threads_compile_and_float_noise_only():
     base = TrainConfig(lam=0.3)
     assert config_key(base) == config_key(dataclasses.replace(base, threads=4))
+    assert config_key(base) == config_key(dataclasses.replace(base, compile=True))
     assert config_key(base) == config_key(TrainConfig(lam=0.1 * 3))
     for change in (dict(lam=0.31), dict(epochs=99), dict(seed=1), dict(k=2), dict(reconstruction="mse"),
                    dict(bf16=False), dict(lr=1e-3), dict(batch_size=512)):

@@ -74,6 +74,17 @@ def test_k_samples_average_the_reconstruction_term():
     torch.testing.assert_close(loss.recon, reconstruction_cost(logits, x).mean())
 
 
+def test_a_given_eps_is_the_draw_behind_the_k_samples():
+    torch.manual_seed(0)
+    model, x = VAE(TINY), torch.rand(8, 16)
+    eps = torch.randn((4, 8, 2), generator=torch.Generator().manual_seed(5))
+    drawn = vae_loss(model, x, k=4, generator=torch.Generator().manual_seed(5))
+    given = vae_loss(model, x, k=4, eps=eps)
+    torch.testing.assert_close(given.recon, drawn.recon)
+    torch.testing.assert_close(given.total, drawn.total)
+    assert not torch.equal(given.recon, vae_loss(model, x, k=4, eps=torch.zeros(4, 8, 2)).recon)
+
+
 def test_evaluate_decomposes_neg_elbo_and_iwae_is_tighter():
     torch.manual_seed(0)
     model, x = VAE(TINY), torch.rand(200, 16).round()

@@ -93,10 +93,11 @@ def test_config_rejects_bad_values(field, value, message):
         TrainConfig(**{field: value})
 
 
-def test_configs_saved_before_encoder_noise_read_as_without_it():
-    saved = TrainConfig().to_dict()
-    del saved["encoder_noise"]
+def test_configs_saved_before_encoder_noise_and_compile_read_as_without_them():
+    saved = TrainConfig(compile=True).to_dict()
+    del saved["encoder_noise"], saved["compile"]
     assert TrainConfig.from_dict(saved).encoder_noise == 0.0
+    assert TrainConfig.from_dict(saved).compile is False
     assert TrainConfig.from_dict(TrainConfig(encoder_noise=0.3).to_dict()).encoder_noise == 0.3
 
 
@@ -106,3 +107,17 @@ def test_encoder_noise_changes_training_but_stays_deterministic(small_subset):
     a, b, c = (train(cfg, small_subset[:1000])[0] for cfg in (clean, noisy, noisy))
     assert not torch.equal(a.encoder[0].weight, b.encoder[0].weight)
     assert torch.equal(b.encoder[0].weight, c.encoder[0].weight)
+
+
+def test_compiled_training_matches_eager(small_subset):
+    """torch.compile changes the kernels, not the maths: in fp32 the two loops agree after an epoch
+    of full batches and a ragged last one (which runs eagerly, so it never compiles again)."""
+    torch._dynamo.reset()
+    eager = TrainConfig(epochs=1, batch_size=256, model=SMALL, bf16=False)
+    compiled = dataclasses.replace(eager, compile=True)
+    a, history_a = train(eager, small_subset[:1000])  # 3 full batches and one of 232
+    b, history_b = train(compiled, small_subset[:1000])
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1  # it did compile, once
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+    assert history_a[0]["loss"] == pytest.approx(history_b[0]["loss"], rel=1e-5)
