@@ -113,6 +113,7 @@ def test_compiled_training_matches_eager(small_subset):
     """torch.compile changes the kernels, not the maths: in fp32 the two loops agree after an epoch
     of full batches and a ragged last one (which runs eagerly, so it never compiles again)."""
     torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
     eager = TrainConfig(epochs=1, batch_size=256, model=SMALL, bf16=False)
     compiled = dataclasses.replace(eager, compile=True)
     a, history_a = train(eager, small_subset[:1000])  # 3 full batches and one of 232
