@@ -115,9 +115,9 @@ def vae_loss(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstr
     """
     mu, logvar = model.encode(x if noise is None else x + noise)
     z = model.reparameterize(mu, logvar, k, generator, eps)  # (k, B, L)
-    # The k samples run as one (k * B)-row batch: torch.compile makes slower kernels of 3-D shapes.
-    logits = model.decode(z.flatten(0, 1))
-    recon = reconstruction_cost(logits, x.expand(len(z), *x.shape).flatten(0, 1), reconstruction).mean()
+    # The k samples are decoded as one (k * B)-row batch: torch.compile makes slower kernels of 3-D matmuls.
+    logits = model.decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])  # (k, B, D)
+    recon = reconstruction_cost(logits, x, reconstruction).mean()  # mean over the k samples and the batch
     kl = kl_to_standard_normal(mu.float(), logvar.float()).mean()
     return Loss(recon + lam * kl, recon, kl)
 
