@@ -1,11 +1,15 @@
 """The IDX reader on crafted good and bad files, and the shipped MNIST copy."""
 import gzip
 import hashlib
+import os
+import struct
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from explorer.data import DEFAULT_DIR, DataError, load_split, read_idx
+from explorer.data import DEFAULT_DIR, MAX_DATA_BYTES, DataError, load_split, read_idx
 from conftest import idx_bytes
 
 
@@ -57,8 +61,9 @@ def test_missing_file_and_folder(tmp_path):
 def test_load_split_checks_counts_and_shapes(tmp_path, images):
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(4, np.uint8)))
-    with pytest.raises(DataError, match="5 test images but 4 labels"):
+    with pytest.raises(DataError, match="4 labels for the 5 test images") as err:
         load_split("test", tmp_path)
+    assert str(tmp_path / "t10k-labels-idx1-ubyte") in str(err.value)
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros((5, 1), np.uint8)))
     with pytest.raises(DataError, match="expected uint8 labels"):
         load_split("test", tmp_path)
@@ -77,3 +82,103 @@ def test_shipped_mnist_matches_published_checksums_and_counts():
     train, test = load_split("train"), load_split("test")
     assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
     assert np.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def _write_split(folder, images, labels, split="test"):
+    stems = {"test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+             "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")}[split]
+    (folder / stems[0]).write_bytes(idx_bytes(images))
+    (folder / stems[1]).write_bytes(idx_bytes(labels))
+    return folder / stems[0], folder / stems[1]
+
+
+def test_empty_split_is_refused(tmp_path):
+    image_path, _ = _write_split(tmp_path, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    with pytest.raises(DataError, match="no images") as err:
+        load_split("test", tmp_path)
+    assert str(image_path) in str(err.value)
+    _write_split(tmp_path, np.zeros((3, 0, 28), np.uint8), np.zeros(3, np.uint8))
+    with pytest.raises(DataError, match="no images"):
+        load_split("test", tmp_path)
+
+
+def test_labels_outside_the_classes_are_refused(tmp_path, images):
+    _, label_path = _write_split(tmp_path, images, np.array([0, 9, 10, 3, 255], np.uint8))
+    with pytest.raises(DataError, match=r"label 10 at index 2 is outside the 10 classes 0-9 \(2 such") as err:
+        load_split("test", tmp_path)
+    assert str(label_path) in str(err.value)
+    assert load_split("test", tmp_path, n_classes=256).labels.tolist() == [0, 9, 10, 3, 255]
+    _write_split(tmp_path, images, np.array([0, 9, 1, 3, 2], np.uint8))
+    assert load_split("test", tmp_path).labels.tolist() == [0, 9, 1, 3, 2]
+
+
+def test_unknown_split_name(tmp_path):
+    with pytest.raises(DataError, match="no split 'valid'"):
+        load_split("valid", tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(2**31 - 1,) * 3, (2**31 - 1,) * 8, (2**31 - 1, 2**31 - 1, 2**31 - 1, 2)])
+@pytest.mark.parametrize("compress", [False, True])
+def test_shape_whose_size_overflows_int64_names_the_file(tmp_path, shape, compress):
+    assert np.prod(shape, dtype=np.float64) * 8 > 2**63  # byte counts numpy's int64 cannot hold
+    blob = struct.pack(">HBB", 0, 0x0E, len(shape)) + struct.pack(f">{len(shape)}i", *shape) + bytes(64)
+    path = tmp_path / "huge-idx"
+    path.write_bytes(gzip.compress(blob) if compress else blob)
+    with pytest.raises(DataError, match="more than the limit") as err:
+        read_idx(path)
+    assert str(path) in str(err.value)
+
+
+def test_declared_size_above_limit_or_beyond_gzip_capacity_is_refused_before_reading(tmp_path):
+    rows = MAX_DATA_BYTES // (28 * 28) + 1
+    blob = struct.pack(">HBBiii", 0, 0x08, 3, rows, 28, 28)
+    (tmp_path / "big").write_bytes(gzip.compress(blob))
+    with pytest.raises(DataError, match="more than the limit"):
+        read_idx(tmp_path / "big")
+    # 1,000 images of 28x28 (784 kB) cannot come out of a gzip file of a few dozen bytes
+    (tmp_path / "small").write_bytes(gzip.compress(struct.pack(">HBBiii", 0, 0x08, 3, 1000, 28, 28)))
+    with pytest.raises(DataError, match="more than a .*-byte gzip file can hold"):
+        read_idx(tmp_path / "small")
+    (tmp_path / "ok").write_bytes(idx_bytes(np.zeros((2, 4, 4), np.uint8)))
+    assert read_idx(tmp_path / "ok", max_bytes=32).shape == (2, 4, 4)
+    with pytest.raises(DataError, match="32 data bytes, more than the limit of 31"):
+        read_idx(tmp_path / "ok", max_bytes=31)
+
+
+def _gzip_bomb(header: bytes, members: int = 128) -> bytes:
+    """An IDX header followed by 128 x 16 MiB of zeros as concatenated gzip members (a valid gzip
+    stream, as `cat a.gz b.gz` makes): about 2 MB on disk, 2 GiB decompressed."""
+    zeros = gzip.compress(bytes(16 << 20), compresslevel=9)
+    return gzip.compress(header) + zeros * members
+
+
+@pytest.mark.parametrize("shape", [(60000, 28, 28), (10, 28, 28)])
+def test_gzip_bomb_is_refused_fast_with_bounded_memory(tmp_path, shape):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(_gzip_bomb(struct.pack(">HBBiii", 0, 0x08, 3, *shape)))
+    assert 1.9e6 < path.stat().st_size < 2.2e6
+    declared = int(np.prod(shape))
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DataError, match="unexpected bytes after the data") as err:
+            read_idx(path)
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(err.value)
+    assert seconds < 1.0
+    assert peak < declared + (8 << 20)  # the declared array plus a few read chunks, not the 2 GiB
+
+
+def test_named_pipe_and_folder_do_not_block(tmp_path):
+    fifo = tmp_path / "t10k-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="named pipe") as err:
+        read_idx(fifo)
+    assert str(fifo) in str(err.value)
+    with pytest.raises(DataError, match="directory"):
+        read_idx(tmp_path)
+    with pytest.raises(DataError, match="file not found"):  # a split ignores what is not a regular file
+        load_split("test", tmp_path)
