@@ -1,35 +1,60 @@
 """One file per model: weights, configs, metrics, training history and the data embedding.
 
 Files are safetensors (loading runs no code) with the configs and figures as JSON in the
-header's metadata. Writes are atomic: a temp file in the same folder, fsynced, then renamed,
-so a crash never leaves a half file under the real name. Every unreadable file raises
-`CheckpointError` naming the file and the fault.
+header's metadata. Writes are atomic (see `files.write_atomic`), so a crash never leaves a half
+file under the real name.
+
+Reading goes through one validation layer, the same for `read_header` (the library's listing)
+and `load`: the file must be a regular file with a bounded header; the metadata JSON is
+depth-checked before parsing, then typed field by field against the config dataclasses; every
+tensor's dtype and shape, as the safetensors header declares them, must be what the config
+implies, checked before anything is allocated; `load` then checks the values (finite, labels
+in range). Whatever a file holds, it loads or raises `CheckpointError` naming the file.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from .data import N_CLASSES
 from .evaluate import Metrics
-from .files import write_atomic
-from .model import VAE
+from .files import NotRegularFileError, open_regular, write_atomic
+from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
 from .train import TrainConfig
 
 FORMAT = "vae-latent-explorer/1"
 EXTENSION = ".safetensors"
-_EMBEDDING_KEYS = ("test_mu", "test_logvar", "test_labels", "test_recon", "test_kl", "test_log_px",
-                   "train_mu", "train_labels")
+# A 400-epoch model's header is ~50 kB (history ~120 B per epoch), so 4 MiB holds ~30,000 epochs
+# while bounding what parsing a crafted header costs (~0.1 GB for 4 MiB of tiny JSON arrays).
+MAX_HEADER_BYTES = 4 << 20
+MAX_TENSORS = 1024
+MAX_JSON_DEPTH = 32  # ours nests 4 deep; Python's json recurses once per level
+MIN_TRAIN_POINTS = 2  # nearest-neighbour look-ups need a training point besides the nearest one
+HISTORY_KEYS = ("epoch", "recon", "kl", "loss", "elapsed_s")
+# Embedding tensors: dtype and shape in terms of the test and training set sizes and latent_dim.
+_EMBEDDING = {"test_mu": ("F32", ("n_test", "L")), "test_logvar": ("F32", ("n_test", "L")),
+              "test_labels": ("U8", ("n_test",)), "test_recon": ("F32", ("n_test",)),
+              "test_kl": ("F32", ("n_test",)), "test_log_px": ("F32", ("n_test",)),
+              "train_mu": ("F32", ("n_train", "L")), "train_labels": ("U8", ("n_train",))}
+_EMBEDDING_KEYS = tuple(_EMBEDDING)
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, truncated or not one of ours."""
+
+
+class _Invalid(Exception):
+    """A validation failure, before the file's name is put in front of it."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +66,7 @@ class Embedding:
     test_logvar: np.ndarray  # (N_test, L) float32
     test_labels: np.ndarray  # (N_test,) uint8
     test_recon: np.ndarray  # (N_test,) float32, E_q[-ln p(x|z)] in nats
-    test_kl: np.ndarray  # (N_test,) float32, eq. (5)
+    test_kl: np.ndarray  # (N_test,) float32, KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, appendix B)
     test_log_px: np.ndarray  # (N_test,) float32, IWAE estimate of ln p(x)
     train_mu: np.ndarray  # (N_train, L) float32, for nearest-neighbour look-ups
     train_labels: np.ndarray  # (N_train,) uint8
@@ -73,70 +98,250 @@ class Checkpoint:
         return self.config.lam
 
 
-def save(path: str | Path, ckpt: Checkpoint) -> Path:
-    """Write atomically; returns the path."""
+def to_bytes(ckpt: Checkpoint) -> bytes:
+    """The checkpoint as a safetensors file's bytes."""
     tensors = {f"model.{k}": v.detach().float().contiguous() for k, v in ckpt.model.state_dict().items()}
     for key in _EMBEDDING_KEYS:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.embedding, key)))
-    meta = {"config": ckpt.config.to_dict(), "history": ckpt.history, "command": ckpt.command,
+    history = [dataclasses.asdict(row) if dataclasses.is_dataclass(row) else row for row in ckpt.history]
+    meta = {"config": ckpt.config.to_dict(), "history": history, "command": ckpt.command,
             "dataset": ckpt.dataset, "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None}
-    blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta)})
-    return write_atomic(path, blob)
+    blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta, allow_nan=False)})
+    if int.from_bytes(blob[:8], "little") > MAX_HEADER_BYTES:
+        raise CheckpointError(f"checkpoint header over {MAX_HEADER_BYTES} bytes (history of {len(history)} "
+                              f"epochs): it could not be read back")
+    return blob
+
+
+def save(path: str | Path, ckpt: Checkpoint) -> Path:
+    """Write atomically; returns the path."""
+    return write_atomic(path, to_bytes(ckpt))
 
 
 def read_header(path: str | Path) -> Header:
-    """The configs and figures of a checkpoint file, from its header alone (no weights are read)."""
+    """The configs and figures of a checkpoint file, validated, from its header alone (no tensor is read)."""
     path = Path(path)
-    try:
-        with safe_open(path, "pt") as f:
-            meta = f.metadata() or {}
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: file not found") from None
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
-    return _header(path, meta)
+    with _Reader(path) as f:
+        return _validate_header(f)
 
 
 def load(path: str | Path) -> Checkpoint:
     path = Path(path)
-    try:
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: file not found") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        tensors = st_load(blob)
-        meta_raw = _metadata(blob)
-    except (SafetensorError, ValueError, UnicodeDecodeError, OverflowError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
-    header = _header(path, meta_raw)
-    try:
-        model = VAE(header.config.model)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-        embedding = Embedding(**{k: tensors[k].numpy() for k in _EMBEDDING_KEYS})
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: checkpoint contents are inconsistent ({type(e).__name__}: {e})") from None
+    with _Reader(path) as f:
+        header = _validate_header(f)
+        arrays = {key: f.get_tensor(key) for key in f.keys()}
+        _check_values({key: t.numpy() for key, t in arrays.items()})
+    model = VAE(header.config.model)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
+    embedding = Embedding(**{key: arrays[key].numpy() for key in _EMBEDDING_KEYS})
     return Checkpoint(model.eval(), header.config, embedding, header.metrics, header.history, header.command,
                       header.dataset)
 
 
-def _header(path: Path, meta: dict) -> Header:
+class _Reader:
+    """`safe_open` of a regular file whose header size is within bounds; every failure inside,
+    the reader's or the validation's, leaves as one `CheckpointError` naming the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        try:
+            with open_regular(self.path) as f:  # never blocks, unlike safe_open on a named pipe
+                size = int.from_bytes(f.read(8), "little")
+            if size > MAX_HEADER_BYTES:
+                raise _Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
+            self._file = safe_open(self.path, "pt")
+            return self._file.__enter__()
+        except Exception as e:
+            error = self._error(e)
+            if error is None:
+                raise
+            raise error from None
+
+    def __exit__(self, kind, e, tb):
+        self._file.__exit__(kind, e, tb)
+        if isinstance(e, Exception) and (error := self._error(e)) is not None:
+            raise error from None
+        return False
+
+    def _error(self, e: Exception) -> CheckpointError | None:
+        if isinstance(e, CheckpointError):
+            return e
+        if isinstance(e, FileNotFoundError):
+            return CheckpointError(f"{self.path}: file not found")
+        if isinstance(e, (NotRegularFileError, _Invalid)):
+            return CheckpointError(f"{self.path}: {e}")
+        if isinstance(e, (SafetensorError, ValueError)):
+            return CheckpointError(f"{self.path}: not a readable checkpoint (corrupt or truncated: {e})")
+        if isinstance(e, OSError):
+            return CheckpointError(f"{self.path}: cannot read ({e.strerror or e})")
+        return None
+
+
+# Validation -------------------------------------------------------------------------------------
+
+def _validate_header(f) -> Header:
+    meta = f.metadata() or {}
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a VAE Latent Explorer checkpoint (format {meta.get('format')!r})")
+        raise _Invalid(f"not a VAE Latent Explorer checkpoint (format {_short(meta.get('format'))})")
+    keys = list(f.keys())
+    if len(keys) > MAX_TENSORS:
+        raise _Invalid(f"{len(keys)} tensors, more than a model has")
+    header = _parse_metadata(meta.get("explorer"))
+    specs = {key: (f.get_slice(key).get_dtype(), tuple(f.get_slice(key).get_shape())) for key in keys}
+    _check_shapes(header.config.model, specs)
+    return header
+
+
+def _parse_metadata(text) -> Header:
+    if not isinstance(text, str):
+        raise _Invalid("no 'explorer' metadata")
+    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+        raise _Invalid(f"metadata JSON nested {depth} deep, more than {MAX_JSON_DEPTH}")
     try:
-        info = json.loads(meta["explorer"])
-        history = list(info.get("history") or [])
-        if not all(isinstance(row, dict) for row in history):
-            raise TypeError("history rows must be objects")
-        return Header(TrainConfig.from_dict(info["config"]),
-                      Metrics(**info["metrics"]) if info.get("metrics") else None,
-                      history, str(info.get("command", "")), str(info.get("dataset", "mnist")))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise CheckpointError(f"{path}: checkpoint contents are inconsistent ({type(e).__name__}: {e})") from None
+        info = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as e:
+        raise _Invalid(f"metadata is not valid JSON ({e})") from None
+    if not isinstance(info, dict):
+        raise _Invalid(f"metadata must be a JSON object, got {type(info).__name__}")
+    config = _build(TrainConfig, info.get("config"), "config")
+    metrics = None if info.get("metrics") is None else _build(Metrics, info["metrics"], "metrics")
+    for name in ("command", "dataset"):
+        if not isinstance(info.get(name, ""), str):
+            raise _Invalid(f"{name} must be a string, got {_short(info[name])}")
+    return Header(config, metrics, _history(info.get("history", [])), info.get("command", ""),
+                  info.get("dataset", "mnist"))
 
 
-def _metadata(blob: bytes) -> dict:
-    """The safetensors header's __metadata__ (st_load has already validated the header)."""
-    n = int.from_bytes(blob[:8], "little")
-    return json.loads(blob[8:8 + n].decode("utf-8")).get("__metadata__") or {}
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _build(cls, d, where: str):
+    """An instance of the dataclass `cls` from a JSON object, typed field by field first."""
+    _check_fields(cls, d, where)
+    try:
+        return cls.from_dict(d) if hasattr(cls, "from_dict") else cls(**d)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError) as e:
+        raise _Invalid(f"{where}: {type(e).__name__}: {e}") from None
+
+
+def _check_fields(cls, d, where: str) -> None:
+    if not isinstance(d, dict):
+        raise _Invalid(f"{where} must be a JSON object, got {_short(d)}")
+    hints = typing.get_type_hints(cls)
+    for name, value in d.items():
+        if name not in hints:
+            raise _Invalid(f"{where}: unknown field {_short(name)}")
+        _check_value(hints[name], value, f"{where}.{name}")
+
+
+def _check_value(tp, value, where: str) -> None:
+    if dataclasses.is_dataclass(tp):
+        return _check_fields(tp, value, where)
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list) or (Ellipsis not in args and len(value) != len(args)):
+            raise _Invalid(f"{where} must be a list of {len(args) if Ellipsis not in args else 'any number of'} "
+                           f"values, got {_short(value)}")
+        for i, item in enumerate(value):
+            _check_value(args[0] if Ellipsis in args else args[i], item, f"{where}[{i}]")
+        return None
+    checks = {bool: (lambda v: isinstance(v, bool), "true or false"),
+              int: (_is_int, "an integer of at most 64 bits"),
+              float: (_is_finite_number, "a finite number"),
+              str: (lambda v: isinstance(v, str), "a string")}
+    if tp in checks and not checks[tp][0](value):  # other types are left to the dataclass itself
+        raise _Invalid(f"{where} must be {checks[tp][1]}, got {_short(value)}")
+    return None
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63
+
+
+def _is_finite_number(v) -> bool:
+    return _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _history(rows) -> list[dict]:
+    if not isinstance(rows, list):
+        raise _Invalid(f"history must be a list, got {_short(rows)}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not all(key in row for key in HISTORY_KEYS):
+            raise _Invalid(f"history[{i}] must be an object with {', '.join(HISTORY_KEYS)}, got {_short(row)}")
+        if not all(_is_finite_number(v) for v in row.values()) or not (_is_int(row["epoch"]) and row["epoch"] >= 1):
+            raise _Invalid(f"history[{i}] must hold finite numbers and an epoch >= 1, got {_short(row)}")
+    return rows
+
+
+def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ...]]]) -> None:
+    """Each tensor's dtype and shape, as declared in the file's header, against what the config
+    implies: the network's from a VAE built on the meta device (no memory), the embedding's from
+    the test and training set sizes. Nothing the size of a tensor is allocated before this passes."""
+    if not config.hidden or len(config.hidden) > len(specs):
+        raise _Invalid(f"config.model.hidden {_short(list(config.hidden))} does not fit the file's {len(specs)} tensors")
+    sizes = (*config.image_shape, *config.hidden, config.latent_dim)
+    if min(sizes) < 1:
+        raise _Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
+    try:
+        with torch.device("meta"):
+            network = VAE(config).state_dict()
+    except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as e:
+        raise _Invalid(f"config.model cannot be built ({type(e).__name__}: {e})") from None
+    expected = {f"model.{k}": ("F32", tuple(v.shape)) for k, v in network.items()}
+    dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu")}
+    expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in _EMBEDDING.items()}
+    for key in expected.keys() - specs.keys():
+        raise _Invalid(f"tensor {key} is missing")
+    for key in specs.keys() - expected.keys():
+        raise _Invalid(f"unexpected tensor {_short(key)}")
+    for key, want in expected.items():
+        if specs[key] != want:
+            raise _Invalid(f"tensor {key} is {specs[key][0]} {list(specs[key][1])}, the config implies "
+                           f"{want[0]} {list(want[1])}")
+    if dims["n_test"] < 1 or dims["n_train"] < MIN_TRAIN_POINTS:
+        raise _Invalid(f"embedding of {dims['n_test']} test and {dims['n_train']} training points; "
+                       f"at least 1 and {MIN_TRAIN_POINTS} are needed")
+
+
+def _rows(specs, key: str) -> int:
+    shape = specs.get(key, ("", ()))[1]
+    return shape[0] if shape else -1  # -1 only ever meets a failing shape comparison
+
+
+def _check_values(arrays: dict[str, np.ndarray]) -> None:
+    """The values of a checkpoint's arrays, after their shapes passed: every float finite, logvar
+    within the encoder's clamp, labels within the dataset's classes."""
+    for key, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise _Invalid(f"tensor {key} holds {np.size(a) - np.isfinite(a).sum()} NaN or infinite values")
+    logvar = arrays.get("test_logvar")
+    if logvar is not None and logvar.size and not (LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX):
+        raise _Invalid(f"test_logvar outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
+    for key in ("test_labels", "train_labels"):
+        if key in arrays and arrays[key].size and arrays[key].max() >= N_CLASSES:
+            raise _Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes 0-{N_CLASSES - 1}")
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _json_depth(text: str, chunk: int = 1 << 20) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), without recursion:
+    json.loads recurses once per level, so the depth is bounded before it runs."""
+    outside = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8", "replace"), np.uint8)
+    deepest = level = 0
+    for start in range(0, len(outside), chunk):
+        part = outside[start:start + chunk]
+        steps = ((part == ord("[")) | (part == ord("{"))).astype(np.int32) - ((part == ord("]")) | (part == ord("}")))
+        levels = level + np.cumsum(steps)
+        if levels.size:
+            deepest, level = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else f"an integer of {len(str(abs(value)))} digits"
+    return text if len(text) <= limit else text[:limit] + "..."

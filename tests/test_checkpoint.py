@@ -1,9 +1,16 @@
 """Checkpoints: exact round trip, atomic writes, and clear errors for bad files."""
+import copy
+import dataclasses
+import json
 import os
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors import numpy as st_numpy
 
 from explorer import checkpoint as ckpt_io
 from explorer import files
@@ -69,3 +76,187 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path, small_checkpoint, mo
         ckpt_io.save(path, small_checkpoint)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+# Crafted files: each fault a file can hold is refused with one CheckpointError naming the file ------
+
+@pytest.fixture(scope="module")
+def parts(small_checkpoint):
+    """The arrays and metadata of a good checkpoint, to be edited into bad ones."""
+    blob = ckpt_io.to_bytes(small_checkpoint)
+    arrays = {k: v.copy() for k, v in st_numpy.load(blob).items()}
+    return arrays, json.loads(_header_json(blob)["__metadata__"]["explorer"])
+
+
+def _header_json(blob: bytes) -> dict:
+    n = int.from_bytes(blob[:8], "little")
+    return json.loads(blob[8:8 + n])
+
+
+def _write(path, arrays, info, format=ckpt_io.FORMAT):
+    text = info if isinstance(info, str) else json.dumps(info)
+    path.write_bytes(st_numpy.save(arrays, metadata={"format": format, "explorer": text}))
+    return path
+
+
+def _refused(path, match, readers=(ckpt_io.read_header, ckpt_io.load)):
+    for read in readers:
+        with pytest.raises(CheckpointError, match=match) as err:
+            read(path)
+        assert str(err.value).startswith(f"{path}: ")
+
+
+def _edit(info, where, value):
+    info = copy.deepcopy(info)
+    *path, last = where
+    target = info
+    for key in path:
+        target = target[key]
+    target[last] = value
+    return info
+
+
+def test_deeply_nested_metadata_is_refused_without_recursion_error(tmp_path, parts):
+    arrays, info = parts
+    deep = json.dumps(info)[:-1] + ', "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    _refused(_write(tmp_path / "deep.safetensors", arrays, deep), "nested 100001 deep")
+    _refused(_write(tmp_path / "deep2.safetensors", arrays, "{" + '"a":{' * 100_000 + "}" * 100_001),
+             "nested 100001 deep")
+    # brackets inside strings are text, not nesting
+    shallow = _edit(info, ["command"], "[" * 100_000 + '\\"{')
+    assert ckpt_io.read_header(_write(tmp_path / "s.safetensors", arrays, shallow)).command == "[" * 100_000 + '\\"{'
+
+
+@pytest.mark.parametrize("where, value, match", [
+    (["config", "model", "hidden"], [], "does not fit"),
+    (["config", "model", "hidden"], [64, 0], "layer of size 0"),
+    (["config", "model", "hidden"], [64, "32"], r"config.model.hidden\[1\] must be an integer"),
+    (["config", "model", "hidden"], list(range(1, 200)), "does not fit"),
+    (["config", "model", "image_shape"], [28], "must be a list of 2 values"),
+    (["config", "model", "latent_dim"], 3, r"tensor model.to_stats.weight is F32 \[4, 32\], the config implies F32 \[6, 32\]"),
+    (["config", "model", "dropout"], 1.5, "dropout must be in"),
+    (["config", "lam"], "1", "config.lam must be a finite number"),
+    (["config", "epochs"], 3.0, "config.epochs must be an integer"),
+    (["config", "epochs"], 10**400, "config.epochs must be an integer.*an integer of 401 digits"),
+    (["config", "epochs"], True, "config.epochs must be an integer"),
+    (["config", "epochs"], 0, "epochs must be >= 1"),
+    (["config", "bf16"], 1, "config.bf16 must be true or false"),
+    (["config", "reconstruction"], "l1", "reconstruction must be one of"),
+    (["config", "surprise"], 1, "config: unknown field 'surprise'"),
+    (["config"], [1, 2], "config must be a JSON object"),
+    (["metrics", "neg_elbo"], "x", "metrics.neg_elbo must be a finite number"),
+    (["metrics", "iwae_k"], None, "metrics.iwae_k must be an integer"),
+    (["history", 1, "elapsed_s"], "12 s", r"history\[1\] must hold finite numbers"),
+    (["history", 0, "epoch"], 0, r"history\[0\] must hold finite numbers and an epoch >= 1"),
+    (["history", 2], ["epoch", 3], r"history\[2\] must be an object with epoch"),
+    (["history"], {"epoch": 1}, "history must be a list"),
+    (["command"], 12, "command must be a string"),
+    (["dataset"], None, "dataset must be a string"),
+])
+def test_bad_metadata_fields_are_refused(tmp_path, parts, where, value, match):
+    arrays, info = parts
+    _refused(_write(tmp_path / "bad.safetensors", arrays, _edit(info, where, value)), match)
+
+
+def test_non_json_numbers_and_non_objects_are_refused(tmp_path, parts):
+    arrays, info = parts
+    text = json.dumps(info).replace('"lam": 1.0', '"lam": NaN')
+    assert "NaN" in text
+    _refused(_write(tmp_path / "nan.safetensors", arrays, text), "NaN is not a number JSON allows")
+    text = json.dumps(info).replace('"lam": 1.0', '"lam": 1e400')  # parses as inf
+    _refused(_write(tmp_path / "inf.safetensors", arrays, text), "config.lam must be a finite number, got inf")
+    _refused(_write(tmp_path / "list.safetensors", arrays, "[1, 2]"), "metadata must be a JSON object")
+    _refused(_write(tmp_path / "junk.safetensors", arrays, "{'config'"), "metadata is not valid JSON")
+    _refused(_write(tmp_path / "fmt.safetensors", arrays, info, format="x" * 500), r"format 'xxx.*\.\.\.\)$")
+
+
+def test_huge_hidden_width_is_refused_before_any_model_is_built(tmp_path, parts, monkeypatch):
+    arrays, info = parts
+    devices = []
+    real_vae = ckpt_io.VAE
+
+    def recording_vae(config):
+        model = real_vae(config)
+        devices.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(ckpt_io, "VAE", recording_vae)
+    path = _write(tmp_path / "wide.safetensors", arrays, _edit(info, ["config", "model", "hidden"], [500_000, 32]))
+    start = time.perf_counter()
+    _refused(path, r"tensor model.(encoder|decoder).*the config implies F32 \[.*500000")
+    assert time.perf_counter() - start < 1.0
+    assert devices and set(devices) == {"meta"}  # shapes came from a VAE that holds no memory
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.update(test_logvar=a["test_logvar"][:-1]), r"tensor test_logvar is F32 \[999, 2\], the config implies F32 \[1000, 2\]"),
+    (lambda a: a.update(train_mu=a["train_mu"][:1], train_labels=a["train_labels"][:1]), "1 training points"),
+    (lambda a: a.update(train_mu=a["train_mu"][:0], train_labels=a["train_labels"][:0]), "0 training points"),
+    (lambda a: a.update({k: a[k][:0] for k in a if k.startswith("test_")}), "0 test"),
+    (lambda a: a.update(test_labels=a["test_labels"].astype(np.int64)), "tensor test_labels is I64"),
+    (lambda a: a.update(test_mu=a["test_mu"][:, :1]), r"test_mu is F32 \[1000, 1\]"),
+    (lambda a: a.pop("test_kl"), "tensor test_kl is missing"),
+    (lambda a: a.update(extra=np.zeros(3, np.float32)), "unexpected tensor 'extra'"),
+    (lambda a: a.update({"model.to_stats.bias": np.zeros(3, np.float32)}), r"model.to_stats.bias is F32 \[3\]"),
+])
+def test_bad_tensor_shapes_are_refused_from_the_header(tmp_path, parts, edit, match):
+    arrays, info = parts
+    arrays = dict(arrays)
+    edit(arrays)
+    _refused(_write(tmp_path / "bad.safetensors", arrays, info), match)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("test_mu", np.nan, "tensor test_mu holds 1 NaN or infinite values"),
+    ("train_mu", np.inf, "tensor train_mu holds 1 NaN"),
+    ("test_log_px", -np.inf, "tensor test_log_px holds 1 NaN"),
+    ("model.decoder.1.bias", np.nan, "tensor model.decoder.1.bias holds 1 NaN"),
+    ("test_logvar", 50.0, "test_logvar outside the encoder's range"),
+    ("test_labels", 10, "test_labels holds label 10, outside the 10 classes"),
+    ("train_labels", 200, "train_labels holds label 200"),
+])
+def test_bad_values_are_refused_on_load(tmp_path, parts, key, value, match):
+    arrays, info = parts
+    arrays = dict(arrays)
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[7] = value
+    path = _write(tmp_path / "bad.safetensors", arrays, info)
+    ckpt_io.read_header(path)  # the header is sound: values are checked where they are read
+    _refused(path, match, readers=(ckpt_io.load,))
+
+
+def test_named_pipe_directory_and_device_do_not_block(tmp_path):
+    fifo = tmp_path / "p.safetensors"
+    os.mkfifo(fifo)
+    errors = []
+
+    def read_all():
+        for path in (fifo, tmp_path, Path("/dev/zero")):
+            for read in (ckpt_io.read_header, ckpt_io.load):
+                try:
+                    read(path)
+                except CheckpointError as e:
+                    errors.append(str(e))
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "a reader blocked"
+    assert errors == [f"{fifo}: not a regular file (a named pipe)"] * 2 + \
+        [f"{tmp_path}: not a regular file (a directory)"] * 2 + ["/dev/zero: not a regular file (a character device)"] * 2
+
+
+def test_oversized_header_is_refused_before_parsing(tmp_path, parts):
+    arrays, info = parts
+    path = _write(tmp_path / "big.safetensors", arrays, _edit(info, ["command"], "x" * ckpt_io.MAX_HEADER_BYTES))
+    _refused(path, "over the 4194304-byte limit")
+    path.write_bytes((2**64 - 1).to_bytes(8, "little") + b"{}")
+    _refused(path, "over the 4194304-byte limit")
+
+
+def test_save_refuses_what_it_could_not_read_back(tmp_path, small_checkpoint):
+    long_run = dataclasses.replace(small_checkpoint, history=small_checkpoint.history * 20_000)
+    with pytest.raises(CheckpointError, match="could not be read back"):
+        ckpt_io.save(tmp_path / "m.safetensors", long_run)
+    assert list(tmp_path.iterdir()) == []
+
