@@ -33,6 +33,7 @@ MAX_DATA_BYTES = 1 << 30
 # declaring more than that times the compressed size is refused before any decompression.
 _MAX_DEFLATE_RATIO = 1032
 _CHUNK = 1 << 20  # decompressed bytes per read: bounds the stream's working memory
+_MAX_NDIM = 64  # numpy's limit on an array's dimensions
 
 # IDX type code -> big-endian numpy dtype.
 _IDX_DTYPES = {
@@ -97,7 +98,7 @@ def _read_stream(path: Path, f: BinaryIO, max_bytes: int, raw_size: int | None =
     if len(magic) < 4:
         raise DataError(f"{path}: too short for an IDX header ({len(magic)} bytes)")
     zero, type_code, ndim = struct.unpack(">HBB", magic)
-    if zero != 0 or type_code not in _IDX_DTYPES or ndim == 0:
+    if zero != 0 or type_code not in _IDX_DTYPES or not 0 < ndim <= _MAX_NDIM:
         raise DataError(f"{path}: not an IDX file (magic number 0x{magic.hex()})")
     header = 4 + 4 * ndim
     dims = f.read(4 * ndim)
@@ -110,6 +111,8 @@ def _read_stream(path: Path, f: BinaryIO, max_bytes: int, raw_size: int | None =
     expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow, whatever the shape
     if expected > max_bytes:
         raise DataError(f"{path}: shape {shape} declares {expected} data bytes, more than the limit of {max_bytes}")
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:  # numpy refuses such strides even when empty
+        raise DataError(f"{path}: shape {shape} is empty but its other dimensions exceed the limit of {max_bytes} bytes")
     if gzip_size is not None and expected > _MAX_DEFLATE_RATIO * gzip_size:
         raise DataError(f"{path}: truncated: shape {shape} needs {expected} data bytes, more than a "
                         f"{gzip_size}-byte gzip file can hold")

@@ -1,8 +1,11 @@
+import os
 import struct
+from datetime import timedelta
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 from explorer.checkpoint import Checkpoint
 from explorer.data import load_split
@@ -11,6 +14,16 @@ from explorer.pipeline import finish
 from explorer.train import TrainConfig, train
 
 SMALL = ModelConfig(hidden=(64, 32))
+
+# Fuzz tests (tests/test_fuzz.py): a fixed, reproducible set of examples per target in CI; a long
+# run with EXPLORER_FUZZ_EXAMPLES=5000 draws that many fresh ones per target. Each example must
+# finish within the deadline: "bounded time" is part of what the fuzz tests check.
+FUZZ_EXAMPLES_ENV = "EXPLORER_FUZZ_EXAMPLES"
+settings.register_profile(
+    "explorer", max_examples=int(os.environ.get(FUZZ_EXAMPLES_ENV, 100)), deadline=timedelta(seconds=5),
+    derandomize=FUZZ_EXAMPLES_ENV not in os.environ, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("explorer")
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -182,3 +182,19 @@ def test_named_pipe_and_folder_do_not_block(tmp_path):
         read_idx(tmp_path)
     with pytest.raises(DataError, match="file not found"):  # a split ignores what is not a regular file
         load_split("test", tmp_path)
+
+
+def test_empty_shape_with_huge_other_dimensions_and_too_many_dimensions_are_refused(tmp_path):
+    # both found by tests/test_fuzz.py: numpy raised ValueError for these headers
+    path = tmp_path / "odd-idx"
+    path.write_bytes(struct.pack(">HBBiii", 0, 0x0C, 3, 0, 2**31 - 1, 2**31 - 1))
+    with pytest.raises(DataError, match="shape .* is empty but its other dimensions exceed the limit") as err:
+        read_idx(path)
+    assert str(path) in str(err.value)
+    path.write_bytes(struct.pack(">HBB", 0, 0x08, 65) + struct.pack(">65i", *[1] * 65) + b"\x07")
+    with pytest.raises(DataError, match="not an IDX file"):
+        read_idx(path)
+    path.write_bytes(struct.pack(">HBB", 0, 0x08, 64) + struct.pack(">64i", *[1] * 64) + b"\x07")
+    assert read_idx(path).shape == (1,) * 64
+    path.write_bytes(struct.pack(">HBBiii", 0, 0x08, 3, 0, 28, 28))
+    assert read_idx(path).shape == (0, 28, 28)  # an empty array reads; load_split refuses it as a split
