@@ -18,6 +18,7 @@ import json
 import math
 import re
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,17 +100,21 @@ class Checkpoint:
 
 
 def to_bytes(ckpt: Checkpoint) -> bytes:
-    """The checkpoint as a safetensors file's bytes."""
+    """The checkpoint as a safetensors file's bytes; `CheckpointError` for one that `load` would
+    refuse (a diverged model's NaN weights, a header over the limit), so none is ever written."""
     tensors = {f"model.{k}": v.detach().float().contiguous() for k, v in ckpt.model.state_dict().items()}
     for key in _EMBEDDING_KEYS:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.embedding, key)))
     history = [dataclasses.asdict(row) if dataclasses.is_dataclass(row) else row for row in ckpt.history]
     meta = {"config": ckpt.config.to_dict(), "history": history, "command": ckpt.command,
             "dataset": ckpt.dataset, "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None}
-    blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta, allow_nan=False)})
+    try:
+        _check_values({key: t.numpy() for key, t in tensors.items()})
+        blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta, allow_nan=False)})
+    except (_Invalid, ValueError) as e:
+        raise CheckpointError(f"not saved: {e}") from None
     if int.from_bytes(blob[:8], "little") > MAX_HEADER_BYTES:
-        raise CheckpointError(f"checkpoint header over {MAX_HEADER_BYTES} bytes (history of {len(history)} "
-                              f"epochs): it could not be read back")
+        raise CheckpointError(f"not saved: header over {MAX_HEADER_BYTES} bytes (history of {len(history)} epochs)")
     return blob
 
 
@@ -121,13 +126,13 @@ def save(path: str | Path, ckpt: Checkpoint) -> Path:
 def read_header(path: str | Path) -> Header:
     """The configs and figures of a checkpoint file, validated, from its header alone (no tensor is read)."""
     path = Path(path)
-    with _Reader(path) as f:
+    with _reading(path) as f:
         return _validate_header(f)
 
 
 def load(path: str | Path) -> Checkpoint:
     path = Path(path)
-    with _Reader(path) as f:
+    with _reading(path) as f:
         header = _validate_header(f)
         arrays = {key: f.get_tensor(key) for key in f.keys()}
         _check_values({key: t.numpy() for key, t in arrays.items()})
@@ -138,45 +143,27 @@ def load(path: str | Path) -> Checkpoint:
                       header.dataset)
 
 
-class _Reader:
-    """`safe_open` of a regular file whose header size is within bounds; every failure inside,
-    the reader's or the validation's, leaves as one `CheckpointError` naming the file."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        try:
-            with open_regular(self.path) as f:  # never blocks, unlike safe_open on a named pipe
-                size = int.from_bytes(f.read(8), "little")
-            if size > MAX_HEADER_BYTES:
-                raise _Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
-            self._file = safe_open(self.path, "pt")
-            return self._file.__enter__()
-        except Exception as e:
-            error = self._error(e)
-            if error is None:
-                raise
-            raise error from None
-
-    def __exit__(self, kind, e, tb):
-        self._file.__exit__(kind, e, tb)
-        if isinstance(e, Exception) and (error := self._error(e)) is not None:
-            raise error from None
-        return False
-
-    def _error(self, e: Exception) -> CheckpointError | None:
-        if isinstance(e, CheckpointError):
-            return e
-        if isinstance(e, FileNotFoundError):
-            return CheckpointError(f"{self.path}: file not found")
-        if isinstance(e, (NotRegularFileError, _Invalid)):
-            return CheckpointError(f"{self.path}: {e}")
-        if isinstance(e, (SafetensorError, ValueError)):
-            return CheckpointError(f"{self.path}: not a readable checkpoint (corrupt or truncated: {e})")
-        if isinstance(e, OSError):
-            return CheckpointError(f"{self.path}: cannot read ({e.strerror or e})")
-        return None
+@contextmanager
+def _reading(path: Path):
+    """`safe_open` of a regular file whose header size is within bounds; every failure inside the
+    block, the reader's or the validation's, leaves as one `CheckpointError` naming the file."""
+    try:
+        with open_regular(path) as f:  # never blocks, unlike safe_open on a named pipe
+            size = int.from_bytes(f.read(8), "little")
+        if size > MAX_HEADER_BYTES:
+            raise _Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
+        with safe_open(path, "pt") as f:
+            yield f
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except (NotRegularFileError, _Invalid) as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    except (SafetensorError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
 # Validation -------------------------------------------------------------------------------------
@@ -248,12 +235,9 @@ def _check_value(tp, value, where: str) -> None:
         for i, item in enumerate(value):
             _check_value(args[0] if Ellipsis in args else args[i], item, f"{where}[{i}]")
         return None
-    checks = {bool: (lambda v: isinstance(v, bool), "true or false"),
-              int: (_is_int, "an integer of at most 64 bits"),
-              float: (_is_finite_number, "a finite number"),
-              str: (lambda v: isinstance(v, str), "a string")}
-    if tp in checks and not checks[tp][0](value):  # other types are left to the dataclass itself
-        raise _Invalid(f"{where} must be {checks[tp][1]}, got {_short(value)}")
+    check = _SCALARS.get(tp)  # other types are left to the dataclass itself
+    if check is not None and not check[0](value):
+        raise _Invalid(f"{where} must be {check[1]}, got {_short(value)}")
     return None
 
 
@@ -263,6 +247,12 @@ def _is_int(v) -> bool:
 
 def _is_finite_number(v) -> bool:
     return _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+
+
+_SCALARS = {bool: (lambda v: isinstance(v, bool), "true or false"),
+            int: (_is_int, "an integer of at most 64 bits"),
+            float: (_is_finite_number, "a finite number"),
+            str: (lambda v: isinstance(v, str), "a string")}
 
 
 def _history(rows) -> list[dict]:
@@ -281,7 +271,8 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     implies: the network's from a VAE built on the meta device (no memory), the embedding's from
     the test and training set sizes. Nothing the size of a tensor is allocated before this passes."""
     if not config.hidden or len(config.hidden) > len(specs):
-        raise _Invalid(f"config.model.hidden {_short(list(config.hidden))} does not fit the file's {len(specs)} tensors")
+        raise _Invalid(f"config.model.hidden {_short(list(config.hidden))} does not fit the file's "
+                       f"{len(specs)} tensors")
     sizes = (*config.image_shape, *config.hidden, config.latent_dim)
     if min(sizes) < 1:
         raise _Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
@@ -322,7 +313,8 @@ def _check_values(arrays: dict[str, np.ndarray]) -> None:
         raise _Invalid(f"test_logvar outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
     for key in ("test_labels", "train_labels"):
         if key in arrays and arrays[key].size and arrays[key].max() >= N_CLASSES:
-            raise _Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes 0-{N_CLASSES - 1}")
+            raise _Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes "
+                           f"0-{N_CLASSES - 1}")
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
@@ -343,5 +335,8 @@ def _json_depth(text: str, chunk: int = 1 << 20) -> int:
 
 
 def _short(value, limit: int = 60) -> str:
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else f"an integer of {len(str(abs(value)))} digits"
+    """A value for an error message: a file's content is quoted, but never at length."""
+    if isinstance(value, int) and abs(value) >= 10**limit:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."

@@ -112,7 +112,8 @@ def _read_stream(path: Path, f: BinaryIO, max_bytes: int, raw_size: int | None =
     if expected > max_bytes:
         raise DataError(f"{path}: shape {shape} declares {expected} data bytes, more than the limit of {max_bytes}")
     if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:  # numpy refuses such strides even when empty
-        raise DataError(f"{path}: shape {shape} is empty but its other dimensions exceed the limit of {max_bytes} bytes")
+        raise DataError(f"{path}: shape {shape} is empty but its other dimensions exceed the limit of "
+                        f"{max_bytes} bytes")
     if gzip_size is not None and expected > _MAX_DEFLATE_RATIO * gzip_size:
         raise DataError(f"{path}: truncated: shape {shape} needs {expected} data bytes, more than a "
                         f"{gzip_size}-byte gzip file can hold")

@@ -133,7 +133,8 @@ def test_deeply_nested_metadata_is_refused_without_recursion_error(tmp_path, par
     (["config", "model", "hidden"], [64, "32"], r"config.model.hidden\[1\] must be an integer"),
     (["config", "model", "hidden"], list(range(1, 200)), "does not fit"),
     (["config", "model", "image_shape"], [28], "must be a list of 2 values"),
-    (["config", "model", "latent_dim"], 3, r"tensor model.to_stats.weight is F32 \[4, 32\], the config implies F32 \[6, 32\]"),
+    (["config", "model", "latent_dim"], 3,
+     r"tensor model.to_stats.weight is F32 \[4, 32\], the config implies F32 \[6, 32\]"),
     (["config", "model", "dropout"], 1.5, "dropout must be in"),
     (["config", "lam"], "1", "config.lam must be a finite number"),
     (["config", "epochs"], 3.0, "config.epochs must be an integer"),
@@ -189,7 +190,8 @@ def test_huge_hidden_width_is_refused_before_any_model_is_built(tmp_path, parts,
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda a: a.update(test_logvar=a["test_logvar"][:-1]), r"tensor test_logvar is F32 \[999, 2\], the config implies F32 \[1000, 2\]"),
+    (lambda a: a.update(test_logvar=a["test_logvar"][:-1]),
+     r"tensor test_logvar is F32 \[999, 2\], the config implies F32 \[1000, 2\]"),
     (lambda a: a.update(train_mu=a["train_mu"][:1], train_labels=a["train_labels"][:1]), "1 training points"),
     (lambda a: a.update(train_mu=a["train_mu"][:0], train_labels=a["train_labels"][:0]), "0 training points"),
     (lambda a: a.update({k: a[k][:0] for k in a if k.startswith("test_")}), "0 test"),
@@ -243,7 +245,8 @@ def test_named_pipe_directory_and_device_do_not_block(tmp_path):
     reader.join(timeout=10)
     assert not reader.is_alive(), "a reader blocked"
     assert errors == [f"{fifo}: not a regular file (a named pipe)"] * 2 + \
-        [f"{tmp_path}: not a regular file (a directory)"] * 2 + ["/dev/zero: not a regular file (a character device)"] * 2
+        [f"{tmp_path}: not a regular file (a directory)"] * 2 + \
+        ["/dev/zero: not a regular file (a character device)"] * 2
 
 
 def test_oversized_header_is_refused_before_parsing(tmp_path, parts):
@@ -256,7 +259,16 @@ def test_oversized_header_is_refused_before_parsing(tmp_path, parts):
 
 def test_save_refuses_what_it_could_not_read_back(tmp_path, small_checkpoint):
     long_run = dataclasses.replace(small_checkpoint, history=small_checkpoint.history * 20_000)
-    with pytest.raises(CheckpointError, match="could not be read back"):
+    with pytest.raises(CheckpointError, match="not saved: header over 4194304 bytes"):
         ckpt_io.save(tmp_path / "m.safetensors", long_run)
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_save_refuses_a_diverged_model(tmp_path, small_checkpoint):
+    model = copy.deepcopy(small_checkpoint.model)
+    with torch.no_grad():
+        model.decoder[-1].bias[3] = float("nan")
+    with pytest.raises(CheckpointError, match="not saved: tensor model.decoder.1.bias holds 1 NaN"):
+        ckpt_io.save(tmp_path / "m.safetensors", dataclasses.replace(small_checkpoint, model=model))
+    assert list(tmp_path.iterdir()) == []
