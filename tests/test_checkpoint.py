@@ -183,9 +183,9 @@ def test_huge_hidden_width_is_refused_before_any_model_is_built(tmp_path, parts,
 
     monkeypatch.setattr(ckpt_io, "VAE", recording_vae)
     path = _write(tmp_path / "wide.safetensors", arrays, _edit(info, ["config", "model", "hidden"], [500_000, 32]))
-    start = time.perf_counter()
+    start = time.process_time()
     _refused(path, r"tensor model.(encoder|decoder).*the config implies F32 \[.*500000")
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0  # CPU time: building that model alone takes seconds
     assert devices and set(devices) == {"meta"}  # shapes came from a VAE that holds no memory
 
 
