@@ -14,6 +14,7 @@ in range). Whatever a file holds, it loads or raises `CheckpointError` naming th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -217,11 +218,16 @@ def _build(cls, d, where: str):
 def _check_fields(cls, d, where: str) -> None:
     if not isinstance(d, dict):
         raise _Invalid(f"{where} must be a JSON object, got {_short(d)}")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     for name, value in d.items():
         if name not in hints:
             raise _Invalid(f"{where}: unknown field {_short(name)}")
         _check_value(hints[name], value, f"{where}.{name}")
+
+
+@functools.cache
+def _type_hints(cls) -> dict:
+    return typing.get_type_hints(cls)
 
 
 def _check_value(tp, value, where: str) -> None:
@@ -246,7 +252,7 @@ def _is_int(v) -> bool:
 
 
 def _is_finite_number(v) -> bool:
-    return _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+    return (type(v) is float and math.isfinite(v)) or _is_int(v)
 
 
 _SCALARS = {bool: (lambda v: isinstance(v, bool), "true or false"),
@@ -276,12 +282,7 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     sizes = (*config.image_shape, *config.hidden, config.latent_dim)
     if min(sizes) < 1:
         raise _Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
-    try:
-        with torch.device("meta"):
-            network = VAE(config).state_dict()
-    except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as e:
-        raise _Invalid(f"config.model cannot be built ({type(e).__name__}: {e})") from None
-    expected = {f"model.{k}": ("F32", tuple(v.shape)) for k, v in network.items()}
+    expected = dict(_network_shapes(config))
     dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu")}
     expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in _EMBEDDING.items()}
     for key in expected.keys() - specs.keys():
@@ -295,6 +296,18 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     if dims["n_test"] < 1 or dims["n_train"] < MIN_TRAIN_POINTS:
         raise _Invalid(f"embedding of {dims['n_test']} test and {dims['n_train']} training points; "
                        f"at least 1 and {MIN_TRAIN_POINTS} are needed")
+
+
+@functools.lru_cache(maxsize=64)
+def _network_shapes(config: ModelConfig) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The weights a VAE of this config has, from one built on the meta device: no memory, and
+    the model's own code says what its layers are."""
+    try:
+        with torch.device("meta"):
+            network = VAE(config)
+    except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as e:
+        raise _Invalid(f"config.model cannot be built ({type(e).__name__}: {e})") from None
+    return {f"model.{k}": ("F32", tuple(v.shape)) for k, v in network.state_dict().items()}
 
 
 def _rows(specs, key: str) -> int:

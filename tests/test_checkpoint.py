@@ -182,6 +182,7 @@ def test_huge_hidden_width_is_refused_before_any_model_is_built(tmp_path, parts,
         return model
 
     monkeypatch.setattr(ckpt_io, "VAE", recording_vae)
+    ckpt_io._network_shapes.cache_clear()
     path = _write(tmp_path / "wide.safetensors", arrays, _edit(info, ["config", "model", "hidden"], [500_000, 32]))
     start = time.process_time()
     _refused(path, r"tensor model.(encoder|decoder).*the config implies F32 \[.*500000")
