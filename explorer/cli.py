@@ -12,10 +12,11 @@ import torch
 
 from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, DataError, load_split
+from .device import DEVICES, resolve_device
 from .evaluate import evaluate
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .train import Progress, TrainConfig, images_to_tensor
+from .train import EpochStats, Progress, TrainConfig, images_to_tensor
 
 
 
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch.compile the training step: faster epochs after a warm-up of seconds (needs a C++ compiler)")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    t.add_argument("--device", choices=DEVICES, default=d.device,
+                   help="where to train: auto takes a CUDA GPU if there is one (default %(default)s)")
     t.set_defaults(run=_train)
 
     e = sub.add_parser("eval", help="test-set neg-ELBO, IWAE log p(x) and active units of a checkpoint")
@@ -71,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=0, help="evaluate on the first N test images only")
     e.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where to evaluate: auto takes a CUDA GPU if there is one (default %(default)s)")
     e.set_defaults(run=_eval)
 
     i = sub.add_parser("info", help="what a checkpoint holds")
@@ -93,7 +98,7 @@ def _widths(text: str) -> tuple[int, ...]:
 def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
-                         compile=args.compile, threads=args.threads,
+                         compile=args.compile, threads=args.threads, device=resolve_device(args.device).type,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
     if args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be >= 1, got {args.iwae_k}")
@@ -101,7 +106,7 @@ def _train(args, argv) -> int:
         raise ValueError(f"--out must end in {ckpt_io.EXTENSION}, got {args.out}")
     bar = _ProgressBar()
     result = fit(config, data_dir=args.data, on_progress=bar, iwae_k=args.iwae_k,
-                 command="python -m explorer " + shlex.join(argv))
+                 command="python -m explorer " + shlex.join(argv), on_phase=bar.phase, on_eval_progress=bar.images)
     bar.close()
     path = ckpt_io.save(args.out, result)
     m = result.metrics
@@ -111,10 +116,14 @@ def _train(args, argv) -> int:
 
 
 def _eval(args, argv) -> int:
+    device = resolve_device(args.device)
     ckpt = ckpt_io.load(args.path)
     test = load_split("test", args.data)
     x = images_to_tensor(test.images[: args.limit or None])
-    m = evaluate(ckpt.model, x, iwae_k=args.iwae_k)
+    bar = _ProgressBar()
+    bar.phase("evaluating")
+    m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images)
+    bar.close()
     if args.json:
         print(json.dumps({"path": str(args.path), "lam": ckpt.lam, **m.to_dict()}))
     else:
@@ -130,7 +139,7 @@ def _info(args, argv) -> int:
     info = {"path": str(args.path), "lam": ckpt.lam, "dataset": ckpt.dataset, "command": ckpt.command,
             "config": ckpt.config.to_dict(), "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None,
             "epochs_trained": len(ckpt.history),
-            "train_seconds": round(ckpt.history[-1]["elapsed_s"], 1) if ckpt.history else None,
+            "train_seconds": round(EpochStats.from_dict(ckpt.history[-1]).elapsed_s, 1) if ckpt.history else None,
             "parameters": sum(p.numel() for p in ckpt.model.parameters()),
             "test_images_embedded": len(ckpt.embedding.test_mu)}
     if args.json:
@@ -142,22 +151,36 @@ def _info(args, argv) -> int:
 
 
 class _ProgressBar:
-    """A one-line terminal progress bar on stderr."""
+    """A one-line terminal progress bar on stderr: training epochs, then the test images' evaluation."""
 
     def __init__(self, width: int = 30):
-        self.width, self.last = width, 0.0
+        self.width, self.last, self.started = width, 0.0, time.monotonic()
+        self.drawn = False
 
     def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and p.step < p.steps:
-            return
-        self.last = now
-        filled = int(self.width * p.fraction)
         eta = p.elapsed_s / max(p.fraction, 1e-9) * (1 - p.fraction)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] epoch {p.epoch}/{p.epochs} "
-                         f"loss {p.loss:7.2f} recon {p.recon:7.2f} KL {p.kl:5.2f}  "
-                         f"{p.elapsed_s:5.0f}s elapsed, {eta:4.0f}s left ")
+        self._draw(p.fraction, p.step == p.steps, f"epoch {p.epoch}/{p.epochs} loss {p.loss:7.2f} "
+                   f"recon {p.recon:7.2f} KL {p.kl:5.2f}  {p.elapsed_s:5.0f}s elapsed, {eta:4.0f}s left ")
+
+    def phase(self, name: str) -> None:
+        if name == "evaluating":
+            self.close()
+            self.started = time.monotonic()
+
+    def images(self, done: int, total: int) -> None:
+        self._draw(done / total, done == total, f"evaluating {done:,}/{total:,} test images  "
+                   f"{time.monotonic() - self.started:5.0f}s ")
+
+    def _draw(self, fraction: float, last: bool, text: str) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and not last:
+            return
+        self.last, self.drawn = now, True
+        filled = int(self.width * fraction)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {text}")
         sys.stderr.flush()
 
     def close(self) -> None:
-        sys.stderr.write("\n")
+        if self.drawn:
+            sys.stderr.write("\n")
+            self.drawn = False

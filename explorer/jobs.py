@@ -2,8 +2,12 @@
 
 A `JobManager` owns a few worker threads (one by default: the machine has two cores and one
 is the web server's). `submit` returns the job already queued or running for the same
-configuration (see `library.config_key`), so two tabs asking for one lambda share one job;
+configuration (see `TrainConfig.key`), so two tabs asking for one lambda share one job;
 a configuration already in the library comes back as a finished job at once.
+
+Jobs train on the manager's device: a CUDA GPU when there is one (`TrainConfig.device`
+"auto"). `default_plan` says how the page should train a new lambda there: on a GPU from
+scratch to convergence (seconds), on the CPU a short warm start from the nearest model.
 
 Threads: `torch.set_num_threads` is process-wide, so the manager sets it once, in its
 constructor (1 by default), and jobs never change it (their `TrainConfig.threads` is
@@ -16,9 +20,10 @@ Models are written only by `ModelLibrary.add` (atomic temp + rename) after train
 evaluation succeed: cancel, failure or a killed process leave no model file.
 
     manager = shared_manager()                     # once per process, before the page decodes
-    job = manager.submit(training_config(0.7, epochs=DEFAULT_WARM_EPOCHS), warm_start=True)
+    plan = manager.plan                            # warm_start, epochs for this machine
+    job = manager.submit(training_config(0.7, epochs=plan.epochs), warm_start=plan.warm_start)
     status = job.status()                          # from st.fragment(run_every=1.0)
-    status.fraction, status.history_rows(), status.embedding, status.position, status.error
+    status.fraction, status.history, status.embedding, status.position, status.error
     manager.cancel(job.id)
     if status.state == JobState.DONE: ckpt = manager.library.load(status.result)
 
@@ -32,7 +37,6 @@ import dataclasses
 import enum
 import itertools
 import logging
-import numbers
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +44,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, Split, load_split
-from .library import ModelLibrary, config_key
-from .model import RECONSTRUCTIONS
-from .pipeline import finish
-from .train import SNAPSHOT_SIZE, Cancelled, Progress, TrainConfig, train
+from .device import resolve_device
+from .library import LibraryError, ModelLibrary
+from .model import VAE
+from .pipeline import fit
+from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress, TrainConfig, check_setting
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +60,17 @@ log = logging.getLogger(__name__)
 # nats away, so a scratch run cannot be both quick and converged.
 DEFAULT_WARM_EPOCHS = 5
 DEFAULT_SCRATCH_EPOCHS = 20
+# On a GPU a new lambda trains from scratch with the shipped models' recipe: 400 epochs, seconds there.
+CONVERGED_EPOCHS = 400
+# What one request from the page may ask for (narrower than what TrainConfig accepts).
 LAM_RANGE = (0.0, 20.0)
 EPOCHS_RANGE = (1, 500)
 K_RANGE = (1, 64)
 SEED_RANGE = (0, 2**31 - 1)
+PAGE_LIMITS = {"lam": LAM_RANGE, "epochs": EPOCHS_RANGE, "k": K_RANGE, "seed": SEED_RANGE}
 REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
-JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model (100 takes a minute)
+JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU (100 takes a minute)
+GPU_IWAE_K = 100  # on a GPU, the shipped models' figure costs well under a second
 
 
 class JobState(str, enum.Enum):
@@ -74,14 +85,26 @@ ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
 @dataclass(frozen=True)
-class EpochStats:
-    """Training means over one epoch, nats per image."""
+class Plan:
+    """How the page trains a new lambda by default on this machine."""
 
-    epoch: int
-    recon: float
-    kl: float
-    loss: float  # recon + lam * kl
-    elapsed_s: float
+    device: str  # the torch device type jobs run on: "cpu", "cuda" or "mps"
+    warm_start: bool
+    warm_epochs: int  # epochs when warm-starting
+    scratch_epochs: int  # epochs from scratch
+
+    @property
+    def epochs(self) -> int:
+        return self.warm_epochs if self.warm_start else self.scratch_epochs
+
+
+def default_plan(device: str = "auto") -> Plan:
+    """On a CUDA GPU: from scratch to convergence (CONVERGED_EPOCHS); elsewhere: a short warm
+    start from the nearest library model (DEFAULT_WARM_EPOCHS; DEFAULT_SCRATCH_EPOCHS without)."""
+    kind = resolve_device(device).type
+    if kind == "cuda":
+        return Plan(kind, False, DEFAULT_WARM_EPOCHS, CONVERGED_EPOCHS)
+    return Plan(kind, True, DEFAULT_WARM_EPOCHS, DEFAULT_SCRATCH_EPOCHS)
 
 
 @dataclass(frozen=True, eq=False)  # eq would compare arrays; snapshots are compared by version
@@ -100,7 +123,7 @@ class JobStatus:
     recon: float | None = None  # running means of the current epoch
     kl: float | None = None
     loss: float | None = None
-    history: tuple[EpochStats, ...] = ()
+    history: tuple[EpochStats, ...] = ()  # one row per finished epoch
     embedding: np.ndarray | None = None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, latest epoch end
     embedding_labels: np.ndarray | None = None  # (SNAPSHOT_SIZE,) their digits
     embedding_epoch: int = 0  # the epoch `embedding` is from; 0 = none yet
@@ -117,49 +140,22 @@ class JobStatus:
     def active(self) -> bool:
         return self.state in ACTIVE
 
-    def history_rows(self) -> list[dict]:
-        """The per-epoch curves as plain rows, for a chart."""
-        return [dataclasses.asdict(h) for h in self.history]
-
 
 def training_config(lam, epochs=DEFAULT_WARM_EPOCHS, reconstruction="bce", k=1, seed=0,
                     base: TrainConfig = TrainConfig()) -> TrainConfig:
-    """A TrainConfig from the page's controls, type- and range-checked with a clear ValueError.
-
-    Settings the page does not offer (batch size, learning rate, network) come from `base`.
-    """
-    lam = _number("lambda", lam, *LAM_RANGE)
-    epochs = _integer("epochs", epochs, *EPOCHS_RANGE)
-    k = _integer("samples per image K", k, *K_RANGE)
-    seed = _integer("seed", seed, *SEED_RANGE)
-    if not isinstance(reconstruction, str) or reconstruction not in RECONSTRUCTIONS:
-        raise ValueError(f"reconstruction must be one of {', '.join(RECONSTRUCTIONS)}, got {reconstruction!r}")
-    return dataclasses.replace(base, lam=lam, epochs=epochs, reconstruction=reconstruction, k=k, seed=seed)
-
-
-def _number(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not low <= value <= high:  # also refuses nan
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value}")
-    return value
-
-
-def _integer(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+    """A TrainConfig from the page's controls, each checked by TrainConfig's rules (within the
+    page's narrower PAGE_LIMITS) with a clear ValueError. Settings the page does not offer (batch
+    size, learning rate, network) come from `base`."""
+    values = {name: check_setting(name, value, PAGE_LIMITS[name])
+              for name, value in (("lam", lam), ("epochs", epochs), ("k", k), ("seed", seed))}
+    return dataclasses.replace(base, reconstruction=reconstruction, **values)
 
 
 class Job:
     """One training run. Read it through `status()`; change it only through the manager."""
 
     def __init__(self, job_id: str, config: TrainConfig, warm_start: bool):
-        self.id, self.config, self.key, self.warm_start = job_id, config, config_key(config), warm_start
+        self.id, self.config, self.key, self.warm_start = job_id, config, config.key, warm_start
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -198,13 +194,18 @@ class JobManager:
     """Queue and run training jobs in background threads; see the module docstring."""
 
     def __init__(self, library: ModelLibrary, data_dir: str | Path = DEFAULT_DIR, max_running: int = 1,
-                 threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int = JOB_IWAE_K,
-                 report_every_s: float = REPORT_EVERY_S):
-        """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks)."""
+                 threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int | None = None,
+                 report_every_s: float = REPORT_EVERY_S, device: str = "auto"):
+        """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks).
+        `device` (a TrainConfig device name) is where every job trains; `iwae_k` defaults to
+        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU."""
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
+        self.plan = default_plan(device)  # DeviceError now, not in every job, if it is not there
         if threads:
             torch.set_num_threads(threads)  # process-wide, once: see the module docstring
+        if iwae_k is None:
+            iwae_k = JOB_IWAE_K if self.plan.device == "cpu" else GPU_IWAE_K
         self.library, self.data_dir, self.iwae_k, self.report_every_s = library, Path(data_dir), iwae_k, report_every_s
         self._splits_value = splits
         self._splits_lock = threading.Lock()
@@ -232,7 +233,7 @@ class JobManager:
         """
         if not isinstance(config, TrainConfig):
             raise ValueError(f"expected a TrainConfig, got {type(config).__name__}")
-        key = config_key(config)
+        key = config.key
         with self._cond:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
@@ -320,33 +321,40 @@ class JobManager:
     def _run(self, job: Job) -> dict:
         """Train, evaluate and save one job; returns its final status fields. Never raises."""
         try:
-            train_split, test_split = self.preload()
-            init, warm_from = None, None
-            if job.warm_start:
-                entry = self.library.nearest(job.config)
-                if entry is not None:
-                    init, warm_from = self.library.load(entry.id).model, entry.id  # train() copies it
-            job._update(phase="training", warm_from=warm_from)
-            run_config = dataclasses.replace(job.config, threads=0)  # never touch the process-wide count
-            labels = test_split.labels[:SNAPSHOT_SIZE].copy()
+            splits = self.preload()
+            init, warm_from = self._warm_start(job.config) if job.warm_start else (None, None)
+            job._update(warm_from=warm_from)
+            # Never touch the process-wide thread count; train where the manager trains.
+            run_config = dataclasses.replace(job.config, threads=0, device=self.plan.device)
+            labels = splits[1].labels[:SNAPSHOT_SIZE].copy()
             labels.flags.writeable = False  # handed to every status snapshot
-            model, history = train(run_config, train_split.images, test_split.images,
-                                   on_progress=lambda p: job._on_progress(p, labels), cancel=job._cancel,
-                                   init=init, report_every_s=self.report_every_s)
-            job._update(phase="evaluating", fraction=1.0)
-            ckpt = finish(model, job.config, history, train_split, test_split, iwae_k=self.iwae_k,
-                          command=_describe(job.config, warm_from), dataset=self.data_dir.name)
+            phases = {"training": {}, "evaluating": {"fraction": 1.0}}
+            ckpt = fit(run_config, self.data_dir, on_progress=lambda p: job._on_progress(p, labels),
+                       cancel=job._cancel, init=init, iwae_k=self.iwae_k, command=_describe(job.config, warm_from),
+                       splits=splits, on_phase=lambda phase: job._update(phase=phase, **phases[phase]),
+                       report_every_s=self.report_every_s)
             with self._cond:  # cancel() and this check agree on whether it came in time
                 if job._cancel.is_set():
                     raise Cancelled()
                 job._update(phase="saving")
             entry = self.library.add(ckpt)
-            return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(history))
+            return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(ckpt.history))
         except Cancelled:
             return dict(state=JobState.CANCELLED, phase="cancelled")
         except Exception as e:
             log.exception("training job %s (lambda %g) failed", job.id, job.config.lam)
             return dict(state=JobState.FAILED, phase="failed", error=f"{type(e).__name__}: {e}")
+
+    def _warm_start(self, config: TrainConfig) -> tuple[VAE | None, str | None]:
+        """The best library model that still loads, and its id; (None, None) for scratch. A
+        candidate deleted or broken since the listing is skipped for the next one."""
+        listing = self.library.listing()
+        for entry in listing.warm_starts(config):
+            try:
+                return self.library.load(entry.id, listing).model, entry.id  # train() copies it
+            except (LibraryError, ckpt_io.CheckpointError, OSError) as e:
+                log.warning("warm start from %s skipped: %s", entry.id, e)
+        return None, None
 
     def _retire(self, job: Job, **final) -> None:
         """Mark a job finished; call with the manager's lock held."""
