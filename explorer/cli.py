@@ -111,7 +111,8 @@ def _train(args, argv) -> int:
     path = ckpt_io.save(args.out, result)
     m = result.metrics
     print(f"saved {path}: test neg-ELBO {m.neg_elbo:.2f} = recon {m.recon:.2f} + KL {m.kl:.2f} nats, "
-          f"IWAE log p(x) {m.log_px_iwae:.2f} (k={m.iwae_k}), active units {m.active_units}")
+          f"IWAE log p(x) {m.log_px_iwae:.2f} (k={m.iwae_k}), active units {m.active_units}; "
+          f"on {config.device}: training {bar.seconds['training']:.1f} s, evaluation {bar.seconds['evaluating']:.1f} s")
     return 0
 
 
@@ -124,10 +125,12 @@ def _eval(args, argv) -> int:
     bar.phase("evaluating")
     m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images)
     bar.close()
+    seconds = round(bar.seconds["evaluating"], 2)
     if args.json:
-        print(json.dumps({"path": str(args.path), "lam": ckpt.lam, **m.to_dict()}))
+        print(json.dumps({"path": str(args.path), "lam": ckpt.lam, **m.to_dict(), "device": device.type,
+                          "seconds": seconds}))
     else:
-        print(f"{args.path} (lambda {ckpt.lam:g}), {m.n_images} test images:\n"
+        print(f"{args.path} (lambda {ckpt.lam:g}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
               f"  neg-ELBO      {m.neg_elbo:9.3f} nats = recon {m.recon:.3f} + KL {m.kl:.3f}\n"
               f"  log p(x)      {m.log_px_iwae:9.3f} nats (IWAE, k={m.iwae_k})\n"
               f"  active units  {m.active_units} of {ckpt.config.model.latent_dim}")
@@ -155,7 +158,8 @@ class _ProgressBar:
 
     def __init__(self, width: int = 30):
         self.width, self.last, self.started = width, 0.0, time.monotonic()
-        self.drawn = False
+        self.drawn, self.phase_name = False, None
+        self.seconds: dict[str, float] = {}  # wall time of each finished phase
 
     def __call__(self, p: Progress) -> None:
         eta = p.elapsed_s / max(p.fraction, 1e-9) * (1 - p.fraction)
@@ -163,9 +167,11 @@ class _ProgressBar:
                    f"recon {p.recon:7.2f} KL {p.kl:5.2f}  {p.elapsed_s:5.0f}s elapsed, {eta:4.0f}s left ")
 
     def phase(self, name: str) -> None:
-        if name == "evaluating":
-            self.close()
-            self.started = time.monotonic()
+        now = time.monotonic()
+        if self.phase_name is not None:
+            self.seconds[self.phase_name] = now - self.started
+        self.close()
+        self.phase_name, self.started = name, now
 
     def images(self, done: int, total: int) -> None:
         self._draw(done / total, done == total, f"evaluating {done:,}/{total:,} test images  "
@@ -181,6 +187,8 @@ class _ProgressBar:
         sys.stderr.flush()
 
     def close(self) -> None:
+        if self.phase_name is not None and self.phase_name not in self.seconds:
+            self.seconds[self.phase_name] = time.monotonic() - self.started
         if self.drawn:
             sys.stderr.write("\n")
             self.drawn = False
