@@ -16,6 +16,7 @@ the current listing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -29,6 +30,7 @@ from .checkpoint import Checkpoint
 from .evaluate import Metrics
 from .train import EpochStats, TrainConfig, canonical
 
+log = logging.getLogger(__name__)
 REPO_DIR = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = REPO_DIR / "pretrained"
 USER_DIR_ENV = "EXPLORER_MODELS_DIR"  # where user-trained models go; default <repo>/models
@@ -243,6 +245,9 @@ def _read_header(path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | N
         if not path.exists():
             return None  # deleted since the folder was listed
         return LibraryProblem(path.name, str(e).removeprefix(f"{path}: "))
+    except Exception as e:  # the reader's own error is the contract; anything else still costs only this file
+        log.exception("reading the header of %s", path)
+        return LibraryProblem(path.name, f"unreadable ({type(e).__name__}); skipped")
     if not _ID.fullmatch(path.stem):
         return LibraryProblem(path.name, "file name has characters a model id may not have; skipped")
     try:

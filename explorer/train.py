@@ -58,12 +58,13 @@ def check_number(label: str, value, kind: type, low: float, high: float):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if kind is int else numbers.Real):
         raise ValueError(f"{label} must be {'a whole number' if kind is int else 'a number'}, "
                          f"got {type(value).__name__} {_short(value)}")
+    between = f"between {low} and {high}" if kind is int else f"between {low:g} and {high:g}"
     try:
         value = kind(value)
     except OverflowError:  # a 400-digit integer as a float
-        raise ValueError(f"{label} must be between {low:g} and {high:g}, got {_short(value)}") from None
+        raise ValueError(f"{label} must be {between}, got {_short(value)}") from None
     if not low <= value <= high:  # also refuses nan
-        raise ValueError(f"{label} must be between {low:g} and {high:g}, got {_short(value)}")
+        raise ValueError(f"{label} must be {between}, got {_short(value)}")
     return value
 
 
