@@ -1,9 +1,14 @@
-"""Background training shared across browser sessions: one job per configuration, a FIFO queue.
+"""Background training shared across browser sessions: one job per configuration, a fair queue.
 
 A `JobManager` owns a few worker threads (one by default: the machine has two cores and one
 is the web server's). `submit` returns the job already queued or running for the same
 configuration (see `TrainConfig.key`), so two tabs asking for one lambda share one job;
 a configuration already in the library comes back as a finished job at once.
+
+The queue is fair: sessions take turns (round-robin), so one session's many jobs never hold
+back another session's first. A page passes its session id to `submit`; such a session may
+have at most MAX_ACTIVE_PER_SESSION jobs queued or running, each within PAGE_LIMITS (epochs,
+K, lambda). Calls without a session (tests, benchmarks, scripts) are not limited.
 
 Jobs train on the manager's device: a CUDA GPU when there is one (`TrainConfig.device`
 "auto"). `default_plan` says how the page should train a new lambda there: on a GPU from
@@ -21,7 +26,7 @@ evaluation succeed: cancel, failure or a killed process leave no model file.
 
     manager = shared_manager()                     # once per process, before the page decodes
     plan = manager.plan                            # warm_start, epochs for this machine
-    job = manager.submit(training_config(0.7, epochs=plan.epochs), warm_start=plan.warm_start)
+    job = manager.submit(training_config(0.7, epochs=plan.epochs), warm_start=plan.warm_start, session=session_id)
     status = job.status()                          # from st.fragment(run_every=1.0)
     status.fraction, status.history, status.embedding, status.position, status.error
     manager.cancel(job.id)
@@ -71,6 +76,7 @@ PAGE_LIMITS = {"lam": LAM_RANGE, "epochs": EPOCHS_RANGE, "k": K_RANGE, "seed": S
 REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
 JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU (100 takes a minute)
 GPU_IWAE_K = 100  # on a GPU, the shipped models' figure costs well under a second
+MAX_ACTIVE_PER_SESSION = 3  # jobs one browser session may have queued or running at once
 
 
 class JobState(str, enum.Enum):
@@ -151,11 +157,16 @@ def training_config(lam, epochs=DEFAULT_WARM_EPOCHS, reconstruction="bce", k=1, 
     return dataclasses.replace(base, reconstruction=reconstruction, **values)
 
 
+class QueueFull(ValueError):
+    """A session asked for more jobs than it may have queued or running at once."""
+
+
 class Job:
     """One training run. Read it through `status()`; change it only through the manager."""
 
-    def __init__(self, job_id: str, config: TrainConfig, warm_start: bool):
+    def __init__(self, job_id: str, config: TrainConfig, warm_start: bool, session=None):
         self.id, self.config, self.key, self.warm_start = job_id, config, config.key, warm_start
+        self.session = session  # who queued it: the queue takes turns between sessions
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -210,7 +221,7 @@ class JobManager:
         self._splits_value = splits
         self._splits_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._queue: collections.deque[Job] = collections.deque()
+        self._queue = _FairQueue()
         self._jobs: dict[str, Job] = {}  # every job, in submit order
         self._active: dict[str, Job] = {}  # config key -> queued or running job
         self._ids = itertools.count(1)
@@ -223,16 +234,21 @@ class JobManager:
 
     # The page's side -------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, warm_start: bool = False) -> Job:
+    def submit(self, config: TrainConfig, warm_start: bool = False, session=None) -> Job:
         """The job for this configuration: the one queued or running, a finished one if the
-        library already holds the model, or a new one at the back of the queue.
+        library already holds the model, or a new one queued for `session` (any hashable id).
 
         Warm start picks the nearest library model when the job starts (a job finished
         meanwhile may be nearer). It does not make a different configuration: a warm-started
-        job and a scratch one for the same config are the same job.
+        job and a scratch one for the same config are the same job. With a session, the config
+        must lie within PAGE_LIMITS and a new job must not exceed MAX_ACTIVE_PER_SESSION
+        (`QueueFull`); joining a job already queued or running is always allowed.
         """
         if not isinstance(config, TrainConfig):
             raise ValueError(f"expected a TrainConfig, got {type(config).__name__}")
+        if session is not None:
+            for name, limits in PAGE_LIMITS.items():
+                check_setting(name, getattr(config, name), limits)
         key = config.key
         with self._cond:
             if self._closed:
@@ -240,12 +256,16 @@ class JobManager:
             job = self._active.get(key)
             if job is not None:
                 return job
-            job = Job(f"job-{next(self._ids)}", config, bool(warm_start))
+            job = Job(f"job-{next(self._ids)}", config, bool(warm_start), session)
             entry = self.library.find(config)
             if entry is not None:
                 job._update(state=JobState.DONE, phase="in library", result=entry.id, epoch=entry.epochs_trained,
                             fraction=1.0)
                 return job  # not listed in jobs(): nothing ran
+            if session is not None and sum(j.session == session for j in self._active.values()) \
+                    >= MAX_ACTIVE_PER_SESSION:
+                raise QueueFull(f"you already have {MAX_ACTIVE_PER_SESSION} training jobs queued or running; "
+                                "wait for one to finish or cancel one")
             self._jobs[job.id] = job
             self._active[key] = job
             self._queue.append(job)
@@ -366,6 +386,47 @@ class JobManager:
         for position, job in enumerate(self._queue, start=1):
             if job.status().position != position:
                 job._update(position=position)
+
+
+class _FairQueue:
+    """Queued jobs, one FIFO per session, served round-robin: sessions take turns in the order
+    they were last served (never served first, then by arrival). Iterating gives the jobs in the
+    order they will run."""
+
+    def __init__(self):
+        self._by_session: dict[object, collections.deque[Job]] = {}
+        self._served: dict[object, int] = {}  # session -> when it was last served
+        self._clock = itertools.count()
+
+    def __iter__(self):
+        sessions = sorted(self._by_session, key=lambda s: self._served.get(s, -1))  # stable: ties by arrival
+        queues = [list(self._by_session[s]) for s in sessions]
+        for i in range(max(map(len, queues), default=0)):
+            yield from (q[i] for q in queues if i < len(q))
+
+    def __bool__(self) -> bool:
+        return bool(self._by_session)
+
+    def __contains__(self, job: Job) -> bool:
+        return job in self._by_session.get(job.session, ())
+
+    def append(self, job: Job) -> None:
+        self._by_session.setdefault(job.session, collections.deque()).append(job)
+
+    def remove(self, job: Job) -> None:
+        queue = self._by_session[job.session]
+        queue.remove(job)
+        if not queue:
+            del self._by_session[job.session]
+
+    def popleft(self) -> Job:
+        job = next(iter(self))
+        self.remove(job)
+        self._served[job.session] = next(self._clock)
+        return job
+
+    def clear(self) -> None:
+        self._by_session.clear()
 
 
 def _describe(config: TrainConfig, warm_from: str | None) -> str:

@@ -112,6 +112,41 @@ def test_jobs_wait_in_a_visible_fifo_queue(make_manager, library):
     assert not manager.cancel(queued[1].id) and not manager.cancel("job-999") and not manager.cancel(None)
 
 
+def test_sessions_take_turns_in_the_queue(make_manager):
+    manager = make_manager(max_running=1)
+    running = manager.submit(dataclasses.replace(LONG, lam=1.0), session="a")
+    wait_until(lambda: running.status().state == JobState.RUNNING)
+    a_jobs = [manager.submit(dataclasses.replace(TINY, lam=lam), session="a") for lam in (2.0, 3.0)]
+    b_job = manager.submit(dataclasses.replace(TINY, lam=4.0), session="b")
+    # a was served last (its running job), so b's first job comes before a's next ones
+    assert [b_job.status().position, *(j.status().position for j in a_jobs)] == [1, 2, 3]
+    started = []
+    for job in (b_job, *a_jobs):
+        threading.Thread(target=lambda j=job: (wait_until(lambda: j.status().state != JobState.QUEUED, 120),
+                                               started.append(j.id)), daemon=True).start()
+    assert manager.cancel(running.id)
+    assert all(j.wait(120).state == JobState.DONE for j in (b_job, *a_jobs))
+    wait_until(lambda: len(started) == 3)
+    assert started == [b_job.id, a_jobs[0].id, a_jobs[1].id]
+
+
+def test_a_session_may_queue_only_so_much(make_manager):
+    manager = make_manager(max_running=1)
+    mine = [manager.submit(dataclasses.replace(LONG, lam=lam), session="a") for lam in (1.0, 2.0, 3.0)]
+    with pytest.raises(jobs.QueueFull, match="already have 3 training jobs"):
+        manager.submit(dataclasses.replace(TINY, lam=4.0), session="a")
+    assert manager.submit(dataclasses.replace(LONG, lam=2.0), session="a") is mine[1]  # joining is free
+    assert manager.submit(dataclasses.replace(LONG, lam=2.0), session="b") is mine[1]
+    other = manager.submit(dataclasses.replace(TINY, lam=4.0), session="b")  # another session's own budget
+    assert other.status().state == JobState.QUEUED
+    for limit in (dict(epochs=501), dict(k=65), dict(lam=21.0)):
+        with pytest.raises(ValueError, match="must be between"):
+            manager.submit(dataclasses.replace(TINY, **limit), session="c")
+    assert manager.cancel(mine[0].id) and mine[0].wait(30).state == JobState.CANCELLED
+    assert manager.submit(dataclasses.replace(TINY, lam=5.0), session="a").status().active  # room again
+    assert len(manager.submit(dataclasses.replace(TINY, epochs=600)).config.to_dict()) > 0  # no session: no limit
+
+
 def test_cancel_mid_training_writes_nothing(make_manager, library):
     manager = make_manager()
     job = manager.submit(LONG)
