@@ -157,7 +157,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, config in configs.items():
             _, history = train(dataclasses.replace(config, epochs=ROUND_EPOCHS), images)
-            rates[name].append(ROUND_EPOCHS * n / history[-1]["elapsed_s"])
+            rates[name].append(ROUND_EPOCHS * n / history[-1].elapsed_s)
         seen, seconds = baseline_train(VAE(defaults.model), train_split, seconds=ROUND_SECONDS)
         rates["baseline"].append(seen / seconds)
     sps = {name: statistics.median(rates[name]) for name in names}
