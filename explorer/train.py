@@ -114,10 +114,13 @@ class TrainConfig:
     def key(self) -> str:
         """What "the same model" means: every setting that changes the trained model.
 
-        `threads`, `compile` and `device` only change speed, so they are left out; floats are
-        rounded to 10 significant digits so that a slider's 0.30000000000000004 is lambda 0.3.
+        `threads`, `compile` and `device` change how a run is computed, not what it trains
+        (results differ only in floating-point and random-stream detail), so they are left out;
+        floats are rounded to 10 significant digits so that a slider's 0.30000000000000004 is
+        lambda 0.3.
         """
-        identity = dataclasses.replace(self, threads=0, compile=False, device="auto").to_dict()
+        identity = dataclasses.replace(self, threads=0, compile=False).to_dict()
+        del identity["device"]  # absent, not fixed: keys (and file names) of configs from before the field stay
         return json.dumps(canonical(identity), sort_keys=True)
 
     def to_dict(self) -> dict:

@@ -116,6 +116,7 @@ def test_file_names_come_from_the_config_and_its_identity():
     assert file_stem(TrainConfig(lam=0.1 * 3, epochs=20)).startswith("lam-0.3_e20_bce_k1_s0_")
     assert file_stem(TrainConfig(lam=0.3, epochs=20)) == file_stem(TrainConfig(lam=0.1 * 3, epochs=20, device="cpu"))
     assert file_stem(TrainConfig(lam=0.3, epochs=20)) != file_stem(TrainConfig(lam=0.3, epochs=20, seed=1))
+    assert file_stem(TrainConfig(lam=0.7, epochs=5)) == "lam-0.7_e5_bce_k1_s0_2f47ee5d"  # as earlier versions named it
 
 
 def test_find_and_nearest(library, small_checkpoint):
