@@ -1,50 +1,80 @@
-"""Command line: `python -m explorer train|eval|info ...`. Bad input prints one line and exits 2."""
+"""Command line: `python -m explorer train|eval|info|list ...`. Every failure prints one `error:`
+line and exits 2; nothing is written unless a run succeeds."""
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
 from . import checkpoint as ckpt_io
-from .data import DEFAULT_DIR, DataError, load_split
+from .data import DEFAULT_DIR, load_split
+from .device import DEVICES, resolve_device
 from .evaluate import evaluate
+from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .train import Progress, TrainConfig, images_to_tensor
+from .train import EpochStats, Progress, TrainConfig, check_number, images_to_tensor
 
+IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one `error:` line on stderr and exit status 2."""
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return args.run(args, argv)
-    except (DataError, ckpt_io.CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except _UsageError as e:
+        return _fail(f"{e} (see --help)")
+    except ValueError as e:  # DataError, CheckpointError, DeviceError, LibraryError: bad input, named
+        return _fail(str(e))
+    except FloatingPointError as e:
+        return _fail(f"{e}; nothing was saved")
     except torch._dynamo.exc.BackendCompilerFailed as e:  # --compile without a working C++ compiler, say
-        print(f"error: torch.compile failed ({str(e).strip().splitlines()[0]}); train without --compile",
-              file=sys.stderr)
-        return 1
+        return _fail(f"torch.compile failed ({str(e).strip().splitlines()[0]}); train without --compile")
+    except (MemoryError, torch.OutOfMemoryError):
+        return _fail("out of memory; try a smaller --batch-size, --k, --hidden or --iwae-k")
+    except OSError as e:
+        return _fail(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
     except KeyboardInterrupt:
         print("\ninterrupted; nothing was written", file=sys.stderr)
         return 130
+    except Exception as e:  # a user sees one line, never a traceback
+        return _fail(f"unexpected {type(e).__name__}: {e}")
+
+
+def _fail(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)  # one line, whatever the message held
+    return 2
+
+
+class _UsageError(Exception):
+    """argparse's complaint, turned into our one-line error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m explorer", description="Train, evaluate and inspect 2-D VAEs.")
-    sub = p.add_subparsers(required=True, metavar="COMMAND")
+    p = _Parser(prog="python -m explorer", description="Train, evaluate and inspect 2-D VAEs.")
+    sub = p.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
     d = TrainConfig()
 
     t = sub.add_parser("train", help="train a VAE and save it as one checkpoint file")
     t.add_argument("--lam", type=float, default=d.lam, help="KL weight lambda >= 0 (default %(default)s)")
     t.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path to write (.safetensors)")
+    t.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     t.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
     t.add_argument("--lr", type=float, default=d.lr, help="peak learning rate, cosine-decayed (default %(default)s)")
     t.add_argument("--seed", type=int, default=d.seed, help="default %(default)s")
@@ -63,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch.compile the training step: faster epochs after a warm-up of seconds (needs a C++ compiler)")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    t.add_argument("--device", choices=DEVICES, default=d.device,
+                   help="where to train: auto takes a CUDA GPU if there is one (default %(default)s)")
     t.set_defaults(run=_train)
 
     e = sub.add_parser("eval", help="test-set neg-ELBO, IWAE log p(x) and active units of a checkpoint")
@@ -71,12 +103,18 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=0, help="evaluate on the first N test images only")
     e.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where to evaluate: auto takes a CUDA GPU if there is one (default %(default)s)")
     e.set_defaults(run=_eval)
 
     i = sub.add_parser("info", help="what a checkpoint holds")
     i.add_argument("path", type=Path)
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(run=_info)
+
+    ls = sub.add_parser("list", help="the model library as the app sees it, with the files it skips and why")
+    ls.add_argument("--json", action="store_true", help="print one JSON object")
+    ls.set_defaults(run=_list)
     return p
 
 
@@ -85,40 +123,72 @@ def _widths(text: str) -> tuple[int, ...]:
         widths = tuple(int(w) for w in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not widths or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"widths must be >= 1, got {text!r}")
-    return widths
+    return widths  # TrainConfig checks their range
 
 
 def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
-                         compile=args.compile, threads=args.threads,
+                         compile=args.compile, threads=args.threads, device=resolve_device(args.device).type,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
-    if args.iwae_k < 1:
-        raise ValueError(f"--iwae-k must be >= 1, got {args.iwae_k}")
-    if args.out.suffix != ckpt_io.EXTENSION:
-        raise ValueError(f"--out must end in {ckpt_io.EXTENSION}, got {args.out}")
+    check_number("--iwae-k", args.iwae_k, int, *IWAE_K_RANGE)
+    _check_out(args.out, args.force)
     bar = _ProgressBar()
     result = fit(config, data_dir=args.data, on_progress=bar, iwae_k=args.iwae_k,
-                 command="python -m explorer " + shlex.join(argv))
+                 command="python -m explorer " + shlex.join(argv), on_phase=bar.phase, on_eval_progress=bar.images)
     bar.close()
-    path = ckpt_io.save(args.out, result)
     m = result.metrics
+    if not all(map(math.isfinite, (m.neg_elbo, m.log_px_iwae))):
+        raise FloatingPointError(f"training diverged: test neg-ELBO {m.neg_elbo}; try a smaller learning rate")
+    path = ckpt_io.save(args.out, result)
     print(f"saved {path}: test neg-ELBO {m.neg_elbo:.2f} = recon {m.recon:.2f} + KL {m.kl:.2f} nats, "
-          f"IWAE log p(x) {m.log_px_iwae:.2f} (k={m.iwae_k}), active units {m.active_units}")
+          f"IWAE log p(x) {m.log_px_iwae:.2f} (k={m.iwae_k}), active units {m.active_units}; "
+          f"on {config.device}: training {bar.seconds['training']:.1f} s, evaluation {bar.seconds['evaluating']:.1f} s")
     return 0
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse, before any training, an --out that could not be written at the end."""
+    if out.suffix != ckpt_io.EXTENSION:
+        raise ValueError(f"--out must end in {ckpt_io.EXTENSION}, got {out}")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file path ending in {ckpt_io.EXTENSION}")
+    if out.exists() or out.is_symlink():
+        if not out.is_file():
+            raise ValueError(f"--out {out} exists and is not a regular file")
+        if not force:
+            raise ValueError(f"--out {out} exists; add --force to overwrite it")
+    try:  # the folder (made if missing, as saving would) must take a file: try one, named as save's temp files
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--out {out}: a file is in the way of its folder {out.parent}") from None
+    except OSError as e:
+        raise ValueError(f"--out {out}: cannot write in {out.parent} ({e.strerror or e})") from None
+
+
 def _eval(args, argv) -> int:
+    check_number("--iwae-k", args.iwae_k, int, *IWAE_K_RANGE)
+    check_number("--limit", args.limit, int, 0, 2**31)
+    device = resolve_device(args.device)
     ckpt = ckpt_io.load(args.path)
     test = load_split("test", args.data)
+    if tuple(test.images.shape[1:]) != ckpt.config.model.image_shape:
+        raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, "
+                         f"the model expects {'x'.join(map(str, ckpt.config.model.image_shape))}")
     x = images_to_tensor(test.images[: args.limit or None])
-    m = evaluate(ckpt.model, x, iwae_k=args.iwae_k)
+    bar = _ProgressBar()
+    bar.phase("evaluating")
+    m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images)
+    bar.close()
+    seconds = round(bar.seconds["evaluating"], 2)
     if args.json:
-        print(json.dumps({"path": str(args.path), "lam": ckpt.lam, **m.to_dict()}))
+        print(_json({"path": str(args.path), "lam": ckpt.lam, **m.to_dict(), "device": device.type,
+                     "seconds": seconds}))
     else:
-        print(f"{args.path} (lambda {ckpt.lam:g}), {m.n_images} test images:\n"
+        print(f"{args.path} (lambda {ckpt.lam:g}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
               f"  neg-ELBO      {m.neg_elbo:9.3f} nats = recon {m.recon:.3f} + KL {m.kl:.3f}\n"
               f"  log p(x)      {m.log_px_iwae:9.3f} nats (IWAE, k={m.iwae_k})\n"
               f"  active units  {m.active_units} of {ckpt.config.model.latent_dim}")
@@ -130,34 +200,88 @@ def _info(args, argv) -> int:
     info = {"path": str(args.path), "lam": ckpt.lam, "dataset": ckpt.dataset, "command": ckpt.command,
             "config": ckpt.config.to_dict(), "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None,
             "epochs_trained": len(ckpt.history),
-            "train_seconds": round(ckpt.history[-1]["elapsed_s"], 1) if ckpt.history else None,
+            "train_seconds": round(EpochStats.from_dict(ckpt.history[-1]).elapsed_s, 1) if ckpt.history else None,
             "parameters": sum(p.numel() for p in ckpt.model.parameters()),
             "test_images_embedded": len(ckpt.embedding.test_mu)}
     if args.json:
-        print(json.dumps(info))
+        print(_json(info))
         return 0
     for key, value in info.items():
         print(f"{key:22} {value}")
     return 0
 
 
+def _list(args, argv) -> int:
+    library = ModelLibrary()
+    listing = library.listing()
+    models = [{"id": e.id, "lam": e.lam, "shipped": e.shipped, "epochs": e.epochs_trained,
+               "reconstruction": e.config.reconstruction, "k": e.config.k, "seed": e.config.seed,
+               **({k: getattr(e.metrics, k) for k in ("neg_elbo", "recon", "kl", "log_px_iwae")} if e.metrics else {}),
+               "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.entries]
+    skipped = [{"name": p.name, "reason": p.message} for p in listing.problems]
+    if args.json:
+        print(_json({"shipped_dir": str(library.shipped_dir), "user_dir": str(library.user_dir),
+                     "models": models, "skipped": skipped}))
+        return 0
+    print(f"{len(models)} models (shipped: {library.shipped_dir}, yours: {library.user_dir})")
+    print(f"  {'id':40} {'lambda':>7} {'epochs':>6} {'neg-ELBO':>9} {'KL':>7}  kind")
+    for row in models:
+        print(f"  {row['id']:40} {row['lam']:>7g} {row['epochs']:>6} {row.get('neg_elbo', math.nan):>9.2f} "
+              f"{row.get('kl', math.nan):>7.2f}  {'shipped' if row['shipped'] else 'trained here'}")
+    for row in skipped:
+        print(f"skipped {row['name']}: {row['reason']}")
+    return 0
+
+
+def _json(value) -> str:
+    """One line of valid JSON: NaN and infinities (not JSON) become null."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(value), allow_nan=False)
+
+
 class _ProgressBar:
-    """A one-line terminal progress bar on stderr."""
+    """A one-line terminal progress bar on stderr: training epochs, then the test images' evaluation."""
 
     def __init__(self, width: int = 30):
-        self.width, self.last = width, 0.0
+        self.width, self.last, self.started = width, 0.0, time.monotonic()
+        self.drawn, self.phase_name = False, None
+        self.seconds: dict[str, float] = {}  # wall time of each finished phase
 
     def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and p.step < p.steps:
-            return
-        self.last = now
-        filled = int(self.width * p.fraction)
         eta = p.elapsed_s / max(p.fraction, 1e-9) * (1 - p.fraction)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] epoch {p.epoch}/{p.epochs} "
-                         f"loss {p.loss:7.2f} recon {p.recon:7.2f} KL {p.kl:5.2f}  "
-                         f"{p.elapsed_s:5.0f}s elapsed, {eta:4.0f}s left ")
+        self._draw(p.fraction, p.step == p.steps, f"epoch {p.epoch}/{p.epochs} loss {p.loss:7.2f} "
+                   f"recon {p.recon:7.2f} KL {p.kl:5.2f}  {p.elapsed_s:5.0f}s elapsed, {eta:4.0f}s left ")
+
+    def phase(self, name: str) -> None:
+        now = time.monotonic()
+        if self.phase_name is not None:
+            self.seconds[self.phase_name] = now - self.started
+        self.close()
+        self.phase_name, self.started = name, now
+
+    def images(self, done: int, total: int) -> None:
+        self._draw(done / total, done == total, f"evaluating {done:,}/{total:,} test images  "
+                   f"{time.monotonic() - self.started:5.0f}s ")
+
+    def _draw(self, fraction: float, last: bool, text: str) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and not last:
+            return
+        self.last, self.drawn = now, True
+        filled = int(self.width * fraction)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {text}")
         sys.stderr.flush()
 
     def close(self) -> None:
-        sys.stderr.write("\n")
+        if self.phase_name is not None and self.phase_name not in self.seconds:
+            self.seconds[self.phase_name] = time.monotonic() - self.started
+        if self.drawn:
+            sys.stderr.write("\n")
+            self.drawn = False

@@ -1,9 +1,18 @@
-"""Background training shared across browser sessions: one job per configuration, a FIFO queue.
+"""Background training shared across browser sessions: one job per configuration, a fair queue.
 
 A `JobManager` owns a few worker threads (one by default: the machine has two cores and one
 is the web server's). `submit` returns the job already queued or running for the same
-configuration (see `library.config_key`), so two tabs asking for one lambda share one job;
+configuration (see `TrainConfig.key`), so two tabs asking for one lambda share one job;
 a configuration already in the library comes back as a finished job at once.
+
+The queue is fair: sessions take turns (round-robin), so one session's many jobs never hold
+back another session's first. A page passes its session id to `submit`; such a session may
+have at most MAX_ACTIVE_PER_SESSION jobs queued or running, each within PAGE_LIMITS (epochs,
+K, lambda). Calls without a session (tests, benchmarks, scripts) are not limited.
+
+Jobs train on the manager's device: a CUDA GPU when there is one (`TrainConfig.device`
+"auto"). `default_plan` says how the page should train a new lambda there: on a GPU from
+scratch to convergence (seconds), on the CPU a short warm start from the nearest model.
 
 Threads: `torch.set_num_threads` is process-wide, so the manager sets it once, in its
 constructor (1 by default), and jobs never change it (their `TrainConfig.threads` is
@@ -16,9 +25,10 @@ Models are written only by `ModelLibrary.add` (atomic temp + rename) after train
 evaluation succeed: cancel, failure or a killed process leave no model file.
 
     manager = shared_manager()                     # once per process, before the page decodes
-    job = manager.submit(training_config(0.7, epochs=DEFAULT_WARM_EPOCHS), warm_start=True)
+    plan = manager.plan                            # warm_start, epochs for this machine
+    job = manager.submit(training_config(0.7, epochs=plan.epochs), warm_start=plan.warm_start, session=session_id)
     status = job.status()                          # from st.fragment(run_every=1.0)
-    status.fraction, status.history_rows(), status.embedding, status.position, status.error
+    status.fraction, status.history, status.embedding, status.position, status.error
     manager.cancel(job.id)
     if status.state == JobState.DONE: ckpt = manager.library.load(status.result)
 
@@ -32,7 +42,6 @@ import dataclasses
 import enum
 import itertools
 import logging
-import numbers
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +49,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, Split, load_split
-from .library import ModelLibrary, config_key
-from .model import RECONSTRUCTIONS
-from .pipeline import finish
-from .train import SNAPSHOT_SIZE, Cancelled, Progress, TrainConfig, train
+from .device import resolve_device
+from .library import LibraryError, ModelLibrary
+from .model import VAE
+from .pipeline import fit
+from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress, TrainConfig, check_setting
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +65,18 @@ log = logging.getLogger(__name__)
 # nats away, so a scratch run cannot be both quick and converged.
 DEFAULT_WARM_EPOCHS = 5
 DEFAULT_SCRATCH_EPOCHS = 20
+# On a GPU a new lambda trains from scratch with the shipped models' recipe: 400 epochs, seconds there.
+CONVERGED_EPOCHS = 400
+# What one request from the page may ask for (narrower than what TrainConfig accepts).
 LAM_RANGE = (0.0, 20.0)
 EPOCHS_RANGE = (1, 500)
 K_RANGE = (1, 64)
 SEED_RANGE = (0, 2**31 - 1)
+PAGE_LIMITS = {"lam": LAM_RANGE, "epochs": EPOCHS_RANGE, "k": K_RANGE, "seed": SEED_RANGE}
 REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
-JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model (100 takes a minute)
+JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU (100 takes a minute)
+GPU_IWAE_K = 100  # on a GPU, the shipped models' figure costs well under a second
+MAX_ACTIVE_PER_SESSION = 3  # jobs one browser session may have queued or running at once
 
 
 class JobState(str, enum.Enum):
@@ -74,14 +91,26 @@ ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
 @dataclass(frozen=True)
-class EpochStats:
-    """Training means over one epoch, nats per image."""
+class Plan:
+    """How the page trains a new lambda by default on this machine."""
 
-    epoch: int
-    recon: float
-    kl: float
-    loss: float  # recon + lam * kl
-    elapsed_s: float
+    device: str  # the torch device type jobs run on: "cpu", "cuda" or "mps"
+    warm_start: bool
+    warm_epochs: int  # epochs when warm-starting
+    scratch_epochs: int  # epochs from scratch
+
+    @property
+    def epochs(self) -> int:
+        return self.warm_epochs if self.warm_start else self.scratch_epochs
+
+
+def default_plan(device: str = "auto") -> Plan:
+    """On a CUDA GPU: from scratch to convergence (CONVERGED_EPOCHS); elsewhere: a short warm
+    start from the nearest library model (DEFAULT_WARM_EPOCHS; DEFAULT_SCRATCH_EPOCHS without)."""
+    kind = resolve_device(device).type
+    if kind == "cuda":
+        return Plan(kind, False, DEFAULT_WARM_EPOCHS, CONVERGED_EPOCHS)
+    return Plan(kind, True, DEFAULT_WARM_EPOCHS, DEFAULT_SCRATCH_EPOCHS)
 
 
 @dataclass(frozen=True, eq=False)  # eq would compare arrays; snapshots are compared by version
@@ -100,7 +129,7 @@ class JobStatus:
     recon: float | None = None  # running means of the current epoch
     kl: float | None = None
     loss: float | None = None
-    history: tuple[EpochStats, ...] = ()
+    history: tuple[EpochStats, ...] = ()  # one row per finished epoch
     embedding: np.ndarray | None = None  # (SNAPSHOT_SIZE, latent_dim) mu of fixed test images, latest epoch end
     embedding_labels: np.ndarray | None = None  # (SNAPSHOT_SIZE,) their digits
     embedding_epoch: int = 0  # the epoch `embedding` is from; 0 = none yet
@@ -117,49 +146,27 @@ class JobStatus:
     def active(self) -> bool:
         return self.state in ACTIVE
 
-    def history_rows(self) -> list[dict]:
-        """The per-epoch curves as plain rows, for a chart."""
-        return [dataclasses.asdict(h) for h in self.history]
-
 
 def training_config(lam, epochs=DEFAULT_WARM_EPOCHS, reconstruction="bce", k=1, seed=0,
                     base: TrainConfig = TrainConfig()) -> TrainConfig:
-    """A TrainConfig from the page's controls, type- and range-checked with a clear ValueError.
-
-    Settings the page does not offer (batch size, learning rate, network) come from `base`.
-    """
-    lam = _number("lambda", lam, *LAM_RANGE)
-    epochs = _integer("epochs", epochs, *EPOCHS_RANGE)
-    k = _integer("samples per image K", k, *K_RANGE)
-    seed = _integer("seed", seed, *SEED_RANGE)
-    if not isinstance(reconstruction, str) or reconstruction not in RECONSTRUCTIONS:
-        raise ValueError(f"reconstruction must be one of {', '.join(RECONSTRUCTIONS)}, got {reconstruction!r}")
-    return dataclasses.replace(base, lam=lam, epochs=epochs, reconstruction=reconstruction, k=k, seed=seed)
+    """A TrainConfig from the page's controls, each checked by TrainConfig's rules (within the
+    page's narrower PAGE_LIMITS) with a clear ValueError. Settings the page does not offer (batch
+    size, learning rate, network) come from `base`."""
+    values = {name: check_setting(name, value, PAGE_LIMITS[name])
+              for name, value in (("lam", lam), ("epochs", epochs), ("k", k), ("seed", seed))}
+    return dataclasses.replace(base, reconstruction=reconstruction, **values)
 
 
-def _number(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not low <= value <= high:  # also refuses nan
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value}")
-    return value
-
-
-def _integer(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+class QueueFull(ValueError):
+    """A session asked for more jobs than it may have queued or running at once."""
 
 
 class Job:
     """One training run. Read it through `status()`; change it only through the manager."""
 
-    def __init__(self, job_id: str, config: TrainConfig, warm_start: bool):
-        self.id, self.config, self.key, self.warm_start = job_id, config, config_key(config), warm_start
+    def __init__(self, job_id: str, config: TrainConfig, warm_start: bool, session=None):
+        self.id, self.config, self.key, self.warm_start = job_id, config, config.key, warm_start
+        self.session = session  # who queued it: the queue takes turns between sessions
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -198,18 +205,23 @@ class JobManager:
     """Queue and run training jobs in background threads; see the module docstring."""
 
     def __init__(self, library: ModelLibrary, data_dir: str | Path = DEFAULT_DIR, max_running: int = 1,
-                 threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int = JOB_IWAE_K,
-                 report_every_s: float = REPORT_EVERY_S):
-        """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks)."""
+                 threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int | None = None,
+                 report_every_s: float = REPORT_EVERY_S, device: str = "auto"):
+        """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks).
+        `device` (a TrainConfig device name) is where every job trains; `iwae_k` defaults to
+        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU."""
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
+        self.plan = default_plan(device)  # DeviceError now, not in every job, if it is not there
         if threads:
             torch.set_num_threads(threads)  # process-wide, once: see the module docstring
+        if iwae_k is None:
+            iwae_k = JOB_IWAE_K if self.plan.device == "cpu" else GPU_IWAE_K
         self.library, self.data_dir, self.iwae_k, self.report_every_s = library, Path(data_dir), iwae_k, report_every_s
         self._splits_value = splits
         self._splits_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._queue: collections.deque[Job] = collections.deque()
+        self._queue = _FairQueue()
         self._jobs: dict[str, Job] = {}  # every job, in submit order
         self._active: dict[str, Job] = {}  # config key -> queued or running job
         self._ids = itertools.count(1)
@@ -222,29 +234,38 @@ class JobManager:
 
     # The page's side -------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, warm_start: bool = False) -> Job:
+    def submit(self, config: TrainConfig, warm_start: bool = False, session=None) -> Job:
         """The job for this configuration: the one queued or running, a finished one if the
-        library already holds the model, or a new one at the back of the queue.
+        library already holds the model, or a new one queued for `session` (any hashable id).
 
         Warm start picks the nearest library model when the job starts (a job finished
         meanwhile may be nearer). It does not make a different configuration: a warm-started
-        job and a scratch one for the same config are the same job.
+        job and a scratch one for the same config are the same job. With a session, the config
+        must lie within PAGE_LIMITS and a new job must not exceed MAX_ACTIVE_PER_SESSION
+        (`QueueFull`); joining a job already queued or running is always allowed.
         """
         if not isinstance(config, TrainConfig):
             raise ValueError(f"expected a TrainConfig, got {type(config).__name__}")
-        key = config_key(config)
+        if session is not None:
+            for name, limits in PAGE_LIMITS.items():
+                check_setting(name, getattr(config, name), limits)
+        key = config.key
         with self._cond:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             job = self._active.get(key)
             if job is not None:
                 return job
-            job = Job(f"job-{next(self._ids)}", config, bool(warm_start))
+            job = Job(f"job-{next(self._ids)}", config, bool(warm_start), session)
             entry = self.library.find(config)
             if entry is not None:
                 job._update(state=JobState.DONE, phase="in library", result=entry.id, epoch=entry.epochs_trained,
                             fraction=1.0)
                 return job  # not listed in jobs(): nothing ran
+            if session is not None and sum(j.session == session for j in self._active.values()) \
+                    >= MAX_ACTIVE_PER_SESSION:
+                raise QueueFull(f"you already have {MAX_ACTIVE_PER_SESSION} training jobs queued or running; "
+                                "wait for one to finish or cancel one")
             self._jobs[job.id] = job
             self._active[key] = job
             self._queue.append(job)
@@ -320,33 +341,40 @@ class JobManager:
     def _run(self, job: Job) -> dict:
         """Train, evaluate and save one job; returns its final status fields. Never raises."""
         try:
-            train_split, test_split = self.preload()
-            init, warm_from = None, None
-            if job.warm_start:
-                entry = self.library.nearest(job.config)
-                if entry is not None:
-                    init, warm_from = self.library.load(entry.id).model, entry.id  # train() copies it
-            job._update(phase="training", warm_from=warm_from)
-            run_config = dataclasses.replace(job.config, threads=0)  # never touch the process-wide count
-            labels = test_split.labels[:SNAPSHOT_SIZE].copy()
+            splits = self.preload()
+            init, warm_from = self._warm_start(job.config) if job.warm_start else (None, None)
+            job._update(warm_from=warm_from)
+            # Never touch the process-wide thread count; train where the manager trains.
+            run_config = dataclasses.replace(job.config, threads=0, device=self.plan.device)
+            labels = splits[1].labels[:SNAPSHOT_SIZE].copy()
             labels.flags.writeable = False  # handed to every status snapshot
-            model, history = train(run_config, train_split.images, test_split.images,
-                                   on_progress=lambda p: job._on_progress(p, labels), cancel=job._cancel,
-                                   init=init, report_every_s=self.report_every_s)
-            job._update(phase="evaluating", fraction=1.0)
-            ckpt = finish(model, job.config, history, train_split, test_split, iwae_k=self.iwae_k,
-                          command=_describe(job.config, warm_from), dataset=self.data_dir.name)
+            phases = {"training": {}, "evaluating": {"fraction": 1.0}}
+            ckpt = fit(run_config, self.data_dir, on_progress=lambda p: job._on_progress(p, labels),
+                       cancel=job._cancel, init=init, iwae_k=self.iwae_k, command=_describe(job.config, warm_from),
+                       splits=splits, on_phase=lambda phase: job._update(phase=phase, **phases[phase]),
+                       report_every_s=self.report_every_s)
             with self._cond:  # cancel() and this check agree on whether it came in time
                 if job._cancel.is_set():
                     raise Cancelled()
                 job._update(phase="saving")
             entry = self.library.add(ckpt)
-            return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(history))
+            return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(ckpt.history))
         except Cancelled:
             return dict(state=JobState.CANCELLED, phase="cancelled")
         except Exception as e:
             log.exception("training job %s (lambda %g) failed", job.id, job.config.lam)
             return dict(state=JobState.FAILED, phase="failed", error=f"{type(e).__name__}: {e}")
+
+    def _warm_start(self, config: TrainConfig) -> tuple[VAE | None, str | None]:
+        """The best library model that still loads, and its id; (None, None) for scratch. A
+        candidate deleted or broken since the listing is skipped for the next one."""
+        listing = self.library.listing()
+        for entry in listing.warm_starts(config):
+            try:
+                return self.library.load(entry.id, listing).model, entry.id  # train() copies it
+            except (LibraryError, ckpt_io.CheckpointError, OSError) as e:
+                log.warning("warm start from %s skipped: %s", entry.id, e)
+        return None, None
 
     def _retire(self, job: Job, **final) -> None:
         """Mark a job finished; call with the manager's lock held."""
@@ -358,6 +386,47 @@ class JobManager:
         for position, job in enumerate(self._queue, start=1):
             if job.status().position != position:
                 job._update(position=position)
+
+
+class _FairQueue:
+    """Queued jobs, one FIFO per session, served round-robin: sessions take turns in the order
+    they were last served (never served first, then by arrival). Iterating gives the jobs in the
+    order they will run."""
+
+    def __init__(self):
+        self._by_session: dict[object, collections.deque[Job]] = {}
+        self._served: dict[object, int] = {}  # session -> when it was last served
+        self._clock = itertools.count()
+
+    def __iter__(self):
+        sessions = sorted(self._by_session, key=lambda s: self._served.get(s, -1))  # stable: ties by arrival
+        queues = [list(self._by_session[s]) for s in sessions]
+        for i in range(max(map(len, queues), default=0)):
+            yield from (q[i] for q in queues if i < len(q))
+
+    def __bool__(self) -> bool:
+        return bool(self._by_session)
+
+    def __contains__(self, job: Job) -> bool:
+        return job in self._by_session.get(job.session, ())
+
+    def append(self, job: Job) -> None:
+        self._by_session.setdefault(job.session, collections.deque()).append(job)
+
+    def remove(self, job: Job) -> None:
+        queue = self._by_session[job.session]
+        queue.remove(job)
+        if not queue:
+            del self._by_session[job.session]
+
+    def popleft(self) -> Job:
+        job = next(iter(self))
+        self.remove(job)
+        self._served[job.session] = next(self._clock)
+        return job
+
+    def clear(self) -> None:
+        self._by_session.clear()
 
 
 def _describe(config: TrainConfig, warm_from: str | None) -> str:

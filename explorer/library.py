@@ -2,8 +2,12 @@
 
 Listing reads only each file's safetensors header (its JSON metadata), never the weights, so
 the page can list the library on every rerun. A file that cannot be read is reported as a
-`LibraryProblem` and skipped; it never breaks the listing. Temp files of an interrupted save
+`LibraryProblem` with its reason and skipped; it never breaks the listing. Only regular files
+are read (a named pipe would block the reader forever). Temp files of an interrupted save
 (`.name.XXXX.tmp`, see checkpoint.save) are not model files and are never listed.
+
+A `Listing` is one snapshot of both folders; `find`, `with_lam` and `nearest` answer from it,
+so a caller with several questions lists the folders once.
 
 User models are named from their training config (`lam-0.7_e20_bce_k1_s0_<hash>.safetensors`),
 never from user text, and an id from the UI reaches the filesystem only after it is found in
@@ -11,11 +15,11 @@ the current listing.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
+import logging
 import os
 import re
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -24,13 +28,13 @@ from pathlib import Path
 from . import checkpoint as ckpt_io
 from .checkpoint import Checkpoint
 from .evaluate import Metrics
-from .train import TrainConfig
+from .train import EpochStats, TrainConfig, canonical
 
+log = logging.getLogger(__name__)
 REPO_DIR = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = REPO_DIR / "pretrained"
 USER_DIR_ENV = "EXPLORER_MODELS_DIR"  # where user-trained models go; default <repo>/models
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,120}")
-_FLOAT_DIGITS = 10  # 0.1 * 3 and 0.3 are the same lambda
 
 
 class LibraryError(ValueError):
@@ -41,32 +45,13 @@ def default_user_dir() -> Path:
     return Path(os.environ.get(USER_DIR_ENV) or REPO_DIR / "models")
 
 
-def config_key(config: TrainConfig) -> str:
-    """What "the same configuration" means: every setting that changes the trained model.
-
-    `threads` and `compile` only change speed, so they are left out; floats are rounded to 10
-    significant digits so that a slider's 0.30000000000000004 is lambda 0.3.
-    """
-    return json.dumps(_canonical(dataclasses.replace(config, threads=0, compile=False).to_dict()), sort_keys=True)
-
-
 def file_stem(config: TrainConfig) -> str:
     """The file name (without extension) of a user model, built only from validated settings."""
-    digest = hashlib.sha256(config_key(config).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(config.key.encode()).hexdigest()[:8]
     stem = f"lam-{config.lam:g}_e{config.epochs}_{config.reconstruction}_k{config.k}_s{config.seed}_{digest}"
     if not _ID.fullmatch(stem):  # cannot happen for a validated TrainConfig; the filesystem gets nothing odd
         raise LibraryError(f"cannot name a model file {stem!r}")
     return stem
-
-
-def _canonical(value):
-    if isinstance(value, float):
-        return float(f"{value:.{_FLOAT_DIGITS}g}")
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -88,7 +73,7 @@ class LibraryEntry:
 
     @property
     def key(self) -> str:
-        return config_key(self.config)
+        return self.config.key
 
 
 @dataclass(frozen=True)
@@ -101,8 +86,30 @@ class LibraryProblem:
 
 @dataclass(frozen=True)
 class Listing:
+    """One snapshot of the library's folders."""
+
     entries: tuple[LibraryEntry, ...]  # sorted by lambda, shipped first
-    problems: tuple[LibraryProblem, ...]
+    problems: tuple[LibraryProblem, ...]  # files skipped, with why
+
+    def find(self, config: TrainConfig) -> LibraryEntry | None:
+        """A model trained with this configuration (see `TrainConfig.key`), shipped ones first."""
+        key = config.key
+        return next((e for e in self.entries if e.key == key), None)
+
+    def with_lam(self, lam: float) -> list[LibraryEntry]:
+        """Every model trained at this lambda, shipped first."""
+        return [e for e in self.entries if canonical(e.lam) == canonical(float(lam))]
+
+    def warm_starts(self, config: TrainConfig) -> list[LibraryEntry]:
+        """Models that can warm-start `config`, best first: same network shape, same
+        reconstruction cost if there is one, then the closest lambda; shipped models win ties."""
+        fits = [e for e in self.entries if e.config.model.shape == config.model.shape]
+        return sorted(fits, key=lambda e: (e.config.reconstruction != config.reconstruction,
+                                           abs(e.lam - config.lam), not e.shipped, e.id))
+
+    def nearest(self, config: TrainConfig) -> LibraryEntry | None:
+        """The best warm start for `config` (the first of `warm_starts`)."""
+        return next(iter(self.warm_starts(config)), None)
 
 
 class ModelLibrary:
@@ -148,36 +155,30 @@ class ModelLibrary:
     def problems(self) -> list[LibraryProblem]:
         return list(self.listing().problems)
 
-    def get(self, entry_id: str) -> LibraryEntry:
-        """The entry with this id in the current listing; `LibraryError` otherwise."""
+    def get(self, entry_id: str, listing: Listing | None = None) -> LibraryEntry:
+        """The entry with this id in `listing` (default: a fresh one); `LibraryError` otherwise."""
         if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
             raise LibraryError(f"not a model id: {entry_id!r}")
-        for entry in self.entries():
+        for entry in (listing or self.listing()).entries:
             if entry.id == entry_id:
                 return entry
         raise LibraryError(f"no model {entry_id!r} in the library")
 
+    # One question, one fresh listing; several questions: ask one `listing()`.
     def find(self, config: TrainConfig) -> LibraryEntry | None:
-        """A model trained with this configuration (see `config_key`), shipped ones first."""
-        key = config_key(config)
-        return next((e for e in self.entries() if e.key == key), None)
+        return self.listing().find(config)
 
     def with_lam(self, lam: float) -> list[LibraryEntry]:
-        """Every model trained at this lambda, shipped first."""
-        return [e for e in self.entries() if _canonical(e.lam) == _canonical(float(lam))]
+        return self.listing().with_lam(lam)
 
     def nearest(self, config: TrainConfig) -> LibraryEntry | None:
-        """The best warm start for `config`: same network shape, same reconstruction cost if
-        there is one, then the closest lambda; shipped models win ties."""
-        fits = [e for e in self.entries() if e.config.model.shape == config.model.shape]
-        return min(fits, default=None, key=lambda e: (e.config.reconstruction != config.reconstruction,
-                                                      abs(e.lam - config.lam), not e.shipped, e.id))
+        return self.listing().nearest(config)
 
     # Reading and writing ---------------------------------------------------------------------
 
-    def load(self, entry_id: str) -> Checkpoint:
+    def load(self, entry_id: str, listing: Listing | None = None) -> Checkpoint:
         """The full checkpoint (a fresh model each call: callers may share it, never mutate it)."""
-        return ckpt_io.load(self.get(entry_id).path)
+        return ckpt_io.load(self.get(entry_id, listing).path)
 
     def add(self, ckpt: Checkpoint) -> LibraryEntry:
         """Save a newly trained model into the user folder (atomically) and return its entry."""
@@ -213,6 +214,10 @@ class ModelLibrary:
             st = path.stat()
         except FileNotFoundError:
             return None
+        except OSError as e:
+            return LibraryProblem(path.name, f"cannot read ({e.strerror}); skipped")
+        if not stat.S_ISREG(st.st_mode):  # a named pipe or device would block or never end
+            return LibraryProblem(path.name, "not a regular file; skipped")
         stamp = (st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._headers.get(path)
@@ -240,8 +245,14 @@ def _read_header(path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | N
         if not path.exists():
             return None  # deleted since the folder was listed
         return LibraryProblem(path.name, str(e).removeprefix(f"{path}: "))
+    except Exception as e:  # the reader's own error is the contract; anything else still costs only this file
+        log.exception("reading the header of %s", path)
+        return LibraryProblem(path.name, f"unreadable ({type(e).__name__}); skipped")
     if not _ID.fullmatch(path.stem):
         return LibraryProblem(path.name, "file name has characters a model id may not have; skipped")
-    seconds = header.history[-1].get("elapsed_s") if header.history else None
+    try:
+        seconds = EpochStats.from_dict(header.history[-1]).elapsed_s if header.history else None
+    except ValueError as e:
+        return LibraryProblem(path.name, f"history is not readable ({e}); skipped")
     return LibraryEntry(path.stem, path, header.config, header.metrics, shipped, len(header.history), seconds,
                         header.command)

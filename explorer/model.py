@@ -1,6 +1,6 @@
-"""The VAE: its shape config, the network, and the loss of the seed's eq. (4)-(5).
+"""The VAE: its shape config, the network, and its loss (Kingma & Welling 2014).
 
-No I/O here. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
+No I/O here; what a valid config is lives in `explorer.train.TrainConfig`. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
 `VAE.decode` maps z to Bernoulli logits over pixels. Losses are per image, in nats.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch import nn
 
 # Keeps exp(logvar) finite in fp32 when lambda = 0 lets sigma shrink without bound.
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 10.0
-RECONSTRUCTIONS = ("bce", "mse")
+RECONSTRUCTIONS = ("bce", "mse")  # the costs of `reconstruction_cost`
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,13 @@ class ModelConfig:
     def shape(self) -> tuple:
         """What fixes the weights' shapes (dropout does not): models of one shape warm-start each other."""
         return self.image_shape, self.hidden, self.latent_dim
+
+    @property
+    def parameter_count(self) -> int:
+        """Weights and biases of the VAE this config builds, counted without building it."""
+        encoder = (self.x_dim, *self.hidden, 2 * self.latent_dim)
+        decoder = (self.latent_dim, *reversed(self.hidden), self.x_dim)
+        return sum((n_in + 1) * n_out for widths in (encoder, decoder) for n_in, n_out in zip(widths, widths[1:]))
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -81,17 +88,20 @@ def _mlp(widths: tuple[int, ...], dropout: float | None = None) -> nn.Sequential
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) per row, the seed's eq. (5)."""
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per row, in closed form (Kingma & Welling 2014, appendix B)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(-1)
 
 
 def reconstruction_cost(logits: torch.Tensor, x: torch.Tensor, kind: str = "bce") -> torch.Tensor:
-    """-ln p(x|z) summed over pixels, per image: Bernoulli cross-entropy, or squared error (eq. 1-2)."""
-    if kind == "bce":
-        return F.binary_cross_entropy_with_logits(logits.float(), x.expand_as(logits), reduction="none").sum(-1)
-    if kind == "mse":
-        return (torch.sigmoid(logits.float()) - x).pow(2).sum(-1)
-    raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {kind!r}")
+    """-ln p(x|z) summed over pixels, per image: Bernoulli cross-entropy ("bce"), or squared error
+    ("mse"), one of RECONSTRUCTIONS (a TrainConfig has checked the name)."""
+    return _COSTS[kind](logits.float(), x)
+
+
+_COSTS = {
+    "bce": lambda logits, x: F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1),
+    "mse": lambda logits, x: (torch.sigmoid(logits) - x).pow(2).sum(-1),
+}
 
 
 @dataclass
@@ -106,7 +116,8 @@ class Loss:
 def vae_loss(model: VAE, x: torch.Tensor, lam: float = 1.0, k: int = 1, reconstruction: str = "bce",
              generator: torch.Generator | None = None, noise: torch.Tensor | None = None,
              eps: torch.Tensor | None = None) -> Loss:
-    """The seed's eq. (4): E_q[recon] estimated with k samples of z per image, plus lam * KL.
+    """E_q[-ln p(x|z)] estimated with k samples of z per image, plus lam * KL: at lam = 1 the
+    negative ELBO (Kingma & Welling 2014).
 
     `noise` (B, D), if given, is added to the encoder's input only: q(z|x + noise) is still a
     valid q for x, so with lam = 1 the loss is still the negative ELBO of x.

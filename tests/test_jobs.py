@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoint as ckpt_io, files, jobs
+from explorer import checkpoint as ckpt_io, files, jobs, library as library_mod
 from explorer.data import Split
-from explorer.jobs import JobManager, JobState, training_config
-from explorer.library import ModelLibrary, config_key
+from explorer.jobs import JobManager, JobState, Plan, default_plan, training_config
+from explorer.library import ModelLibrary
 from explorer.train import SNAPSHOT_SIZE, TrainConfig
 from conftest import SMALL, idx_bytes
 
@@ -68,14 +68,15 @@ def test_a_job_trains_reports_progress_and_lands_in_the_library(make_manager, li
     assert status.state == JobState.DONE, status.error
     assert [h.epoch for h in status.history] == [1, 2] and status.fraction == 1.0
     assert all(np.isfinite([h.recon, h.kl, h.loss]).all() for h in status.history)
-    assert status.history_rows()[0].keys() == {"epoch", "recon", "kl", "loss", "elapsed_s"}
     assert status.embedding.shape == (SNAPSHOT_SIZE, 2) and status.embedding_epoch == 2
     assert not status.embedding.flags.writeable
     np.testing.assert_array_equal(status.embedding_labels, splits[1].labels[:SNAPSHOT_SIZE])
     versions = [s.version for s in seen]
     assert versions == sorted(versions)
+    phases = [s.phase for s in seen]
+    assert phases.index("training") < phases.index("evaluating")
     entry = library.get(status.result)
-    assert entry.config == job.config and entry.metrics.n_images == 1200 and "from scratch" in entry.command
+    assert entry.key == job.key and entry.config.device == "cpu" and entry.metrics.n_images == 1200 and "from scratch" in entry.command
     assert model_files(library) == [f"{status.result}.safetensors"]
     assert manager.jobs() == [status]
 
@@ -109,6 +110,41 @@ def test_jobs_wait_in_a_visible_fifo_queue(make_manager, library):
     assert queued[1].wait(60).state == JobState.DONE
     assert model_files(library) == [f"{queued[1].status().result}.safetensors"]
     assert not manager.cancel(queued[1].id) and not manager.cancel("job-999") and not manager.cancel(None)
+
+
+def test_sessions_take_turns_in_the_queue(make_manager):
+    manager = make_manager(max_running=1)
+    running = manager.submit(dataclasses.replace(LONG, lam=1.0), session="a")
+    wait_until(lambda: running.status().state == JobState.RUNNING)
+    a_jobs = [manager.submit(dataclasses.replace(TINY, lam=lam), session="a") for lam in (2.0, 3.0)]
+    b_job = manager.submit(dataclasses.replace(TINY, lam=4.0), session="b")
+    # a was served last (its running job), so b's first job comes before a's next ones
+    assert [b_job.status().position, *(j.status().position for j in a_jobs)] == [1, 2, 3]
+    started = []
+    for job in (b_job, *a_jobs):
+        threading.Thread(target=lambda j=job: (wait_until(lambda: j.status().state != JobState.QUEUED, 120),
+                                               started.append(j.id)), daemon=True).start()
+    assert manager.cancel(running.id)
+    assert all(j.wait(120).state == JobState.DONE for j in (b_job, *a_jobs))
+    wait_until(lambda: len(started) == 3)
+    assert started == [b_job.id, a_jobs[0].id, a_jobs[1].id]
+
+
+def test_a_session_may_queue_only_so_much(make_manager):
+    manager = make_manager(max_running=1)
+    mine = [manager.submit(dataclasses.replace(LONG, lam=lam), session="a") for lam in (1.0, 2.0, 3.0)]
+    with pytest.raises(jobs.QueueFull, match="already have 3 training jobs"):
+        manager.submit(dataclasses.replace(TINY, lam=4.0), session="a")
+    assert manager.submit(dataclasses.replace(LONG, lam=2.0), session="a") is mine[1]  # joining is free
+    assert manager.submit(dataclasses.replace(LONG, lam=2.0), session="b") is mine[1]
+    other = manager.submit(dataclasses.replace(TINY, lam=4.0), session="b")  # another session's own budget
+    assert other.status().state == JobState.QUEUED
+    for limit in (dict(epochs=501), dict(k=65), dict(lam=21.0)):
+        with pytest.raises(ValueError, match="must be between"):
+            manager.submit(dataclasses.replace(TINY, **limit), session="c")
+    assert manager.cancel(mine[0].id) and mine[0].wait(30).state == JobState.CANCELLED
+    assert manager.submit(dataclasses.replace(TINY, lam=5.0), session="a").status().active  # room again
+    assert len(manager.submit(dataclasses.replace(TINY, epochs=600)).config.to_dict()) > 0  # no session: no limit
 
 
 def test_cancel_mid_training_writes_nothing(make_manager, library):
@@ -154,6 +190,58 @@ def test_warm_start_begins_from_the_nearest_model_and_leaves_it_alone(make_manag
     assert shipped.read_bytes() == before
     # one epoch on 1,500 images from scratch is far worse than continuing a trained model
     assert warm.history[0].recon < cold.history[0].recon - 20
+
+
+def test_a_warm_start_whose_source_vanishes_takes_the_next_candidate(make_manager, library, small_checkpoint,
+                                                                      monkeypatch):
+    for lam in (1.0, 2.0):
+        ckpt_io.save(library.shipped_dir / f"lam-{lam:g}.safetensors",
+                     dataclasses.replace(small_checkpoint, config=dataclasses.replace(small_checkpoint.config, lam=lam)))
+    real_load = ckpt_io.load
+
+    def deleted_once_listed(path):  # the nearest model is deleted between the listing and the load
+        if path.name == "lam-1.safetensors":
+            path.unlink()
+        return real_load(path)
+
+    monkeypatch.setattr(library_mod.ckpt_io, "load", deleted_once_listed)
+    status = make_manager().submit(dataclasses.replace(TINY, lam=1.2, epochs=1), warm_start=True).wait(60)
+    assert status.state == JobState.DONE, status.error
+    assert status.warm_from == "lam-2" and "warm start from lam-2" in library.get(status.result).command
+
+
+def test_a_warm_start_with_no_readable_source_trains_from_scratch(make_manager, library, small_checkpoint,
+                                                                  monkeypatch):
+    source = ckpt_io.save(library.shipped_dir / "lam-1.safetensors", small_checkpoint)
+    real_load = ckpt_io.load
+
+    def corrupted_once_listed(path):
+        path.write_bytes(path.read_bytes()[:5000])
+        return real_load(path)
+
+    monkeypatch.setattr(library_mod.ckpt_io, "load", corrupted_once_listed)
+    status = make_manager().submit(dataclasses.replace(TINY, lam=1.2, epochs=1), warm_start=True).wait(60)
+    assert status.state == JobState.DONE, status.error
+    assert status.warm_from is None and "from scratch" in library.get(status.result).command
+    assert [p.name for p in library.problems()] == [source.name]  # the broken file shows as a problem
+
+
+def test_the_default_plan_trains_to_convergence_on_a_gpu_and_warm_starts_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert default_plan() == Plan("cpu", True, jobs.DEFAULT_WARM_EPOCHS, jobs.DEFAULT_SCRATCH_EPOCHS)
+    assert default_plan().epochs == jobs.DEFAULT_WARM_EPOCHS
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    plan = default_plan()
+    assert plan == Plan("cuda", False, jobs.DEFAULT_WARM_EPOCHS, jobs.CONVERGED_EPOCHS) and plan.epochs == 400
+    assert jobs.EPOCHS_RANGE[0] <= plan.epochs <= jobs.EPOCHS_RANGE[1]
+    assert default_plan("cpu").device == "cpu"
+
+
+def test_a_manager_on_a_missing_device_is_refused_at_once(library):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(ValueError, match="device cuda is not available"):
+        JobManager(library, device="cuda")
 
 
 def test_data_is_read_from_an_idx_folder(tmp_path, library, mnist_test, make_manager):
@@ -204,7 +292,7 @@ def test_many_sessions_get_exactly_one_job_per_configuration(make_manager, libra
     assert sorted(s.result for s in trained) == sorted({s.result for s in statuses})
     assert len(model_files(library)) == len(configs) == len(library.entries())
     for config in configs:
-        results = {job.status().result for session_jobs in got for job in session_jobs if job.key == config_key(config)}
+        results = {job.status().result for session_jobs in got for job in session_jobs if job.key == config.key}
         assert results == {library.find(config).id}
 
 

@@ -1,12 +1,13 @@
 """The model library: listing from headers, bad files reported and skipped, safe ids, deletes."""
 import dataclasses
 import os
+import threading
 
 import pytest
 import torch
 
 from explorer import checkpoint as ckpt_io
-from explorer.library import LibraryError, ModelLibrary, config_key, file_stem
+from explorer.library import LibraryError, ModelLibrary, file_stem
 from explorer.train import TrainConfig
 
 
@@ -111,15 +112,11 @@ def test_listing_follows_changes_on_disk(library, small_checkpoint):
     assert library.find(at_lam(small_checkpoint, 1.0, seed=5).config).path == path
 
 
-def test_config_key_ignores_threads_compile_and_float_noise_only():
-    base = TrainConfig(lam=0.3)
-    assert config_key(base) == config_key(dataclasses.replace(base, threads=4))
-    assert config_key(base) == config_key(dataclasses.replace(base, compile=True))
-    assert config_key(base) == config_key(TrainConfig(lam=0.1 * 3))
-    for change in (dict(lam=0.31), dict(epochs=99), dict(seed=1), dict(k=2), dict(reconstruction="mse"),
-                   dict(bf16=False), dict(lr=1e-3), dict(batch_size=512)):
-        assert config_key(base) != config_key(dataclasses.replace(base, **change)), change
+def test_file_names_come_from_the_config_and_its_identity():
     assert file_stem(TrainConfig(lam=0.1 * 3, epochs=20)).startswith("lam-0.3_e20_bce_k1_s0_")
+    assert file_stem(TrainConfig(lam=0.3, epochs=20)) == file_stem(TrainConfig(lam=0.1 * 3, epochs=20, device="cpu"))
+    assert file_stem(TrainConfig(lam=0.3, epochs=20)) != file_stem(TrainConfig(lam=0.3, epochs=20, seed=1))
+    assert file_stem(TrainConfig(lam=0.7, epochs=5)) == "lam-0.7_e5_bce_k1_s0_2f47ee5d"  # as earlier versions named it
 
 
 def test_find_and_nearest(library, small_checkpoint):
@@ -135,6 +132,31 @@ def test_find_and_nearest(library, small_checkpoint):
     assert library.nearest(other_net) is None  # weights of another shape cannot warm-start
     other_dropout = dataclasses.replace(config, lam=0.6, model=dataclasses.replace(config.model, dropout=0.3))
     assert library.nearest(other_dropout).id == "lam-0.5"  # dropout leaves the weights' shapes alone
+
+
+def test_one_listing_answers_every_question_without_the_folders(library, small_checkpoint):
+    listing = library.listing()
+    for path in list(library.user_dir.iterdir()) + list(library.shipped_dir.iterdir()):
+        path.unlink()
+    config = at_lam(small_checkpoint, 1.0).config
+    assert listing.find(config).lam == 1.0 and [e.id for e in listing.with_lam(0.5)] == ["lam-0.5"]
+    assert [e.lam for e in listing.warm_starts(dataclasses.replace(config, lam=2.4))] == [2.0, 3.0, 1.0, 0.5]
+    assert listing.nearest(dataclasses.replace(config, lam=0.6)).id == "lam-0.5"
+    assert library.get("lam-0.5", listing).lam == 0.5
+    with pytest.raises(ckpt_io.CheckpointError, match="not found"):
+        library.load("lam-0.5", listing)  # what the snapshot lists may be gone: loading says so
+    assert library.listing().entries == ()
+
+
+def test_a_named_pipe_is_skipped_without_blocking(library):
+    os.mkfifo(library.user_dir / "p.safetensors")
+    result = []
+    reader = threading.Thread(target=lambda: result.append(library.listing()), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert result, "listing blocked on a named pipe"
+    assert [(p.name, p.message) for p in result[0].problems] == [("p.safetensors", "not a regular file; skipped")]
+    assert len(result[0].entries) == 4
 
 
 def test_missing_folders_give_an_empty_library(tmp_path):

@@ -6,23 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.train import Cancelled, TrainConfig, train
+from explorer.device import DeviceError, resolve_device
 from explorer.evaluate import evaluate
-from explorer.train import images_to_tensor
+from explorer.model import ModelConfig
+from explorer.train import Cancelled, EpochStats, TrainConfig, images_to_tensor, train
 from conftest import SMALL
 
 
 def test_short_run_lowers_the_loss(small_subset):
     config = TrainConfig(epochs=4, batch_size=128, model=SMALL)
     model, history = train(config, small_subset)
-    losses = [h["loss"] for h in history]
+    losses = [h.loss for h in history]
     assert losses[-1] < losses[0] - 20, losses
     assert not model.training
 
 
 def test_lambda_zero_trains_without_nans(small_subset):
     model, history = train(TrainConfig(lam=0, epochs=3, batch_size=128, model=SMALL), small_subset)
-    assert all(np.isfinite([h["loss"], h["kl"]]).all() for h in history)
+    assert all(np.isfinite([h.loss, h.kl]).all() for h in history)
     m = evaluate(model, images_to_tensor(small_subset[:200]), iwae_k=5)
     assert np.isfinite([m.neg_elbo, m.log_px_iwae]).all()
 
@@ -30,7 +31,7 @@ def test_lambda_zero_trains_without_nans(small_subset):
 @pytest.mark.parametrize("recon, k", [("mse", 1), ("bce", 3)])
 def test_other_costs_and_sample_counts_train(small_subset, recon, k):
     _, history = train(TrainConfig(epochs=2, batch_size=256, reconstruction=recon, k=k, model=SMALL), small_subset)
-    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1].loss < history[0].loss
 
 
 def test_same_seed_same_model(small_subset):
@@ -83,21 +84,68 @@ def test_warm_start_across_dropout_rates(small_subset):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("lam", -0.1, "lambda must be"), ("lam", float("nan"), "lambda must be"), ("epochs", 0, "epochs must be"),
-    ("batch_size", 0, "batch size"), ("lr", 0, "learning rate"), ("reconstruction", "l2", "reconstruction must"),
-    ("k", 0, "samples per image"), ("encoder_noise", -0.1, "encoder noise"),
-    ("encoder_noise", float("inf"), "encoder noise"),
+    ("lam", -0.1, "lambda must be between 0 and"), ("lam", float("nan"), "lambda must be"),
+    ("lam", 1e308, "lambda must be between"), ("lam", "1", "lambda must be a number, got str"),
+    ("lam", True, "lambda must be a number"), ("epochs", 0, "epochs must be"),
+    ("epochs", 2.5, "epochs must be a whole number, got float"), ("batch_size", 0, "batch size"),
+    ("lr", 0, "learning rate"), ("lr", 1e30, "learning rate must be between"), ("seed", -1, "seed must be"),
+    ("reconstruction", "l2", "reconstruction must be one of bce, mse"), ("reconstruction", None, "reconstruction must"),
+    ("k", 0, "samples per image"), ("k", 10**400, "samples per image K must be between"),
+    ("encoder_noise", -0.1, "encoder noise"), ("encoder_noise", float("inf"), "encoder noise"),
+    ("threads", -1, "threads must be"), ("bf16", "yes", "bf16 must be true or false"),
+    ("device", "tpu", "device must be one of auto, cpu, cuda, mps"),
+    ("model", ModelConfig(dropout=1.0), "dropout must be between"),
+    ("model", ModelConfig(hidden=()), "hidden must list 1 to 8"),
+    ("model", ModelConfig(hidden=(1_000_000_000,)), "hidden width must be between 1 and 16384"),
+    ("model", ModelConfig(hidden=(16384, 16384, 16384)), "parameters; at most 50,000,000"),
+    ("model", ModelConfig(hidden=(64, "32")), "hidden width must be a whole number"),
+    ("model", ModelConfig(latent_dim=0), "latent dimensions must be between"),
+    ("model", ModelConfig(image_shape=(28,)), "image shape must be"),
 ])
 def test_config_rejects_bad_values(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
 
 
-def test_configs_saved_before_encoder_noise_and_compile_read_as_without_them():
+def test_config_refuses_a_step_too_large_to_allocate():
+    with pytest.raises(ValueError, match="K x batch size must be at most"):
+        TrainConfig(k=1024, batch_size=4096)
+
+
+def test_config_normalises_numbers_of_other_types():
+    config = TrainConfig(lam=np.float32(0.5), epochs=np.int64(3), lr=1, model=ModelConfig(hidden=(np.int64(8),)))
+    assert (type(config.lam), type(config.epochs), type(config.lr)) == (float, int, float)
+    assert config.model.hidden == (8,) and type(config.model.hidden[0]) is int
+    assert config == TrainConfig(lam=0.5, epochs=3, lr=1.0, model=ModelConfig(hidden=(8,)))
+
+
+def test_config_identity_ignores_threads_compile_device_and_float_noise_only():
+    base = TrainConfig(lam=0.3)
+    for same in (dict(threads=4), dict(compile=True), dict(device="cpu"), dict(device="cuda"), dict(lam=0.1 * 3)):
+        assert dataclasses.replace(base, **same).key == base.key, same
+    for change in (dict(lam=0.31), dict(epochs=99), dict(seed=1), dict(k=2), dict(reconstruction="mse"),
+                   dict(bf16=False), dict(lr=1e-3), dict(batch_size=512), dict(encoder_noise=0.0),
+                   dict(model=ModelConfig(dropout=0.1)), dict(model=ModelConfig(hidden=(64,)))):
+        assert dataclasses.replace(base, **change).key != base.key, change
+
+
+def test_history_rows_round_trip_and_refuse_what_is_not_one():
+    row = EpochStats(3, 120.5, 7.25, 127.75, 9.5)
+    assert EpochStats.from_dict(row.to_dict()) == row
+    for bad in ({**row.to_dict(), "loss": "x"}, {**row.to_dict(), "epoch": 0}, {"epoch": 1}, [1, 2, 3, 4, 5],
+                {**row.to_dict(), "extra": 1}):
+        with pytest.raises(ValueError, match="history"):
+            EpochStats.from_dict(bad)
+
+
+def test_configs_saved_before_encoder_noise_compile_and_device_read_as_without_them():
     saved = TrainConfig(compile=True).to_dict()
-    del saved["encoder_noise"], saved["compile"]
+    del saved["encoder_noise"], saved["compile"], saved["device"]
     assert TrainConfig.from_dict(saved).encoder_noise == 0.0
     assert TrainConfig.from_dict(saved).compile is False
+    assert TrainConfig.from_dict(saved).device == "cpu"  # trained before there was a choice
+    with pytest.raises(ValueError, match="must be an object"):
+        TrainConfig.from_dict([1])
     assert TrainConfig.from_dict(TrainConfig(encoder_noise=0.3).to_dict()).encoder_noise == 0.3
 
 
@@ -121,4 +169,74 @@ def test_compiled_training_matches_eager(small_subset):
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1  # it did compile, once
     for pa, pb in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
-    assert history_a[0]["loss"] == pytest.approx(history_b[0]["loss"], rel=1e-5)
+    assert history_a[0].loss == pytest.approx(history_b[0].loss, rel=1e-5)
+
+
+def test_a_missing_device_is_refused_and_auto_takes_what_is_there():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="device cuda is not available here"):
+            resolve_device("cuda")
+        with pytest.raises(DeviceError):
+            train(TrainConfig(epochs=1, model=SMALL, device="cuda"), np.zeros((10, 28, 28), np.uint8))
+
+
+# The device loop (explorer.device.ResidentLoop), run on the CPU: the same code a GPU captures.
+
+def test_the_device_loop_learns_in_batches_of_one_shape(small_subset):
+    reports = []
+    config = TrainConfig(epochs=4, batch_size=128, model=SMALL)
+    model, history = train(config, small_subset[:1000], small_subset[:300], on_progress=reports.append,
+                           report_every_s=0, resident=True)
+    assert [h.epoch for h in history] == [1, 2, 3, 4]
+    assert history[-1].loss < history[0].loss - 20, history
+    assert [r.step for r in reports] == list(range(1, 29))  # 1000 // 128 = 7 full batches an epoch
+    assert reports[-1].fraction == 1 and reports[-1].snapshot.shape == (300, 2)
+    assert all(r.recon + r.kl == pytest.approx(r.loss, rel=1e-5) for r in reports)
+    assert not model.training
+
+
+def test_the_device_loop_is_deterministic_and_follows_the_cosine_schedule(small_subset, monkeypatch):
+    from explorer import device
+    loops = []
+    monkeypatch.setattr(device.ResidentLoop, "__init__", _recording(device.ResidentLoop.__init__, loops))
+    config = TrainConfig(epochs=3, batch_size=256, model=SMALL, seed=3)
+    a, history_a = train(config, small_subset[:1000], resident=True)
+    b, history_b = train(config, small_subset[:1000], resident=True)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    assert [h.loss for h in history_a] == [h.loss for h in history_b]
+    loop = loops[0]
+    assert loop.steps == 9 and int(loop.step) == 9
+    # the last step ran at the learning rate of step 8 of 9 on the cosine to 0, as the CPU's scheduler sets it
+    assert float(loop.lr) == pytest.approx(config.lr * 0.5 * (1 + np.cos(np.pi * 8 / 9)), rel=1e-5)
+
+
+def _recording(init, loops):
+    def wrapped(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        loops.append(self)
+    return wrapped
+
+
+def test_the_device_loop_cancels_and_warm_starts(small_subset):
+    cancel = threading.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p.step)
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        train(TrainConfig(epochs=50, batch_size=100, model=SMALL), small_subset, on_progress=on_progress,
+              cancel=cancel, report_every_s=0, resident=True)
+    assert seen == [1]
+    config = TrainConfig(epochs=1, batch_size=64, model=SMALL)
+    init, _ = train(dataclasses.replace(config, epochs=4), small_subset[:500], resident=True)
+    before = {k: v.clone() for k, v in init.state_dict().items()}
+    _, warm = train(config, small_subset[:500], init=init, resident=True)
+    _, cold = train(config, small_subset[:500], resident=True)
+    assert warm[0].loss < cold[0].loss - 20
+    for k, v in init.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
