@@ -6,11 +6,11 @@ const PLOT_MIN = 240; // CSS px; below this the figure is unreadable
 const PLOT_MAX = 900;
 // Room the component keeps beside and under the plot (CSS px, matched by plane.css), fixed from
 // the first layout so that nothing moves when the panel or the strip fill in.
-export const TOOLBAR_H = 30;
-export const STRIP_H = 78;
+export const TOOLBAR_H = 28;
+export const STRIP_H = 70;
 const PANEL_MIN = 280; // the decode panel's least width beside the plot
 const GAP = 16; // between the plot's column and the panel
-const BOTTOM_PAD = 12; // kept free under the strip, inside the window
+const BOTTOM_PAD = 8; // kept free under the strip, inside the window
 const FIT_QUANTILE = 0.002; // the view fits the central 99.6% of points, so a few strays do not shrink it
 const FIT_PADDING = 1.08;
 
