@@ -4,7 +4,7 @@
 import { el, ImageView } from "./dom.js";
 import { nearest } from "./latent.js";
 
-const BUDGET_MS = 1.0; // per animation frame, for refreshing middle frames after the live decode
+const BUDGET_MS = 0.6; // of an animation frame's work, after which no further middle frame is refreshed
 
 const same = (a, b) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
 
@@ -34,6 +34,7 @@ export class Strip {
   begin(start, startIndex) {
     this.drag = { start, startIndex, end: start };
     this.invalidate();
+    this.caption.textContent = "Interpolation from the drag's start to the pointer";
   }
 
   /** The drag ends at z (test digit endIndex or -1): every frame decoded; returns the DragEvent. */
@@ -96,7 +97,6 @@ export class Strip {
    */
   live(decoder, start, end, livePixels, t0) {
     const targets = this.targets(start, end), n = this.frames.length;
-    this.caption.textContent = "Interpolation from the drag's start to the pointer";
     if (!same(this.frames[0].z, targets[0])) this.decodeFrame(decoder, this.frames[0], targets[0]);
     const last = this.frames[n - 1];
     last.pixels.set(livePixels);

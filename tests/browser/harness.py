@@ -99,6 +99,25 @@ def read_png(blob: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
 
 
+# An init script: from the plane's first painted frame on, window.__shift.max is the largest move
+# or resize of the plot (px), sampled every animation frame.
+TRACK_SHIFT = """(() => {
+  const shift = { first: null, max: 0 };
+  window.__shift = shift;
+  const tick = () => {
+    const api = window.__latentPlane;
+    if (api && api.ready) {
+      const b = api.plane.canvas.getBoundingClientRect(), f = shift.first;
+      if (!f) shift.first = { x: b.x, y: b.y, w: b.width, h: b.height };
+      else shift.max = Math.max(shift.max, Math.abs(b.x - f.x), Math.abs(b.y - f.y), Math.abs(b.width - f.w),
+                                Math.abs(b.height - f.h));
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();"""
+
+
 def by_test_id(page, test_id: str):
     """An element of the plane by its data-testid (the component's own, not Streamlit's)."""
     return page.locator(f"[data-testid=latent-plane] [data-testid={test_id}]")
