@@ -132,6 +132,7 @@ def z_text(z) -> str:
 # shows that click's z: the frame in which a person sees the answer.
 WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
   const api = window.__latentPlane;
+  if (!api) { reject(new Error('no plane on the page')); return; }
   const minus = (v) => v.toFixed(3).replace('-', '\u2212');
   const check = () => {
     const c = api.lastClick;
@@ -143,21 +144,29 @@ WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
   };
   const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
   observer.observe(api.plane.root, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => { observer.disconnect(); reject(new Error('panel did not show the click in 10 s')); }, 10000);
+  setTimeout(() => {
+    observer.disconnect();
+    const c = api.lastClick, replaced = window.__latentPlane !== api;
+    reject(new Error(`panel did not show the click in 10 s (click seen: ${!!c && c.t > since}, plane replaced: ${replaced})`));
+  }, 10000);
 })"""
 
 
-def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25) -> list[float | None]:
+def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25,
+                    lost: list | None = None) -> list[float | None]:
     """Click n random spots of the plot; for each, ms from pointerup to the panel showing its z
-    (None for a click never answered)."""
+    (None for a click never answered, with the reason appended to `lost`)."""
     rect = page.evaluate(f"{PLANE}.plotRect()")
     latencies = []
     for _ in range(n):
         x = rect["left"] + rect["width"] * rng.uniform(0.05, 0.95)
         y = rect["top"] + rect["height"] * rng.uniform(0.05, 0.95)
         since = page.evaluate("performance.now()")
-        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since).catch(() => null); }}", since)
+        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since).catch((e) => e.message); }}", since)
         page.mouse.click(x, y)
-        latencies.append(page.evaluate("window.__panelWait"))
+        answer = page.evaluate("window.__panelWait")
+        if isinstance(answer, str) and lost is not None:
+            lost.append(answer)
+        latencies.append(answer if not isinstance(answer, str) else None)
         time.sleep(pause_s)
     return latencies
