@@ -170,7 +170,8 @@ export class Plane {
 
   dragStart(press) {
     const index = this.hit(press.sx, press.sy);
-    this.strip.begin(index >= 0 ? this.pointZ(index) : this.view.toLatent(press.sx, press.sy), index);
+    const start = index >= 0 ? this.pointZ(index) : this.view.toLatent(press.sx, press.sy);
+    this.strip.begin(this.model, this.testImages, start, index);
   }
 
   dragEnd(press, sx, sy) {

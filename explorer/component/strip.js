@@ -7,6 +7,8 @@ import { nearest } from "./latent.js";
 const BUDGET_MS = 0.6; // of an animation frame's work, after which no further middle frame is refreshed
 
 const same = (a, b) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
+/** Test digit i if the point is one, else the test digit encoded nearest z. */
+const nearestTest = (points, z, i) => (i >= 0 ? i : nearest(points.mu, points.n, z, 1).indices[0]);
 
 export class Strip {
   constructor(root, frames, shape) {
@@ -30,10 +32,11 @@ export class Strip {
     return this.frames.length;
   }
 
-  /** A drag starts at z, on test digit startIndex or -1. */
-  begin(start, startIndex) {
+  /** A drag starts at z, on test digit startIndex or -1; the end's digit is known on release. */
+  begin(model, images, start, startIndex) {
     this.drag = { start, startIndex, end: start };
     this.invalidate();
+    this.showEnds(nearestTest(model.points, start, startIndex), -1, images);
     this.caption.textContent = "Interpolation from the drag's start to the pointer";
   }
 
@@ -68,10 +71,8 @@ export class Strip {
 
   /** Decode start -> end and show the real test digits at (or nearest) the ends; the DragEvent. */
   show(model, images, start, startIndex, end, endIndex) {
-    const { decoder, points } = model;
-    this.finish(decoder, start, end);
-    const nearestTest = (z, i) => (i >= 0 ? i : nearest(points.mu, points.n, z, 1).indices[0]);
-    this.showEnds(nearestTest(start, startIndex), nearestTest(end, endIndex), images);
+    this.finish(model.decoder, start, end);
+    this.showEnds(nearestTest(model.points, start, startIndex), nearestTest(model.points, end, endIndex), images);
     this.done = { start, end, start_index: startIndex >= 0 ? startIndex : null, end_index: endIndex >= 0 ? endIndex : null };
     return this.done;
   }

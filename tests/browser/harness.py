@@ -166,7 +166,8 @@ def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.2
         page.mouse.click(x, y)
         answer = page.evaluate("window.__panelWait")
         if isinstance(answer, str) and lost is not None:
-            lost.append(answer)
+            inside = page.evaluate("([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight", [x, y])
+            lost.append(answer if inside else f"{answer}; the plot was pushed out of the window")
         latencies.append(answer if not isinstance(answer, str) else None)
         time.sleep(pause_s)
     return latencies
