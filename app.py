@@ -18,7 +18,7 @@ import streamlit as st
 st.set_page_config(page_title="VAE Latent Explorer", layout="wide")
 
 from explorer import assets, export  # noqa: E402  (torch-free: the plane paints before torch loads)
-from explorer.component import STRIP_FRAMES, Click, Drag, View, latent_plane  # noqa: E402
+from explorer.component import STRIP_FRAMES, Drag, View, latent_plane  # noqa: E402
 from explorer.data import DataError, load_split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -41,7 +41,8 @@ class Selection:
 
 @st.cache_resource(show_spinner=False)
 def load_plane(path: str, mtime: float) -> assets.PlaneAssets:
-    return assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(path), load_images("test").images)
+    return assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(path), load_images("test").images,
+                                load_images("train").images)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -503,19 +504,15 @@ def explorer_ui(path: str, mtime: float, grid_show: bool, grid_n: int, k: int):
     except (assets.AssetError, DataError) as e:
         st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
         return None
-    plane_col, panel_col = st.columns([2, 1], gap="medium")
-    with plane_col:
-        events = latent_plane(plane_assets, grid_show=grid_show, grid_n=grid_n, key="plane")
-        grid_download = st.empty()
-    remember(events.click, events.drag)
+    events = latent_plane(plane_assets, grid_show=grid_show, grid_n=grid_n, neighbours_k=k, key="plane")
+    grid_download = st.empty()
+    remember(None, events.drag)
     from explorer.checkpoint import CheckpointError
     try:
         ckpt = load_model(path, mtime)
         neighbours = load_neighbours(path, mtime)
         load_images("train")  # now, while the user looks at the plane, rather than on the first click
         grid_download_ui(grid_download, ckpt, events.view, grid_n)
-        with panel_col:
-            selection_panel(ckpt, neighbours, k)
         interpolation_panel(ckpt, (path, mtime), neighbours)
     except (CheckpointError, DataError) as e:
         st.error(f"Cannot load the model or its data: {e}", icon=":material/error:")

@@ -1,9 +1,17 @@
-"""The binary files the in-browser latent plane fetches: decoder weights, test points, test images.
+"""The binary files the in-browser latent plane fetches, and the small facts sent beside them.
 
-They are served as static files (Streamlit's `server.enableStaticServing`, URL `app/static/...`)
+Files are served as static files (Streamlit's `server.enableStaticServing`, URL `app/static/...`)
 rather than sent as component data, so they cross the wire once, not on every rerun. Each file is
 named by a hash of its content, so a browser cache can never hold a stale one, and is written
 atomically (temp file + rename), so a concurrent reader never sees half a file.
+
+Byte layouts (all little-endian, no headers; the sizes travel in the data, see `PlaneAssets`).
+explorer/component/protocol.js reads exactly these:
+    decoder       per Linear layer in order: weight float32 (out, in) row-major, then bias float32 (out,)
+    points        test_mu float32 (N, 2) | test_logvar float32 (N, 2) | test_labels uint8 (N,)
+    train         train_mu float32 (M, 2) | train_labels uint8 (M,)
+    test images   uint8 (N, H, W)   } raw, so the browser fetches single images with HTTP Range
+    train images  uint8 (M, H, W)   } requests (a click needs k of the 60,000 train images)
 
 Torch-free on purpose: the app paints the plane from the checkpoint file's arrays (read with
 safetensors' numpy loader) before the much slower `import torch` that the rest of the app needs.
@@ -22,6 +30,11 @@ from .files import write_atomic
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
+# matplotlib's tab10 (Tableau 10), one colour per digit: distinguishable for the common
+# colour-vision deficiencies. The browser gets it in the data; this is its one definition.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+GAP_SAMPLE = 2000  # training encodings whose nearest-other distance sets the gap scales
 _DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
 
 
@@ -31,27 +44,40 @@ class AssetError(ValueError):
 
 @dataclass(frozen=True)
 class PlaneArrays:
-    """What the browser needs from a trained model: its decoder and the test-set embedding."""
+    """What the browser needs from a trained model: its decoder and the data's encodings."""
 
     decoder: list[tuple[np.ndarray, np.ndarray]]  # (weight (out, in), bias (out,)) per Linear, in order
     test_mu: np.ndarray  # (N, 2) float32
+    test_logvar: np.ndarray  # (N, 2) float32
     test_labels: np.ndarray  # (N,) uint8
+    train_mu: np.ndarray  # (M, 2) float32
+    train_labels: np.ndarray  # (M,) uint8
 
 
 @dataclass(frozen=True)
 class PlaneAssets:
-    """URLs of the published files and the sizes the browser needs to read them."""
+    """URLs of the published files, the sizes to read them with, and the neighbour scales."""
 
     decoder_url: str
     layer_sizes: list[int]  # [latent_dim, hidden..., H*W]
     points_url: str
-    n_points: int
-    images_url: str
-    image_shape: tuple[int, int]
+    n_points: int  # N, test digits
+    train_url: str
+    n_train: int  # M, training digits
+    test_images_url: str
+    train_images_url: str
+    image_shape: tuple[int, int]  # (H, W)
+    typical_gap: float  # median distance from a training encoding to its nearest other one
+    wide_gap: float  # 99th percentile of that distance: nearer than this is "within the data"
 
     def to_data(self) -> dict:
-        return {"decoder_url": self.decoder_url, "layer_sizes": self.layer_sizes, "points_url": self.points_url,
-                "n_points": self.n_points, "images_url": self.images_url, "image_shape": list(self.image_shape)}
+        """The model's part of the component's data (explorer/component/protocol.js, PlaneData)."""
+        return {"decoder_url": self.decoder_url, "layer_sizes": list(self.layer_sizes),
+                "points_url": self.points_url, "n_points": self.n_points,
+                "train_url": self.train_url, "n_train": self.n_train,
+                "test_images_url": self.test_images_url, "train_images_url": self.train_images_url,
+                "image_shape": list(self.image_shape), "palette": list(PALETTE),
+                "typical_gap": self.typical_gap, "wide_gap": self.wide_gap}
 
 
 def pack_decoder(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, list[int]]:
@@ -67,13 +93,34 @@ def pack_decoder(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, li
     return b"".join(parts), sizes
 
 
-def pack_points(mu: np.ndarray, labels: np.ndarray) -> bytes:
-    """float32 little-endian (N, 2) coordinates, then uint8 (N,) labels."""
+def pack_points(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes:
+    """float32 (N, 2) mu, float32 (N, 2) logvar, then uint8 (N,) labels."""
+    return (np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(logvar, "<f4").tobytes()
+            + np.ascontiguousarray(labels, np.uint8).tobytes())
+
+
+def pack_train(mu: np.ndarray, labels: np.ndarray) -> bytes:
+    """float32 (M, 2) mu, then uint8 (M,) labels."""
     return np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(labels, np.uint8).tobytes()
 
 
+def data_gaps(train_mu: np.ndarray) -> tuple[float, float]:
+    """(median, 99th percentile) of the distance from a training encoding to its nearest other one.
+
+    The same sample and rule as `explorer.latent.NeighbourIndex`: every (M // GAP_SAMPLE)-th
+    encoding, exact Euclidean distances (a k-d tree, as there), so the browser's "within / off the
+    data" verdict is the one the Python side would give.
+    """
+    from scipy.spatial import cKDTree  # 0.4 s to import: paid when a model is published, not by importers
+
+    train_mu = np.asarray(train_mu, np.float32)
+    sample = train_mu[:: max(1, len(train_mu) // GAP_SAMPLE)]
+    gaps, _ = cKDTree(train_mu).query(sample, k=2)  # column 0 is the point itself
+    return float(np.median(gaps[:, 1])), float(np.percentile(gaps[:, 1], 99))
+
+
 def read_plane_arrays(path: str | Path) -> PlaneArrays:
-    """The decoder weights and test embedding of a checkpoint file, without importing torch.
+    """The decoder weights and data encodings of a checkpoint file, without importing torch.
 
     Decoder Linear layers are the `model.decoder.<path>.weight` tensors in module order (the
     order `nn.Module.modules()` visits them); `tests/test_latent.py` checks this gives exactly
@@ -88,40 +135,56 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
             weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
                              for k in keys if (m := _DECODER_KEY.fullmatch(k)))
             decoder = [(f.get_tensor(k), f.get_tensor(k[: -len("weight")] + "bias")) for _, k in weights]
-            test_mu, test_labels = f.get_tensor("test_mu"), f.get_tensor("test_labels")
+            arrays = {k: f.get_tensor(k) for k in ("test_mu", "test_logvar", "test_labels", "train_mu",
+                                                  "train_labels")}
     except (SafetensorError, OSError, ValueError, KeyError) as e:
         raise AssetError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not decoder:
         raise AssetError(f"{path}: holds no decoder weights")
-    if test_mu.ndim != 2 or test_mu.shape[1] != 2 or len(test_labels) != len(test_mu):
-        raise AssetError(f"{path}: the plane needs a 2-D test embedding, found mu {test_mu.shape}, "
-                         f"labels {test_labels.shape}")
-    return PlaneArrays(decoder, test_mu.astype(np.float32), test_labels.astype(np.uint8))
+    for split in ("test", "train"):
+        mu, labels = arrays[f"{split}_mu"], arrays[f"{split}_labels"]
+        if mu.ndim != 2 or mu.shape[1] != 2 or len(labels) != len(mu):
+            raise AssetError(f"{path}: the plane needs a 2-D {split} embedding, found mu {mu.shape}, "
+                             f"labels {labels.shape}")
+    if arrays["test_logvar"].shape != arrays["test_mu"].shape:
+        raise AssetError(f"{path}: test logvar {arrays['test_logvar'].shape} does not match test mu "
+                         f"{arrays['test_mu'].shape}")
+    return PlaneArrays(decoder, **{k: v.astype(np.uint8 if k.endswith("labels") else np.float32)
+                                   for k, v in arrays.items()})
 
 
 def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
     """Write blob once under <static_dir>/cache/<stem>-<hash>.bin; return its URL relative to the app."""
     digest = hashlib.sha256(blob).hexdigest()[:16]
     name = f"{stem}-{digest}.bin"
-    folder = Path(static_dir) / CACHE_SUBDIR
-    target = folder / name
+    target = Path(static_dir) / CACHE_SUBDIR / name
     if not target.exists():
         write_atomic(target, blob)
     return f"{URL_PREFIX}/{CACHE_SUBDIR}/{name}"
 
 
-def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.ndarray) -> PlaneAssets:
-    """Publish everything the plane fetches; test_images (N, H, W) uint8 must match the embedding."""
-    if len(test_images) != len(arrays.test_mu):
-        raise AssetError(f"the data has {len(test_images)} test images but the model's embedding has "
-                         f"{len(arrays.test_mu)}: were they made from different datasets?")
+def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.ndarray,
+                  train_images: np.ndarray) -> PlaneAssets:
+    """Publish everything the plane fetches; the images, uint8 (N, H, W) and (M, H, W), must be
+    the ones the model encoded (`explorer.data.load_split(...).images`)."""
+    for split, images, mu in (("test", test_images, arrays.test_mu), ("training", train_images, arrays.train_mu)):
+        if len(images) != len(mu):
+            raise AssetError(f"the data has {len(images)} {split} images but the model's embedding has "
+                             f"{len(mu)}: were they made from different datasets?")
     blob, sizes = pack_decoder(arrays.decoder)
     image_shape = tuple(int(s) for s in test_images.shape[1:])
-    if sizes[-1] != image_shape[0] * image_shape[1]:
-        raise AssetError(f"the decoder makes {sizes[-1]} pixels but the test images are {image_shape}")
+    if sizes[-1] != image_shape[0] * image_shape[1] or tuple(train_images.shape[1:]) != image_shape:
+        raise AssetError(f"the decoder makes {sizes[-1]} pixels but the images are {image_shape} (test) "
+                         f"and {tuple(train_images.shape[1:])} (training)")
+    typical_gap, wide_gap = data_gaps(arrays.train_mu)
     return PlaneAssets(
         decoder_url=publish(static_dir, "decoder", blob), layer_sizes=sizes,
-        points_url=publish(static_dir, "points", pack_points(arrays.test_mu, arrays.test_labels)),
+        points_url=publish(static_dir, "points", pack_points(arrays.test_mu, arrays.test_logvar,
+                                                             arrays.test_labels)),
         n_points=len(arrays.test_mu),
-        images_url=publish(static_dir, "images", np.ascontiguousarray(test_images, np.uint8).tobytes()),
-        image_shape=image_shape)
+        train_url=publish(static_dir, "train", pack_train(arrays.train_mu, arrays.train_labels)),
+        n_train=len(arrays.train_mu),
+        test_images_url=publish(static_dir, "test-images", np.ascontiguousarray(test_images, np.uint8).tobytes()),
+        train_images_url=publish(static_dir, "train-images",
+                                 np.ascontiguousarray(train_images, np.uint8).tobytes()),
+        image_shape=image_shape, typical_gap=typical_gap, wide_gap=wide_gap)

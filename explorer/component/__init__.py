@@ -1,14 +1,17 @@
-"""The latent plane as a Streamlit component: a thin wrapper around plane.js and plane.css.
+"""The latent plane as a Streamlit component: the plot, the decode panel and the interpolation strip.
 
-Data in (small JSON, sent as bytes on each rerun): the URLs and sizes of the published binary files
-(`explorer.assets.PlaneAssets`) and the grid setting. Out: the one-shot triggers `click` and
-`drag` and the persistent state `view`, validated here into `PlaneEvents` so that whatever a
-browser sends, the app gets either well-formed values or None.
+The browser side is ES modules in this folder (protocol.js holds the protocol: the data sent,
+the static files' byte layouts, the events sent back). Data in: `explorer.assets.PlaneAssets`
+plus the page's settings, as small JSON on each rerun. Clicks are answered in the browser; out
+come only the trigger `drag` (for the page's downloads) and the state `view` (for the grid
+download), validated here into `PlaneEvents`: whatever a browser sends, the app gets
+well-formed values or None, never an exception.
 """
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,26 +20,44 @@ import streamlit as st
 from ..assets import PlaneAssets
 
 _HERE = Path(__file__).parent
-STRIP_FRAMES = 10  # interpolation frames drawn live during a drag
+STRIP_FRAMES = 10  # interpolation frames in the strip, both ends included; the page's downloads match
+FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded in float32
+
+# Streamlit's components v2 take one inline JS module (a package-based component would need the
+# project installed with a pyproject manifest, which neither the app nor CI does). So the modules
+# are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
+# lines are dropped (every name is then in the one module's scope) and `export` is kept only on
+# index.js's default. `join_modules` refuses an import of a module not joined before it.
+MODULES = ("protocol.js", "dom.js", "decoder.js", "latent.js", "model.js", "geometry.js", "render.js", "grid.js",
+           "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "plane.js", "hooks.js", "index.js")
+_IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
+_EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
+
+
+def join_modules(folder: Path = _HERE, order: tuple[str, ...] = MODULES) -> str:
+    """The modules as one ES module, in `order`; ValueError if one imports a module not before it."""
+    parts = []
+    for i, name in enumerate(order):
+        text = (folder / name).read_text(encoding="utf-8")
+        for imported in _IMPORT.findall(text):
+            if imported not in order[:i]:
+                raise ValueError(f"{name} imports {imported}, which is not joined before it")
+        parts.append(f"// ---- {name}\n" + _EXPORT.sub("", _IMPORT.sub("", text)))
+    return "\n".join(parts)
+
 
 _plane = st.components.v2.component(
     "vae_latent_explorer.latent_plane",
-    js=(_HERE / "plane.js").read_text(encoding="utf-8"),
+    js=join_modules(),
     css=(_HERE / "plane.css").read_text(encoding="utf-8"),
 )
-
-
-@dataclass(frozen=True)
-class Click:
-    z: tuple[float, float]
-    index: int | None  # test image the click landed on, if it landed on one
 
 
 @dataclass(frozen=True)
 class Drag:
     start: tuple[float, float]
     end: tuple[float, float]
-    start_index: int | None  # test images under the press and the release, if any
+    start_index: int | None  # test digits under the press and the release, if any
     end_index: int | None
 
 
@@ -48,57 +69,60 @@ class View:
 
 @dataclass(frozen=True)
 class PlaneEvents:
-    click: Click | None  # this rerun's click, if it was caused by one
-    drag: Drag | None  # this rerun's finished drag, if any
+    drag: Drag | None  # this rerun's finished drag, if it was caused by one
     view: View | None  # the latest visible range the browser reported
 
 
-def latent_plane(assets: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15,
-                 strip_frames: int = STRIP_FRAMES, key: str = "latent_plane") -> PlaneEvents:
-    """Draw the plane and return what the user did with it since the last rerun."""
-    data = {**assets.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
-            "strip_frames": int(strip_frames)}
+def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, neighbours_k: int = 8,
+                 key: str = "plane") -> PlaneEvents:
+    """Draw the plane, its decode panel and strip; return what Python needs of what the user did."""
+    data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
+            "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES}
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run (0.5-0.8 s before the plane can paint).
-    result = _plane(key=key, data=json.dumps(data).encode(), on_click_change=_ignore, on_drag_change=_ignore,
-                    on_view_change=_ignore)
-    n = assets.n_points
-    return PlaneEvents(click=_click(result.get("click"), n), drag=_drag(result.get("drag"), n),
-                       view=_view(result.get("view")))
+    result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)
+    return PlaneEvents(drag=read_drag(result.get("drag"), plane.n_points), view=read_view(result.get("view")))
 
 
 def _ignore() -> None:
     """Events are read from the return value; a callback only declares that the event exists."""
 
 
+def _number(value) -> float | None:
+    """A finite float32-range number as float; None for anything else (bools, strings, NaN, 1e308, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int) and abs(value) > FLOAT32_MAX:  # before float(): 10**400 would overflow
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and abs(value) <= FLOAT32_MAX else None
+
+
 def _pair(value) -> tuple[float, float] | None:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-        return None
-    return float(value[0]), float(value[1])
+    x, y = _number(value[0]), _number(value[1])
+    return None if x is None or y is None else (x, y)
 
 
-def _index(value, n: int) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n else None
+def _index_ok(value, n: int) -> bool:
+    """None (no test digit) or the index of one of n."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n)
 
 
-def _click(payload, n: int) -> Click | None:
-    if not isinstance(payload, dict) or (z := _pair(payload.get("z"))) is None:
-        return None
-    return Click(z, _index(payload.get("index"), n))
-
-
-def _drag(payload, n: int) -> Drag | None:
+def read_drag(payload, n: int) -> Drag | None:
+    """A `drag` trigger as sent by the browser (n test digits), or None if any part is not well formed."""
     if not isinstance(payload, dict):
         return None
     start, end = _pair(payload.get("start")), _pair(payload.get("end"))
-    if start is None or end is None:
+    start_index, end_index = payload.get("start_index"), payload.get("end_index")
+    if start is None or end is None or not (_index_ok(start_index, n) and _index_ok(end_index, n)):
         return None
-    return Drag(start, end, _index(payload.get("start_index"), n), _index(payload.get("end_index"), n))
+    return Drag(start, end, start_index, end_index)
 
 
-def _view(payload) -> View | None:
+def read_view(payload) -> View | None:
+    """A `view` state as sent by the browser, or None if it is not a well-formed, non-empty range."""
     if not isinstance(payload, dict):
         return None
     x, y = _pair(payload.get("x")), _pair(payload.get("y"))

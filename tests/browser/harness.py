@@ -22,8 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 INSTALL_HINT = "Debian Chromium is needed at /usr/bin/chromium: apt-get install -y chromium"
 SHIPPED_MODEL = ROOT / "pretrained" / "lam-1.safetensors"
-VIEWPORT = {"width": 1440, "height": 1100}
-PLANE = "window.__latentPlane"  # the component's test hooks (explorer/component/plane.js)
+VIEWPORT = {"width": 1400, "height": 900}  # a laptop: the plane, its panel and strip must fit without scrolling
+PLANE = "window.__latentPlane"  # the component's test hooks (explorer/component/hooks.js)
 
 
 def model_path() -> Path:
@@ -99,34 +99,75 @@ def read_png(blob: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
 
 
-# Resolves with ms from the last click's pointerup to the page showing that z in Python's panel.
+# An init script: from the plane's first painted frame on, window.__shift.max is the largest move
+# or resize of the plot (px), sampled every animation frame.
+TRACK_SHIFT = """(() => {
+  const shift = { first: null, max: 0 };
+  window.__shift = shift;
+  const tick = () => {
+    const api = window.__latentPlane;
+    if (api && api.ready) {
+      const b = api.plane.canvas.getBoundingClientRect(), f = shift.first;
+      if (!f) shift.first = { x: b.x, y: b.y, w: b.width, h: b.height };
+      else shift.max = Math.max(shift.max, Math.abs(b.x - f.x), Math.abs(b.y - f.y), Math.abs(b.width - f.w),
+                                Math.abs(b.height - f.h));
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();"""
+
+
+def by_test_id(page, test_id: str):
+    """An element of the plane by its data-testid (the component's own, not Streamlit's)."""
+    return page.locator(f"[data-testid=latent-plane] [data-testid={test_id}]")
+
+
+def z_text(z) -> str:
+    """How the panel writes a latent point (minus signs as U+2212)."""
+    return f"({z[0]:.3f}, {z[1]:.3f})".replace("-", "\u2212")
+
+
+# Resolves with ms from the last click's pointerup to the first animation frame after the panel
+# shows that click's z: the frame in which a person sees the answer.
 WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
   const api = window.__latentPlane;
+  if (!api) { reject(new Error('no plane on the page')); return; }
+  const minus = (v) => v.toFixed(3).replace('-', '\u2212');
   const check = () => {
     const c = api.lastClick;
     if (!c || c.t <= since) return false;
-    const text = `z = (${c.z[0].toFixed(3)}, ${c.z[1].toFixed(3)})`;
-    const panel = document.querySelector('.st-key-selected');
-    if (panel && panel.textContent.includes(text)) { resolve(performance.now() - c.t); return true; }
-    return false;
+    const panel = api.plane.root.querySelector('[data-testid=panel-z]');
+    if (!panel || !panel.textContent.includes(`(${minus(c.z[0])}, ${minus(c.z[1])})`)) return false;
+    requestAnimationFrame(() => resolve(performance.now() - c.t));
+    return true;
   };
   const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => { observer.disconnect(); reject(new Error('panel did not update in 10 s')); }, 10000);
+  observer.observe(api.plane.root, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => {
+    observer.disconnect();
+    const c = api.lastClick, replaced = window.__latentPlane !== api;
+    reject(new Error(`panel did not show the click in 10 s (click seen: ${!!c && c.t > since}, plane replaced: ${replaced})`));
+  }, 10000);
 })"""
 
 
-def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25) -> list[float]:
-    """Click n random spots of the plane; for each, ms from pointerup to Python's panel showing its z."""
-    page.evaluate(f"{PLANE}.plane.canvas.scrollIntoView({{block: 'center'}})")  # panels above may push it down
+def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.25,
+                    lost: list | None = None) -> list[float | None]:
+    """Click n random spots of the plot; for each, ms from pointerup to the panel showing its z
+    (None for a click never answered, with the reason appended to `lost`)."""
     rect = page.evaluate(f"{PLANE}.plotRect()")
     latencies = []
     for _ in range(n):
         x = rect["left"] + rect["width"] * rng.uniform(0.05, 0.95)
         y = rect["top"] + rect["height"] * rng.uniform(0.05, 0.95)
         since = page.evaluate("performance.now()")
-        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since); }}", since)
+        page.evaluate(f"(since) => {{ window.__panelWait = ({WAIT_PANEL})(since).catch((e) => e.message); }}", since)
         page.mouse.click(x, y)
-        latencies.append(page.evaluate("window.__panelWait"))
+        answer = page.evaluate("window.__panelWait")
+        if isinstance(answer, str) and lost is not None:
+            inside = page.evaluate("([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight", [x, y])
+            lost.append(answer if inside else f"{answer}; the plot was pushed out of the window")
+        latencies.append(answer if not isinstance(answer, str) else None)
         time.sleep(pause_s)
     return latencies

@@ -1,0 +1,116 @@
+// Where things are: the plot's square in the canvas, the map between latent units and CSS
+// pixels, and how big the plot is given the room the page leaves the component.
+
+export const MARGIN = { left: 50, right: 12, top: 8, bottom: 36 }; // CSS px around the plot: tick labels
+const PLOT_MIN = 240; // CSS px; below this the figure is unreadable
+const PLOT_MAX = 900;
+// Room the component keeps beside and under the plot (CSS px, matched by plane.css), fixed from
+// the first layout so that nothing moves when the panel or the strip fill in.
+export const TOOLBAR_H = 28;
+export const STRIP_H = 70;
+const PANEL_MIN = 280; // the decode panel's least width beside the plot
+const GAP = 16; // between the plot's column and the panel
+const BOTTOM_PAD = 8; // kept free under the strip, inside the window
+const FIT_QUANTILE = 0.002; // the view fits the central 99.6% of points, so a few strays do not shrink it
+const FIT_PADDING = 1.08;
+
+/** Top of `node` in its scrolled document, however far the page has been scrolled. */
+export function documentTop(node) {
+  let top = node.getBoundingClientRect().top;
+  for (let n = node.parentNode; n; n = n.parentNode || n.host) if (n.scrollTop) top += n.scrollTop;
+  return top;
+}
+
+/**
+ * Sizes for a component `width` px wide whose top is `top` px down the document, in a window
+ * `viewportHeight` px tall: the plot's side, as wide as leaves the panel its room and as tall as
+ * keeps the strip in the window, and the canvas around it.
+ * @returns {{side: number, w: number, h: number}}
+ */
+export function layoutSizes(width, top, viewportHeight) {
+  const byWidth = width - PANEL_MIN - GAP - MARGIN.left - MARGIN.right;
+  const byHeight = viewportHeight - BOTTOM_PAD - top - TOOLBAR_H - MARGIN.top - MARGIN.bottom - STRIP_H;
+  const side = Math.floor(Math.max(PLOT_MIN, Math.min(byWidth, byHeight, PLOT_MAX)));
+  return { side, w: side + MARGIN.left + MARGIN.right, h: side + MARGIN.top + MARGIN.bottom };
+}
+
+// The visible square of latent space: its centre (cx, cy) and scale (CSS px per latent unit),
+// drawn into a plot of side `side` at (MARGIN.left, MARGIN.top) of the canvas.
+export class View {
+  constructor() {
+    this.side = 0; // CSS px
+    this.cx = 0;
+    this.cy = 0;
+    this.scale = 0; // 0 until fitted to points: nothing can be drawn or picked before that
+  }
+
+  get ready() {
+    return this.side > 0 && this.scale > 0;
+  }
+
+  /** The plot's rectangle in canvas CSS px. */
+  rect() {
+    return { left: MARGIN.left, top: MARGIN.top, width: this.side, height: this.side };
+  }
+
+  contains(sx, sy) {
+    return sx >= MARGIN.left && sx <= MARGIN.left + this.side && sy >= MARGIN.top && sy <= MARGIN.top + this.side;
+  }
+
+  /** @returns {[number, number]} canvas CSS px of latent (x, y) */
+  toScreen(x, y) {
+    const h = this.side / 2;
+    return [MARGIN.left + h + (x - this.cx) * this.scale, MARGIN.top + h - (y - this.cy) * this.scale];
+  }
+
+  /** @returns {Z} latent point at canvas CSS px (sx, sy) */
+  toLatent(sx, sy) {
+    const h = this.side / 2;
+    return [this.cx + (sx - MARGIN.left - h) / this.scale, this.cy - (sy - MARGIN.top - h) / this.scale];
+  }
+
+  /** @returns {ViewState} */
+  range() {
+    const [x0, y1] = this.toLatent(MARGIN.left, MARGIN.top);
+    const [x1, y0] = this.toLatent(MARGIN.left + this.side, MARGIN.top + this.side);
+    return { x: [x0, x1], y: [y0, y1] };
+  }
+
+  /** Keep the same latent square when the plot is resized. */
+  resize(side) {
+    if (this.scale > 0 && this.side > 0) this.scale *= side / this.side;
+    this.side = side;
+  }
+
+  /** Centre on the central quantiles of n points (xy interleaved), with a little padding. */
+  fit(xy, n) {
+    const xs = new Float32Array(n), ys = new Float32Array(n);
+    for (let i = 0; i < n; i++) { xs[i] = xy[2 * i]; ys[i] = xy[2 * i + 1]; }
+    xs.sort();
+    ys.sort();
+    const q = (a, f) => a[Math.min(n - 1, Math.max(0, Math.round(f * (n - 1))))];
+    const x0 = q(xs, FIT_QUANTILE), x1 = q(xs, 1 - FIT_QUANTILE), y0 = q(ys, FIT_QUANTILE), y1 = q(ys, 1 - FIT_QUANTILE);
+    this.cx = (x0 + x1) / 2;
+    this.cy = (y0 + y1) / 2;
+    this.scale = this.side / (Math.max(x1 - x0, y1 - y0, 1e-3) * FIT_PADDING);
+  }
+
+  /** Zoom by `factor`, keeping the latent point under canvas (sx, sy) where it is. */
+  zoomAt(sx, sy, factor) {
+    const [zx, zy] = this.toLatent(sx, sy);
+    this.scale = Math.min(1e5, Math.max(1, this.scale * factor));
+    const h = this.side / 2;
+    this.cx = zx - (sx - MARGIN.left - h) / this.scale;
+    this.cy = zy + (sy - MARGIN.top - h) / this.scale;
+  }
+
+  /** Pan so that `from` (a copy taken at the press) moves by (dx, dy) CSS px. */
+  panFrom(from, dx, dy) {
+    this.cx = from.cx - dx / from.scale;
+    this.cy = from.cy + dy / from.scale;
+  }
+
+  copy() {
+    return { cx: this.cx, cy: this.cy, scale: this.scale };
+  }
+}

@@ -1,0 +1,58 @@
+// Test hooks: window.__latentPlane, the most recent plane on the page (also on its root element
+// as .latentPlane). Used by tests/browser and bench/interaction.py; nothing in the app reads them.
+//   ready                  decoder and points loaded and the first frame painted
+//   paintedAt              performance.now() of the first paint
+//   trainReady             the training encodings (neighbours) have arrived
+//   toClient(x, y)         client px of latent (x, y);  toLatent(clientX, clientY) the reverse
+//   view()                 the visible range {x: [x0, x1], y: [y0, y1]}
+//   plotRect()             the plot's square in client px {left, top, width, height}
+//   point(i), nPoints()    test digit i's {z, label}; how many there are
+//   decode(zs)             the in-browser decoder on a list of [x, y]: pixel arrays
+//   live()                 {z, pixels} of the latest decode under the pointer, or null
+//   selection()            {z, index, pixels} of the selected point and its decode, or null
+//   strip()                [{z, pixels}] per strip frame
+//   lastClick, lastDrag    the latest click {z, index, t} (t: its pointerup's timeStamp), finished drag
+//   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"
+//   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
+//   update(data)           apply new data as a rerun would (a model switch without Python)
+
+export function exposeHooks(plane) {
+  const copy = (pixels) => Array.from(pixels);
+  const api = {
+    plane,
+    get ready() { return !!(plane.model && plane.painted); },
+    get paintedAt() { return plane.paintedAt; },
+    get trainReady() { return !!plane.train; },
+    toClient(x, y) {
+      const [sx, sy] = plane.view.toScreen(x, y), b = plane.canvas.getBoundingClientRect();
+      return { x: b.left + sx, y: b.top + sy };
+    },
+    toLatent(clientX, clientY) {
+      const b = plane.canvas.getBoundingClientRect();
+      return plane.view.toLatent(clientX - b.left, clientY - b.top);
+    },
+    view: () => plane.view.range(),
+    plotRect() {
+      const r = plane.view.rect(), b = plane.canvas.getBoundingClientRect();
+      return { left: b.left + r.left, top: b.top + r.top, width: r.width, height: r.height };
+    },
+    point: (i) => ({ z: plane.pointZ(i), label: plane.model.points.labels[i] }),
+    nPoints: () => plane.model.points.n,
+    decode(zs) {
+      const out = new Float32Array(plane.livePixels.length);
+      return zs.map(([x, y]) => copy(plane.model.decoder.decodeInto(x, y, out)));
+    },
+    live: () => (plane.liveZ ? { z: plane.liveZ, pixels: copy(plane.livePixels) } : null),
+    selection: () => (plane.panel.selected ? { ...plane.panel.selected, pixels: copy(plane.panel.selectedPixels) } : null),
+    strip: () => plane.strip.frames.map((f) => ({ z: f.z, pixels: f.z ? copy(f.pixels) : null })),
+    get lastClick() { return plane.lastClick; },
+    get lastDrag() { return plane.strip.done; },
+    frameTimes: (kind) => plane.timings[kind].slice(),
+    resetTimes() { plane.timings = { drag: [], hover: [] }; },
+    drawnCounts: () => plane.renderer.drawnCounts.slice(),
+    gridReady: () => plane.grid.ready,
+    update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
+  };
+  plane.root.latentPlane = api;
+  window.__latentPlane = api;
+}

@@ -1,0 +1,163 @@
+// The decode panel beside the plot: the decoder's image large (at the pointer while it is over
+// the plot, else at the selected point), and what is known about the selected point: z, for a
+// test digit its label, q(z|x) and KL, and the nearest training digits with the verdict whether
+// the point sits within the data. Its size is fixed by CSS, so filling it moves nothing.
+
+import { el, ImageView } from "./dom.js";
+import { nearest, pointStats, withinData } from "./latent.js";
+
+const fmt = (v, digits = 3) => v.toFixed(digits).replace("-", "\u2212");
+const pair = (p, digits = 3) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
+
+export class DecodePanel {
+  constructor(shape) {
+    this.shape = shape;
+    this.title = el("div", { class: "lp-panel-title", "data-testid": "decode-title" }, "Decoder output");
+    this.decode = new ImageView(shape, "lp-decode", "decode");
+    this.decodeZ = el("div", { class: "lp-decode-z", "data-testid": "decode-z" }, "\u00a0");
+    this.z = el("div", { class: "lp-panel-z", "data-testid": "panel-z" });
+    this.digitImage = new ImageView(shape, "lp-digit-image", "digit-image");
+    this.digitText = el("div", { class: "lp-digit-text", "data-testid": "panel-digit" });
+    this.digit = el("div", { class: "lp-digit" }, this.digitImage.canvas, this.digitText);
+    this.neighboursTitle = el("div", { class: "lp-neighbours-title" });
+    this.neighbours = el("div", { class: "lp-neighbours", "data-testid": "neighbours" });
+    this.verdict = el("div", { class: "lp-verdict", "data-testid": "verdict" });
+    this.cells = []; // [{view, caption}] one per neighbour shown
+    this.shownIndices = []; // training images the cells show, to paint them when they arrive
+    this.digitIndex = -1; // the test digit selected, to paint its image when it arrives
+    this.selected = null; // {z, index}: the clicked point; index of its test digit, or -1
+    this.selectedPixels = null; // its decode
+    this.hint = el("div", { class: "lp-panel-hint", "data-testid": "panel-hint" },
+                   "Click a point or empty space to decode it here. Drag from one digit to another to " +
+                   "interpolate. Wheel: zoom; shift-drag or right-drag: pan.");
+    this.selection = el("div", { class: "lp-selection", "data-testid": "selection" }, this.z, this.digit,
+                        this.neighboursTitle, this.neighbours, this.verdict);
+    this.root = el("div", { class: "lp-panel", "data-testid": "decode-panel" }, this.title, this.decode.canvas,
+                   this.decodeZ, this.hint, this.selection);
+    this.clearSelection();
+  }
+
+  /** A new selection: z, on test digit index or -1. */
+  select(z, index) {
+    this.selected = { z, index };
+  }
+
+  /** A new model: a selected test digit moves to where it encodes it; a free z stays. */
+  follow(model) {
+    const s = this.selected;
+    if (!s) return;
+    const i = s.index < model.points.n ? s.index : -1;
+    this.selected = { z: i >= 0 ? [model.points.mu[2 * i], model.points.mu[2 * i + 1]] : s.z, index: i };
+  }
+
+  /**
+   * Show the selection as the model sees it: its decode (in the big image too unless `pointerShown`),
+   * its test digit's figures, and its neighbours among `train` (null: still loading).
+   * @param {{model: Model, train: TrainPoints|null, data: PlaneData, testImages: ImageStore, trainImages: ImageStore}} from
+   */
+  refresh({ model, train, data, testImages, trainImages }, pointerShown) {
+    const sel = this.selected;
+    if (!sel || !model) { this.clearSelection(); return; }
+    const { decoder, points } = model;
+    if (!this.selectedPixels || this.selectedPixels.length !== this.shape[0] * this.shape[1]) {
+      this.selectedPixels = new Float32Array(this.shape[0] * this.shape[1]);
+    }
+    decoder.decodeInto(sel.z[0], sel.z[1], this.selectedPixels);
+    if (!pointerShown) this.showDecode(this.selectedPixels, sel.z, false);
+    const stats = sel.index >= 0 ? pointStats(points, sel.index) : null;
+    this.showSelection(sel.z, sel.index, sel.index >= 0 ? points.labels[sel.index] : null, stats, testImages);
+    if (!train) { this.neighboursLoading(data.neighbours_k); return; }
+    this.showNeighbours(nearest(train.mu, train.n, sel.z, data.neighbours_k), train.labels,
+                        { typical: data.typical_gap, wide: data.wide_gap }, trainImages);
+  }
+
+  /** The big image: `pixels` decoded at z, `atPointer` or at the selection. */
+  showDecode(pixels, z, atPointer) {
+    this.decode.showFloat(pixels, z);
+    this.title.textContent = atPointer ? "Decoder at the pointer" : "Decoder at the selected point";
+    this.decodeZ.textContent = `z = ${pair(z)}`;
+  }
+
+  clearDecode() {
+    this.decode.clear();
+    this.title.textContent = "Decoder output";
+    this.decodeZ.textContent = "\u00a0";
+  }
+
+  /**
+   * The selected point; for a test digit (index >= 0) also its label and q(z|x).
+   * @param {{mu: number[], sigma: number[], kl: number}|null} stats
+   */
+  showSelection(z, index, label, stats, testImages) {
+    this.hint.hidden = true;
+    this.selection.hidden = false;
+    this.z.textContent = `Selected z = ${pair(z)}`;
+    this.digit.hidden = index < 0;
+    if (index < 0) return;
+    this.digitText.replaceChildren(
+      el("div", {}, el("b", {}, `digit ${label}`), ` \u00b7 test #${index}`),
+      el("div", {}, `q(z|x): \u03bc = ${pair(stats.mu)}, \u03c3 = ${pair(stats.sigma)}`),
+      el("div", {}, "KL(q(z|x) \u2016 N(0, I)) = ", el("b", { "data-testid": "panel-kl" }, `${fmt(stats.kl, 2)} nats`)));
+    this.digitImage.clear();
+    this.digitIndex = index;
+    const paint = () => {
+      const bytes = testImages.get(index);
+      if (bytes && this.digitIndex === index) this.digitImage.showBytes(bytes, index);
+    };
+    paint();
+    testImages.load([index]).then(paint, () => {});
+  }
+
+  clearSelection() {
+    this.hint.hidden = false;
+    this.selection.hidden = true;
+    this.digitIndex = -1;
+  }
+
+  /** Neighbours not known yet: the training encodings are still on their way. */
+  neighboursLoading(k) {
+    this.neighboursTitle.textContent = `${k} nearest training digits`;
+    this.neighbours.replaceChildren(el("div", { class: "lp-loading" }, "loading the training encodings\u2026"));
+    this.cells = [];
+    this.verdict.textContent = "";
+    this.neighbours.dataset.ready = "false";
+  }
+
+  /**
+   * The k nearest training digits (label \u00b7 latent distance), closest first, and the verdict.
+   * @param {{indices: number[], distances: number[]}} found
+   */
+  showNeighbours(found, labels, gaps, trainImages) {
+    const k = found.indices.length;
+    if (this.cells.length !== k) {
+      this.cells = found.indices.map(() => ({ view: new ImageView(this.shape, "lp-neighbour-image", "neighbour-image"),
+                                             caption: el("div", { class: "lp-neighbour-caption" }) }));
+      this.neighbours.replaceChildren(...this.cells.map((c) => el("div", { class: "lp-neighbour",
+                                                                        "data-testid": "neighbour" },
+                                                                     c.view.canvas, c.caption)));
+    }
+    this.neighboursTitle.textContent = `${k} nearest training digits (digit \u00b7 latent distance)`;
+    found.indices.forEach((i, j) => {
+      const cell = this.cells[j];
+      cell.caption.textContent = `${labels[i]} \u00b7 ${found.distances[j].toFixed(3)}`;
+      cell.caption.parentElement.dataset.index = String(i);
+      if (cell.view.shown !== i) cell.view.clear();
+    });
+    this.shownIndices = found.indices;
+    const paint = () => this.cells.forEach((c, j) => {
+      const i = this.shownIndices[j], bytes = trainImages.get(i);
+      if (bytes && c.view.shown !== i) c.view.showBytes(bytes, i);
+    });
+    paint();
+    trainImages.load(found.indices).then(paint, () => {});
+    const d0 = found.distances[0];
+    const within = withinData(d0, gaps.wide);
+    this.verdict.dataset.within = String(within);
+    this.verdict.textContent = (within ? "Within the data: decodes here resemble these neighbours. "
+                                       : "Off the data: no training digit was encoded this close, so the decode " +
+                                         "is the decoder's own invention. ") +
+      `The nearest is ${d0.toFixed(3)} away; training encodings sit ${gaps.typical.toFixed(3)} apart typically, ` +
+      `99% within ${gaps.wide.toFixed(3)}.`;
+    this.neighbours.dataset.ready = "true";
+  }
+}

@@ -1,0 +1,160 @@
+// The protocol between Python and the plane, written once.
+//
+// In (Python -> browser): `data`, JSON sent as UTF-8 bytes on every rerun (PlaneData below);
+// explorer/component/__init__.py builds it from explorer.assets.PlaneAssets.to_data().
+// Static files (served at app/static/cache/, named by content hash, so never stale), all
+// little-endian and headerless; explorer/assets.py writes them:
+//   decoder       per Linear layer in order: weight float32 (out, in) row-major, bias float32 (out,)
+//   points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
+//   train         train mu float32 (M, 2) | train labels uint8 (M,)
+//   test images   uint8 (N, H, W)   read one image at a time with HTTP Range requests
+//   train images  uint8 (M, H, W)
+// Out (browser -> Python), validated in __init__.py:
+//   trigger "drag"  DragEvent, once per finished drag (Python makes the downloads)
+//   state   "view"  ViewState, the visible latent range, debounced (Python makes the grid PNG)
+// Clicks are answered here and are not sent.
+
+/**
+ * @typedef {Object} PlaneData
+ * @property {string} decoder_url
+ * @property {number[]} layer_sizes   [latent_dim, hidden..., H*W]
+ * @property {string} points_url
+ * @property {number} n_points        N
+ * @property {string} train_url
+ * @property {number} n_train         M
+ * @property {string} test_images_url
+ * @property {string} train_images_url
+ * @property {[number, number]} image_shape  [H, W]
+ * @property {string[]} palette       one CSS colour per label
+ * @property {number} typical_gap     median distance from a training encoding to its nearest other
+ * @property {number} wide_gap        its 99th percentile: a nearest neighbour closer is "within the data"
+ * @property {boolean} grid_show      decodings tiled behind the points
+ * @property {number} grid_n          grid_n x grid_n tiles
+ * @property {number} neighbours_k    nearest training images shown for a selected point
+ * @property {number} strip_frames    interpolation frames, both ends included
+ */
+/** @typedef {[number, number]} Z  a latent point */
+/** @typedef {{mu: Float32Array, logvar: Float32Array, labels: Uint8Array, n: number}} TestPoints */
+/** @typedef {{mu: Float32Array, labels: Uint8Array, n: number}} TrainPoints */
+/** @typedef {{start: Z, end: Z, start_index: (number|null), end_index: (number|null)}} DragEvent */
+/** @typedef {{x: [number, number], y: [number, number]}} ViewState */
+
+export const TRIGGER_DRAG = "drag";
+export const STATE_VIEW = "view";
+
+/** @returns {PlaneData} Python sends bytes (see __init__.py); a parsed object is accepted too. */
+export function parseData(raw) {
+  if (raw instanceof Uint8Array || raw instanceof ArrayBuffer) return JSON.parse(new TextDecoder().decode(raw));
+  return raw || {};
+}
+
+/** @returns {TestPoints} */
+export function readPoints(buffer, n) {
+  expectBytes(buffer, 16 * n + n, "points");
+  return { mu: new Float32Array(buffer, 0, 2 * n), logvar: new Float32Array(buffer, 8 * n, 2 * n),
+           labels: new Uint8Array(buffer, 16 * n, n), n };
+}
+
+/** @returns {TrainPoints} */
+export function readTrain(buffer, m) {
+  expectBytes(buffer, 8 * m + m, "train");
+  return { mu: new Float32Array(buffer, 0, 2 * m), labels: new Uint8Array(buffer, 8 * m, m), n: m };
+}
+
+function expectBytes(buffer, size, name) {
+  if (buffer.byteLength !== size) throw new Error(`${name} file has ${buffer.byteLength} bytes, expected ${size}`);
+}
+
+const FETCHES = new Map(); // url -> Promise<ArrayBuffer>, shared by every plane on the page
+
+/** The whole file at url, fetched once per page. */
+export function fetchOnce(url) {
+  if (!FETCHES.has(url)) {
+    const p = fetch(new URL(url, document.baseURI).href).then((r) => {
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    });
+    p.catch(() => FETCHES.delete(url)); // let a later call retry
+    FETCHES.set(url, p);
+  }
+  return FETCHES.get(url);
+}
+
+// A file of same-sized images, read a few at a time: one request with one byte range per
+// missing image (the server answers with multipart/byteranges), cached by index. A click needs
+// k of the 60,000 training images (47 MB): this moves k * 784 bytes instead of the file.
+export class ImageStore {
+  constructor(url, count, bytesPerImage) {
+    this.url = url;
+    this.count = count;
+    this.size = bytesPerImage;
+    this.cache = new Map(); // index -> Uint8Array
+    this.inFlight = new Map(); // index -> Promise
+  }
+
+  /** @returns {Uint8Array|undefined} the image if it has arrived */
+  get(i) {
+    return this.cache.get(i);
+  }
+
+  /** Resolves once every image of `indices` is cached (or rejects with the HTTP error). */
+  load(indices) {
+    const missing = [...new Set(indices)].filter((i) => i >= 0 && i < this.count && !this.cache.has(i) &&
+                                                         !this.inFlight.has(i));
+    if (missing.length) {
+      const request = this.fetchRanges(missing);
+      for (const i of missing) this.inFlight.set(i, request);
+      request.finally(() => { for (const i of missing) this.inFlight.delete(i); }).catch(() => {});
+    }
+    return Promise.all(indices.map((i) => this.inFlight.get(i))).then(() => undefined);
+  }
+
+  async fetchRanges(indices) {
+    const sorted = [...indices].sort((a, b) => a - b);
+    const ranges = sorted.map((i) => `${i * this.size}-${(i + 1) * this.size - 1}`).join(",");
+    const r = await fetch(new URL(this.url, document.baseURI).href, { headers: { Range: `bytes=${ranges}` } });
+    if (!r.ok) throw new Error(`${this.url}: HTTP ${r.status}`);
+    const body = new Uint8Array(await r.arrayBuffer());
+    const type = r.headers.get("content-type") || "";
+    let parts; // [{start, bytes}]: spans of the file, which may merge neighbouring ranges
+    if (r.status === 200) parts = [{ start: 0, bytes: body }];
+    else if (type.startsWith("multipart/byteranges")) parts = splitMultipart(body, type);
+    else parts = [{ start: Number(/bytes (\d+)-/.exec(r.headers.get("content-range"))[1]), bytes: body }];
+    for (const i of sorted) {
+      const from = i * this.size;
+      const part = parts.find((p) => p.start <= from && from + this.size <= p.start + p.bytes.length);
+      if (part) this.cache.set(i, part.bytes.slice(from - part.start, from - part.start + this.size));
+    }
+  }
+}
+
+// multipart/byteranges (RFC 9110, 14.6): "--boundary CRLF headers CRLF CRLF data CRLF" per part.
+function splitMultipart(body, type) {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(type)[2];
+  const text = new TextDecoder("latin1"); // byte-for-char, so string offsets are byte offsets
+  const parts = [];
+  let at = 0;
+  for (;;) {
+    const head = indexOf(body, `--${boundary}`, at);
+    if (head < 0) break;
+    const headersEnd = indexOf(body, "\r\n\r\n", head);
+    if (headersEnd < 0) break;
+    const headers = text.decode(body.subarray(head, headersEnd));
+    const m = /content-range:\s*bytes (\d+)-(\d+)/i.exec(headers);
+    if (!m) break;
+    const start = Number(m[1]), length = Number(m[2]) - start + 1, dataAt = headersEnd + 4;
+    parts.push({ start, bytes: body.subarray(dataAt, dataAt + length) });
+    at = dataAt + length;
+  }
+  return parts;
+}
+
+function indexOf(bytes, ascii, from) {
+  const first = ascii.charCodeAt(0);
+  outer: for (let i = from; i <= bytes.length - ascii.length; i++) {
+    if (bytes[i] !== first) continue;
+    for (let j = 1; j < ascii.length; j++) if (bytes[i + j] !== ascii.charCodeAt(j)) continue outer;
+    return i;
+  }
+  return -1;
+}

@@ -1,0 +1,219 @@
+// Drawing the figure: a base layer (grid decodings, the scatter, the axes) redrawn only when the
+// view or the data change, and per frame the base blitted with the overlays (selection, hover
+// ring, drag line) on top. Nothing here changes what the plane knows; it only draws it.
+
+const DOT_RADIUS = 2.1; // CSS px
+const DOT_ALPHA = 0.75;
+const GRID_ALPHA = 0.55;
+const HIT_RADIUS = 6; // CSS px: a press this close to a point is on that point
+
+function niceStep(span, targetTicks) {
+  const raw = span / Math.max(1, targetTicks);
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const f = raw / power;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * power;
+}
+
+function formatTick(v, step) {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const s = v.toFixed(decimals);
+  return s === "-0" || /^-0\.0*$/.test(s) ? s.slice(1) : s.replace("-", "\u2212");
+}
+
+export class Renderer {
+  constructor(canvas, font) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.base = document.createElement("canvas");
+    this.baseCtx = this.base.getContext("2d");
+    this.font = font;
+    this.width = 0; // CSS px
+    this.height = 0;
+    this.dpr = 1;
+    this.dots = null; // one pre-drawn dot per palette colour, at this dpr
+    this.dotsFor = null; // the palette they were drawn with
+    this.sx = null; // projected points, canvas CSS px (Float32Array N)
+    this.sy = null;
+    this.baseDirty = true;
+    this.drawnCounts = []; // points drawn per label in the last base
+  }
+
+  resize(width, height, dpr) {
+    this.width = width;
+    this.height = height;
+    this.dpr = dpr;
+    for (const c of [this.canvas, this.base]) {
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+    }
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    this.dots = null;
+    this.baseDirty = true;
+  }
+
+  /** Screen positions of every point under this view (kept for hit tests). */
+  project(view, points) {
+    if (!this.sx || this.sx.length !== points.n) {
+      this.sx = new Float32Array(points.n);
+      this.sy = new Float32Array(points.n);
+    }
+    for (let i = 0; i < points.n; i++) [this.sx[i], this.sy[i]] = view.toScreen(points.mu[2 * i], points.mu[2 * i + 1]);
+  }
+
+  /** The nearest shown point within HIT_RADIUS of canvas (sx, sy), or -1. */
+  hitTest(sx, sy, labels, hidden) {
+    let best = -1, bestD = HIT_RADIUS * HIT_RADIUS;
+    for (let i = 0; i < labels.length; i++) {
+      const dx = this.sx[i] - sx, dy = this.sy[i] - sy, d = dx * dx + dy * dy;
+      if (d <= bestD && !hidden.has(labels[i])) { bestD = d; best = i; }
+    }
+    return best;
+  }
+
+  makeDots(palette) {
+    const size = Math.ceil((DOT_RADIUS + 1) * 2 * this.dpr);
+    this.dots = palette.map((colour) => {
+      const c = document.createElement("canvas");
+      c.width = c.height = size;
+      const g = c.getContext("2d");
+      g.globalAlpha = DOT_ALPHA;
+      g.fillStyle = colour;
+      g.beginPath();
+      g.arc(size / 2, size / 2, DOT_RADIUS * this.dpr, 0, 2 * Math.PI);
+      g.fill();
+      return c;
+    });
+    this.dotsFor = palette;
+  }
+
+  /** @param {{image: HTMLCanvasElement, range: ViewState}|null} grid decodings to tile behind the points */
+  drawBase(view, points, hidden, palette, grid) {
+    this.baseDirty = false;
+    if (!this.dots || this.dotsFor !== palette) this.makeDots(palette);
+    this.project(view, points);
+    const ctx = this.baseCtx, dpr = this.dpr, r = view.rect();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, this.base.width, this.base.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(r.left, r.top, r.width, r.height);
+    ctx.clip();
+    if (grid) {
+      const [gx0, gy0] = view.toScreen(grid.range.x[0], grid.range.y[1]);
+      const [gx1, gy1] = view.toScreen(grid.range.x[1], grid.range.y[0]);
+      ctx.globalAlpha = GRID_ALPHA;
+      ctx.drawImage(grid.image, gx0, gy0, gx1 - gx0, gy1 - gy0);
+      ctx.globalAlpha = 1;
+    }
+    // Points in the data's own (shuffled) order, so no digit is always drawn on top.
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    const half = (this.dots[0].width) / 2, counts = new Array(palette.length).fill(0);
+    const minX = r.left - 4, maxX = r.left + r.width + 4, minY = r.top - 4, maxY = r.top + r.height + 4;
+    for (let i = 0; i < points.n; i++) {
+      const label = points.labels[i], x = this.sx[i], y = this.sy[i];
+      if (hidden.has(label) || x < minX || x > maxX || y < minY || y > maxY) continue;
+      ctx.drawImage(this.dots[label % palette.length], Math.round(x * dpr - half), Math.round(y * dpr - half));
+      counts[label % palette.length]++;
+    }
+    this.drawnCounts = counts;
+    ctx.restore();
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.drawAxes(ctx, view);
+  }
+
+  drawAxes(ctx, view) {
+    const r = view.rect(), range = view.range(), tick = 4;
+    ctx.strokeStyle = ctx.fillStyle = "#222";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(Math.round(r.left) + 0.5, Math.round(r.top) + 0.5, Math.round(r.width), Math.round(r.height));
+    ctx.font = `11px ${this.font}`;
+    const step = niceStep(range.x[1] - range.x[0], r.width / 70);
+    ctx.beginPath();
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (let v = Math.ceil(range.x[0] / step) * step; v <= range.x[1] + 1e-9; v += step) {
+      const x = Math.round(view.toScreen(v, 0)[0]) + 0.5;
+      ctx.moveTo(x, r.top + r.height);
+      ctx.lineTo(x, r.top + r.height + tick);
+      ctx.fillText(formatTick(v, step), x, r.top + r.height + tick + 2);
+    }
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    for (let v = Math.ceil(range.y[0] / step) * step; v <= range.y[1] + 1e-9; v += step) {
+      const y = Math.round(view.toScreen(0, v)[1]) + 0.5;
+      ctx.moveTo(r.left, y);
+      ctx.lineTo(r.left - tick, y);
+      ctx.fillText(formatTick(v, step), r.left - tick - 3, y);
+    }
+    ctx.stroke();
+    ctx.font = `italic 13px ${this.font}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "alphabetic";
+    ctx.fillText("z\u2081", r.left + r.width / 2, r.top + r.height + 32);
+    ctx.save();
+    ctx.translate(r.left - 36, r.top + r.height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText("z\u2082", 0, 0);
+    ctx.restore();
+  }
+
+  /**
+   * The base with this frame's overlays.
+   * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null}} overlays
+   */
+  drawFrame(view, { selection, hover, drag }) {
+    const ctx = this.ctx, dpr = this.dpr, r = view.rect();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.base, 0, 0);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(r.left, r.top, r.width, r.height);
+    ctx.clip();
+    if (drag) this.drawDrag(ctx, view, drag);
+    if (selection) this.drawCross(ctx, view.toScreen(selection[0], selection[1]));
+    if (hover) {
+      const [sx, sy] = view.toScreen(hover[0], hover[1]);
+      ctx.beginPath();
+      ctx.arc(sx, sy, 5, 0, 2 * Math.PI);
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = "#000";
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  drawCross(ctx, [sx, sy]) {
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = "#111";
+    ctx.beginPath();
+    for (const [ax, ay, bx, by] of [[-9, 0, -4, 0], [4, 0, 9, 0], [0, -9, 0, -4], [0, 4, 0, 9]]) {
+      ctx.moveTo(sx + ax, sy + ay);
+      ctx.lineTo(sx + bx, sy + by);
+    }
+    ctx.stroke();
+  }
+
+  drawDrag(ctx, view, { start, end, frames }) {
+    const [ax, ay] = view.toScreen(start[0], start[1]);
+    const [bx, by] = view.toScreen(end[0], end[1]);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = "rgba(0,0,0,0.8)";
+    ctx.setLineDash([4, 3]);
+    ctx.beginPath();
+    ctx.moveTo(ax, ay);
+    ctx.lineTo(bx, by);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = "#000";
+    for (let k = 0; k < frames; k++) {
+      const t = k / (frames - 1);
+      ctx.beginPath();
+      ctx.arc(ax + t * (bx - ax), ay + t * (by - ay), k === 0 || k === frames - 1 ? 3.5 : 2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+}

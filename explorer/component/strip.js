@@ -1,0 +1,143 @@
+// The interpolation strip under the plot: decodings at evenly spaced points of the line from the
+// drag's start to the pointer, between the real test images nearest the two ends.
+
+import { el, ImageView } from "./dom.js";
+import { nearest } from "./latent.js";
+
+const BUDGET_MS = 0.6; // of an animation frame's work, after which no further middle frame is refreshed
+
+const same = (a, b) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
+/** Test digit i if the point is one, else the test digit encoded nearest z. */
+const nearestTest = (points, z, i) => (i >= 0 ? i : nearest(points.mu, points.n, z, 1).indices[0]);
+
+export class Strip {
+  constructor(root, frames, shape) {
+    this.shape = shape; // [H, W]
+    this.frames = Array.from({ length: frames }, () => ({
+      view: new ImageView(shape, "lp-strip-frame", "strip-frame"), z: null, pixels: new Float32Array(shape[0] * shape[1]),
+    }));
+    this.startImage = new ImageView(shape, "lp-strip-end", "strip-start");
+    this.endImage = new ImageView(shape, "lp-strip-end", "strip-end");
+    this.ends = [-1, -1]; // test digits shown at the two ends
+    this.drag = null; // {start, startIndex, end} while a drag is in progress
+    this.done = null; // DragEvent of the finished drag the strip shows
+    this.cursor = 1; // the middle frame to refresh next during a live drag
+    this.caption = el("div", { class: "lp-strip-caption", "data-testid": "strip-caption" },
+                      "Drag from one digit to another to interpolate between them.");
+    root.replaceChildren(el("div", { class: "lp-strip-row" }, this.startImage.canvas,
+                                   ...this.frames.map((f) => f.view.canvas), this.endImage.canvas), this.caption);
+  }
+
+  get length() {
+    return this.frames.length;
+  }
+
+  /** A drag starts at z, on test digit startIndex or -1; the end's digit is known on release. */
+  begin(model, images, start, startIndex) {
+    this.drag = { start, startIndex, end: start };
+    this.invalidate();
+    this.showEnds(nearestTest(model.points, start, startIndex), -1, images);
+    this.caption.textContent = "Interpolation from the drag's start to the pointer";
+  }
+
+  /** The drag ends at z (test digit endIndex or -1): every frame decoded; returns the DragEvent. */
+  end(model, images, end, endIndex) {
+    const { start, startIndex } = this.drag;
+    this.drag = null;
+    return this.show(model, images, start, startIndex, end, endIndex);
+  }
+
+  cancel() {
+    this.drag = null;
+  }
+
+  /**
+   * A new model: a drag's test digits move to where it encodes them, free ends stay; the strip
+   * is decoded again. Returns the finished drag as it now is, or null if there is none.
+   */
+  follow(model, images) {
+    const n = model.points.n, mu = model.points.mu;
+    const index = (i) => (i !== null && i >= 0 && i < n ? i : -1);
+    const at = (z, i) => (i >= 0 ? [mu[2 * i], mu[2 * i + 1]] : z);
+    if (this.drag) {
+      this.drag.startIndex = index(this.drag.startIndex);
+      this.drag.start = at(this.drag.start, this.drag.startIndex);
+      this.invalidate();
+    }
+    if (!this.done) return null;
+    const d = this.done, si = index(d.start_index), ei = index(d.end_index);
+    return this.show(model, images, at(d.start, si), si, at(d.end, ei), ei);
+  }
+
+  /** Decode start -> end and show the real test digits at (or nearest) the ends; the DragEvent. */
+  show(model, images, start, startIndex, end, endIndex) {
+    this.finish(model.decoder, start, end);
+    this.showEnds(nearestTest(model.points, start, startIndex), nearestTest(model.points, end, endIndex), images);
+    this.done = { start, end, start_index: startIndex >= 0 ? startIndex : null, end_index: endIndex >= 0 ? endIndex : null };
+    return this.done;
+  }
+
+  targets(start, end) {
+    const n = this.frames.length;
+    return this.frames.map((_, k) => {
+      const t = k / (n - 1);
+      return k === n - 1 ? [end[0], end[1]] : [start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])];
+    });
+  }
+
+  decodeFrame(decoder, frame, z) {
+    decoder.decodeInto(z[0], z[1], frame.pixels);
+    frame.view.showFloat(frame.pixels);
+    frame.z = z;
+  }
+
+  /**
+   * One animation frame of a drag, after the pointer's decode (`livePixels`, at `end`): the first
+   * frame once, the last a copy of the live decode, and the middle ones refreshed stalest first
+   * while the frame's budget lasts (at least one per frame, so the strip always catches up).
+   */
+  live(decoder, start, end, livePixels, t0) {
+    const targets = this.targets(start, end), n = this.frames.length;
+    if (!same(this.frames[0].z, targets[0])) this.decodeFrame(decoder, this.frames[0], targets[0]);
+    const last = this.frames[n - 1];
+    last.pixels.set(livePixels);
+    last.view.showFloat(last.pixels);
+    last.z = targets[n - 1];
+    let done = 0;
+    for (let tries = 0; tries < n - 2; tries++) {
+      const k = 1 + ((this.cursor - 1 + tries) % (n - 2));
+      if (same(this.frames[k].z, targets[k])) continue;
+      if (done > 0 && performance.now() - t0 > BUDGET_MS) break;
+      this.decodeFrame(decoder, this.frames[k], targets[k]);
+      this.cursor = 1 + (k % (n - 2));
+      done++;
+    }
+  }
+
+  /** Every frame decoded on the line from start to end. */
+  finish(decoder, start, end) {
+    this.targets(start, end).forEach((z, k) => this.decodeFrame(decoder, this.frames[k], z));
+    const f = (v) => v.toFixed(2);
+    this.caption.textContent = `${this.frames.length} decodings from z = (${f(start[0])}, ${f(start[1])}) to ` +
+      `(${f(end[0])}, ${f(end[1])}), between the real test digits nearest the ends`;
+  }
+
+  /** The real test images at the ends, shown once the store has them. */
+  showEnds(startIndex, endIndex, images) {
+    this.ends = [startIndex, endIndex];
+    const paint = () => {
+      if (this.ends[0] !== startIndex || this.ends[1] !== endIndex) return; // newer ends are shown
+      for (const [view, i] of [[this.startImage, startIndex], [this.endImage, endIndex]]) {
+        const bytes = images.get(i);
+        if (bytes) view.showBytes(bytes, i); else view.clear();
+      }
+    };
+    paint();
+    images.load([startIndex, endIndex]).then(paint, () => {});
+  }
+
+  /** Forget what is drawn so the next live frame decodes everything again (a new drag, a new decoder). */
+  invalidate() {
+    for (const f of this.frames) f.z = null;
+  }
+}

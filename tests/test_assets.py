@@ -1,0 +1,121 @@
+"""The files the plane fetches: read from a checkpoint without torch, laid out as
+explorer/component/protocol.js reads them, named by content, and the neighbour scales the
+browser judges distances by equal to explorer.latent.NeighbourIndex's."""
+import numpy as np
+import pytest
+
+from explorer import assets, latent
+from explorer import checkpoint as ckpt_io
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, small_checkpoint, mnist_test):
+    folder = tmp_path_factory.mktemp("assets")
+    arrays = assets.read_plane_arrays(ckpt_io.save(folder / "m.safetensors", small_checkpoint))
+    # The small checkpoint trained on test images 0-2999 and embedded test images 3000-3999.
+    test_images, train_images = mnist_test.images[3000:4000], mnist_test.images[:3000]
+    return folder / "static", arrays, test_images, train_images, assets.publish_plane(
+        folder / "static", arrays, test_images, train_images)
+
+
+def _file(static, url: str) -> bytes:
+    return (static / url.removeprefix(assets.URL_PREFIX + "/")).read_bytes()
+
+
+def test_arrays_read_without_torch_are_the_checkpoint_embedding(published, small_checkpoint):
+    _, arrays, *_ = published
+    e = small_checkpoint.embedding
+    for name in ("test_mu", "test_logvar", "test_labels", "train_mu", "train_labels"):
+        np.testing.assert_array_equal(getattr(arrays, name), getattr(e, name))
+    assert arrays.test_mu.dtype == np.float32 and arrays.train_labels.dtype == np.uint8
+
+
+def test_points_and_train_files_have_the_documented_layouts(published):
+    static, arrays, _, _, plane = published
+    n, m = plane.n_points, plane.n_train
+    points = _file(static, plane.points_url)
+    assert len(points) == 16 * n + n
+    np.testing.assert_array_equal(np.frombuffer(points[: 8 * n], "<f4").reshape(n, 2), arrays.test_mu)
+    np.testing.assert_array_equal(np.frombuffer(points[8 * n: 16 * n], "<f4").reshape(n, 2), arrays.test_logvar)
+    np.testing.assert_array_equal(np.frombuffer(points[16 * n:], np.uint8), arrays.test_labels)
+    train = _file(static, plane.train_url)
+    assert len(train) == 9 * m
+    np.testing.assert_array_equal(np.frombuffer(train[: 8 * m], "<f4").reshape(m, 2), arrays.train_mu)
+    np.testing.assert_array_equal(np.frombuffer(train[8 * m:], np.uint8), arrays.train_labels)
+
+
+def test_image_files_hold_one_image_after_another_for_range_requests(published):
+    static, _, test_images, train_images, plane = published
+    h, w = plane.image_shape
+    for url, images in ((plane.test_images_url, test_images), (plane.train_images_url, train_images)):
+        blob = _file(static, url)
+        i = len(images) // 3
+        assert blob[i * h * w: (i + 1) * h * w] == images[i].tobytes()
+
+
+def test_decoder_file_is_the_torch_models_decoder(published, small_checkpoint):
+    static, _, _, _, plane = published
+    blob, sizes = latent.decoder_blob(small_checkpoint.model)
+    assert _file(static, plane.decoder_url) == blob and plane.layer_sizes == sizes
+
+
+def test_gaps_match_the_python_neighbour_index(published):
+    _, arrays, _, _, plane = published
+    index = latent.NeighbourIndex(arrays.train_mu)
+    assert plane.typical_gap == pytest.approx(index.typical_gap, rel=1e-9)
+    assert plane.wide_gap == pytest.approx(index.wide_gap, rel=1e-9)
+    assert 0 < plane.typical_gap < plane.wide_gap
+
+
+def test_gaps_match_on_sixty_thousand_points_and_on_duplicates():
+    mu = np.random.default_rng(3).normal(size=(60_000, 2)).astype(np.float32)
+    mu[100] = mu[101]  # an exact duplicate has a nearest other at distance 0
+    index = latent.NeighbourIndex(mu)
+    assert assets.data_gaps(mu) == pytest.approx((index.typical_gap, index.wide_gap), rel=1e-9)
+
+
+def test_the_data_carries_everything_the_browser_reads(published):
+    *_, plane = published
+    data = plane.to_data()
+    assert data["palette"] == list(assets.PALETTE)
+    assert data["image_shape"] == [28, 28] and data["n_points"] == 1000 and data["n_train"] == 3000
+    assert {"decoder_url", "points_url", "train_url", "test_images_url", "train_images_url", "layer_sizes",
+            "typical_gap", "wide_gap"} <= set(data)
+
+
+def test_publishing_again_writes_nothing_new(published):
+    static, arrays, test_images, train_images, plane = published
+    before = {p.name: p.stat().st_mtime_ns for p in (static / assets.CACHE_SUBDIR).iterdir()}
+    assert assets.publish_plane(static, arrays, test_images, train_images) == plane
+    after = {p.name: p.stat().st_mtime_ns for p in (static / assets.CACHE_SUBDIR).iterdir()}
+    assert before == after and len(after) == 5 and not any(n.endswith(".tmp") for n in after)
+    assert all(url.startswith("app/static/cache/") for url in (plane.decoder_url, plane.points_url, plane.train_url))
+
+
+def test_images_that_do_not_fit_the_model_are_refused(published):
+    static, arrays, test_images, train_images, _ = published
+    with pytest.raises(assets.AssetError, match="test images"):
+        assets.publish_plane(static, arrays, test_images[:10], train_images)
+    with pytest.raises(assets.AssetError, match="training images"):
+        assets.publish_plane(static, arrays, test_images, train_images[:10])
+    with pytest.raises(assets.AssetError, match="pixels"):
+        assets.publish_plane(static, arrays, test_images[:, :14], train_images[:, :14])
+
+
+def test_a_checkpoint_without_the_embedding_gives_asset_error(tmp_path):
+    from safetensors.numpy import save_file
+    path = tmp_path / "partial.safetensors"
+    save_file({"model.decoder.0.weight": np.zeros((4, 2), np.float32), "model.decoder.0.bias": np.zeros(4, np.float32),
+               "test_mu": np.zeros((3, 2), np.float32)}, str(path))
+    with pytest.raises(assets.AssetError, match="partial.safetensors"):
+        assets.read_plane_arrays(path)
+
+
+def test_reading_plane_arrays_does_not_import_torch():
+    import subprocess
+    import sys
+    code = ("import sys; from explorer import assets; "
+            "assets.read_plane_arrays('pretrained/lam-1.safetensors'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=assets.Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False", out.stderr
