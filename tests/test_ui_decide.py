@@ -76,11 +76,12 @@ def test_train_with_settings_already_in_the_library_switches_without_a_job():
 
 @pytest.mark.parametrize("state, kind, text", [
     ("cancelled", "info", "Training λ = 0.7 was cancelled; no model was saved."),
-    ("failed", "error", "Training λ = 0.7 failed: OSError: disk full"),
+    ("failed", "error", "Training λ = 0.7 failed: CheckpointError: size mismatch for decoder.0.weight"),
 ])
 def test_a_cancelled_or_failed_job_leaves_the_slider_on_the_explored_lambda(state, kind, text):
+    """The error of a failed job is shown as one line, however many lines the exception had."""
     s = at(0.5, job_id="job-1")  # the user moved the slider while the job ran
-    s = decide.job_ended(s, LAM_1, status(state=state, error="OSError: disk full"), never)
+    s = decide.job_ended(s, LAM_1, status(state=state, error="CheckpointError: size mismatch\n\tfor decoder.0.weight"), never)
     assert s.lam == 1.0 and s.model == LAM_1 and s.job_id is None
     assert s.notice == Notice(kind, text)
 

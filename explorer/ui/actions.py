@@ -24,7 +24,7 @@ def _notice_errors(callback):
         try:
             callback(*args, **kwargs)
         except (ValueError, OSError) as e:
-            state.apply(dataclasses.replace(state.get(), notice=Notice("error", str(e))))
+            state.apply(dataclasses.replace(state.get(), notice=Notice("error", decide.one_line(e))))
     return wrapper
 
 

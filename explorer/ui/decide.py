@@ -25,6 +25,11 @@ from .session import Explored, Notice, Session
 _DIGITS = 10  # lambdas equal to 10 decimals are one slider stop (0.1 * 3 is 0.3)
 
 
+def one_line(text: object) -> str:
+    """A message as one line (an exception's text may span several)."""
+    return " ".join(str(text).split())
+
+
 def stop(lam: float) -> float:
     """The slider stop that shows this lambda."""
     return round(float(lam), _DIGITS)
@@ -80,10 +85,10 @@ def job_ended(s: Session, explored: Explored, status: Any | None, lookup: Callab
         try:
             entry = lookup(status.result)
         except ValueError as e:  # LibraryError: deleted by another session in the meantime
-            return dataclasses.replace(s, notice=Notice("warning", f"Trained {lam}, but {e}."))
+            return dataclasses.replace(s, notice=Notice("warning", one_line(f"Trained {lam}, but {e}.")))
         return explore(s, Explored.of(entry), f"Trained {lam} in {status.elapsed_s:.0f} s; now exploring it.")
     if status.state == "failed":
-        return dataclasses.replace(s, notice=Notice("error", f"Training {lam} failed: {status.error}"))
+        return dataclasses.replace(s, notice=Notice("error", one_line(f"Training {lam} failed: {status.error}")))
     return dataclasses.replace(s, notice=Notice("info", f"Training {lam} was cancelled; no model was saved."))
 
 

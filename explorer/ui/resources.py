@@ -54,7 +54,10 @@ def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
 def manager():
     """The process's one training-job manager, and through it the model library.
 
-    Made before any torch work: its constructor sets the process's torch threads."""
+    Made before any torch work: its constructor sets the process's torch threads. pandas is
+    imported first, whole: plotly (the rate-distortion chart) looks it up in sys.modules without
+    importing it, and a pandas half-imported by another thread there fails the page's run."""
+    import pandas  # noqa: F401
     from explorer.jobs import shared_manager
     return shared_manager()
 
