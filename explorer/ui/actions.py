@@ -95,12 +95,9 @@ def on_ask_delete(entry_id: str | None) -> None:
 
 @_notice_errors
 def on_delete(entry_id: str) -> None:
-    s = state.get()
-    try:
-        _library().delete(entry_id)
-    finally:
-        s = dataclasses.replace(s, confirm_delete=None)
-        state.apply(s)
+    s = dataclasses.replace(state.get(), confirm_delete=None)
+    state.apply(s)  # the question is answered whether or not the deletion works
+    _library().delete(entry_id)
     state.apply(decide.deleted(s, entry_id, resources.starting_model()))
 
 

@@ -49,4 +49,4 @@ def main() -> None:
         library_panel.panel(explored)
         resources.model(path, mtime)  # loaded last, so that a download after the first drag is quick
     except (CheckpointError, ValueError, OSError) as e:
-        st.error(f"Cannot load the model library: {e}", icon=":material/error:")
+        st.error(f"Cannot read the models: {e}", icon=":material/error:")
