@@ -1,4 +1,4 @@
-"""The page's layout: a title and one caption, the plane with the full width, then the rest.
+"""The page's layout: one line naming the page, the plane with the full width, then the rest.
 
 Above the plane there is only what the first paint already shows, so nothing there can move the
 plane later; notices, the slider and the training job live in the sidebar, the model's figures
@@ -11,21 +11,16 @@ import streamlit as st
 
 from . import actions, plane, resources, state
 
-CAPTION = ("Each dot is μ of q(z|x) for one of the 10,000 MNIST test digits under a VAE with a 2-D latent "
-           "space (Kingma & Welling 2014).")
-# Streamlit leaves ~6rem above the title for its opaque toolbar. With the toolbar see-through (its
-# buttons sit right, the title left) 1.5rem is enough, and the plane fits a 900 px high laptop screen.
-CSS = ("<style>[data-testid='stHeader'] { background: transparent; }"
-       "[data-testid='stMainBlockContainer'] { padding-top: 1.5rem; }"
-       "[data-testid='stMainBlockContainer'] h1 { padding-top: 0; }</style>")
+# One line above the plane, the page's name in it: Streamlit's own top margin (room for its
+# toolbar) is all the rest. It cannot be trimmed without moving the plane: CSS sent from the
+# script (st.html, st.markdown) is applied a few frames after the elements below it have painted.
+INTRO = "**VAE Latent Explorer** · each dot is one MNIST test digit, at μ of q(z|x) in a 2-D latent space (Kingma & Welling 2014)"
 
 
 def main() -> None:
     state.init()
     actions.settle()
-    st.html(CSS)  # only a style tag: Streamlit puts it outside the layout
-    st.title("VAE Latent Explorer")
-    st.caption(CAPTION)
+    st.markdown(INTRO)
     # Sidebar slots in display order; the model's are filled after the plane, once torch is in.
     model_slot, job_slot, settings_slot = st.sidebar.container(), st.sidebar.container(), st.sidebar.container()
     with st.sidebar:
