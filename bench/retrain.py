@@ -19,7 +19,7 @@ The reported time is that of the smallest budget tried that gets there, so coars
 Click latency (click_ms_idle, click_ms_training) is a real UI figure: `streamlit run app.py`
 (with a temporary EXPLORER_MODELS_DIR) driven by Chromium, from a click's pointerup on the plane
 to the Python-rendered selection panel showing that z (as bench/interaction.py measures it),
-first idle, then while a job started from the page's own lambda slider trains in the server
+first idle, then while a job started from the page (slider one stop up, then Train) trains in the server
 process; the job is then cancelled with the page's Cancel button. The in-process figures (the
 Python work of a click: decode one z, find its 8 nearest training images, timed idle and while
 the sweep's jobs train in a background thread) are kept as click_ms_*_inprocess.
@@ -173,8 +173,9 @@ def browser_clicks(model: Path, clicks: int, seed: int) -> dict:
             sidebar.get_by_label("Epochs").fill(str(BROWSER_JOB_EPOCHS))
             sidebar.get_by_label("Epochs").press("Enter")
             page.wait_for_timeout(1000)
-            sidebar.get_by_role("slider").first.focus()
-            page.keyboard.press("ArrowRight")  # one stop up: a lambda with no model, so a job starts
+            page.locator(".st-key-lam").get_by_role("slider").focus()
+            page.keyboard.press("ArrowRight")  # one stop up: a lambda with no model; the page offers to train it
+            page.locator(".st-key-train_now").get_by_role("button").click(timeout=30_000)
             panel = page.locator(".st-key-job-panel")
             page.wait_for_selector(".st-key-live-embedding", timeout=60_000)  # training, past loading data
             lam = panel.locator("strong").first.inner_text()
@@ -282,7 +283,7 @@ def browser_figures(browser: dict | None) -> dict:
         "click_clicks": [len(idle), len(training)], "click_job": browser["job"],
         "click_job_ran_throughout": browser["job_ran_throughout"],
         "click_measure": "Chromium: click pointerup on the plane -> Python-rendered selection panel shows that z; "
-                         "idle, then while a job started from the page's lambda slider trains in the server",
+                         "idle, then while a job started from the page (slider, then Train) trains in the server",
     }
 
 

@@ -1,0 +1,14 @@
+"""The Streamlit page of the explorer, in parts.
+
+    session.py        every session-state key, its type and default (no Streamlit)
+    decide.py         what each event does to a session, as plain functions (no Streamlit)
+    state.py          reading and writing st.session_state as a `Session`
+    actions.py        the callbacks: the only code that writes session state
+    resources.py      cached loaders (plane files, model, images, the job manager)
+    page.py           the layout: title, the plane, then everything that needs torch
+    plane.py          the plane and its downloads (torch-free until a download is asked for)
+    models.py         sidebar: the lambda slider, notices and training settings
+    training.py       sidebar: this session's training job, live
+    metrics.py        the explored model's test figures
+    library_panel.py  the rate-distortion chart and the model library
+"""

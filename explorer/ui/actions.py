@@ -1,0 +1,126 @@
+"""The page's callbacks: the only code that writes session state.
+
+Widget callbacks (on_*) run before the rerun a widget causes; `settle` runs at the top of each
+run for the events that happen off the page (a job ending, a model file vanishing); `on_drag`
+records the plane's drag. Each reads the `Session`, asks `decide` what the event does, and
+applies the answer. An error becomes the one-line notice under the slider, never a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import streamlit as st
+
+from . import decide, resources, state
+from .session import Explored, Notice
+
+
+def _notice_errors(callback):
+    """LibraryError, CheckpointError, ValueError (bad settings) and OSError: a notice, not a traceback."""
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            callback(*args, **kwargs)
+        except (ValueError, OSError) as e:
+            state.apply(dataclasses.replace(state.get(), notice=Notice("error", decide.one_line(e))))
+    return wrapper
+
+
+def explored(s) -> Explored:
+    """The model the session explores."""
+    return s.model if s.model is not None else resources.starting_model()
+
+
+def _library():
+    return resources.manager().library
+
+
+@_notice_errors
+def on_lam_change() -> None:
+    s = state.get()
+    state.apply(decide.slider_moved(s, explored(s), _library().with_lam(s.lam)))
+
+
+@_notice_errors
+def on_back() -> None:
+    s = state.get()
+    state.apply(decide.back(s, explored(s)))
+
+
+@_notice_errors
+def on_train() -> None:
+    from explorer.jobs import training_config
+    s = state.get()
+    library = _library()
+    try:
+        config = training_config(s.lam, epochs=s.train_epochs, reconstruction=s.train_recon, k=s.train_k,
+                                 seed=s.train_seed)
+    except ValueError as e:
+        raise ValueError(f"Cannot train: {e}") from None
+    submit = lambda: resources.manager().submit(config, warm_start=s.train_warm).status()  # noqa: E731
+    state.apply(decide.train_pressed(s, explored(s), library.find(config), submit, library.get))
+
+
+def on_warm_change() -> None:
+    from explorer.jobs import DEFAULT_SCRATCH_EPOCHS, DEFAULT_WARM_EPOCHS
+    s = state.get()
+    state.apply(dataclasses.replace(s, train_epochs=DEFAULT_WARM_EPOCHS if s.train_warm else DEFAULT_SCRATCH_EPOCHS))
+
+
+def on_cancel(job_id: str) -> None:
+    """Ask the job to stop; `settle` reports it once it has (a running epoch stops at its next batch)."""
+    resources.manager().cancel(job_id)
+
+
+@_notice_errors
+def on_explore(entry_id: str) -> None:
+    entry = _library().get(entry_id)
+    state.apply(decide.explore(state.get(), Explored.of(entry), f"Switched to {entry.id} (λ = {entry.lam:g})."))
+
+
+def on_rd_select(chart_key: str) -> None:
+    """A click on the rate-distortion chart explores the model under it, then clears the selection."""
+    picked = decide.picked_id(st.session_state.get(chart_key))
+    if picked is not None:
+        on_explore(picked)
+    s = state.get()
+    state.apply(dataclasses.replace(s, rd_generation=s.rd_generation + 1))
+
+
+def on_ask_delete(entry_id: str | None) -> None:
+    state.apply(dataclasses.replace(state.get(), confirm_delete=entry_id))
+
+
+@_notice_errors
+def on_delete(entry_id: str) -> None:
+    s = dataclasses.replace(state.get(), confirm_delete=None)
+    state.apply(s)  # the question is answered whether or not the deletion works
+    _library().delete(entry_id)
+    state.apply(decide.deleted(s, entry_id, resources.starting_model()))
+
+
+def on_drag(drag) -> None:
+    """The plane reported a finished drag: keep it for the strip downloads."""
+    s = state.get()
+    if drag is not None and drag != s.drag:
+        state.apply(dataclasses.replace(s, drag=drag))
+
+
+def settle() -> None:
+    """Before anything is drawn: apply what happened since the last run away from this page.
+
+    Torch-free for a fresh session (no job, the starting model): only a session that has trained
+    or switched, and so has torch loaded already, touches the job manager or the library.
+    """
+    s = state.get()
+    if s.job_id is not None:
+        manager = resources.manager()
+        job = manager.get(s.job_id)
+        status = job.status() if job is not None else None
+        if status is None or not status.active:
+            s = decide.job_ended(s, explored(s), status, _library().get)
+    if s.model is not None and not Path(s.model.path).is_file():
+        s = decide.model_gone(s, resources.starting_model())
+    state.apply(s)

@@ -1,0 +1,119 @@
+"""What each event does to a session, as plain functions of plain values: no Streamlit, no torch.
+
+Each function takes the `Session` as it is and what the event found out (library entries, a job's
+status) and returns the `Session` as it should be; `actions` applies it. The rules:
+
+- The lambda slider shows the lambda of the model being explored. The one exception is the user's
+  own move onto a lambda that has no model: the slider stays there and the page offers
+  "Train lambda = x" (`pending`); nothing trains until that button is pressed.
+- Moving the slider onto a lambda the library has explores that model at once, so keyboard steps
+  and drags only ever switch between trained models, never start a job.
+- "Train" explores the model already trained with exactly these settings if there is one, and
+  otherwise queues a job; the slider goes back to the explored lambda while the job runs.
+- When the session's job ends: done, its model is explored; cancelled or failed, a notice says so
+  and the slider returns to the explored lambda.
+- Any change of model forgets the last drag: its downloads were of the previous decoder.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .session import Explored, Notice, Session
+
+_DIGITS = 10  # lambdas equal to 10 decimals are one slider stop (0.1 * 3 is 0.3)
+
+
+def one_line(text: object) -> str:
+    """A message as one line (an exception's text may span several)."""
+    return " ".join(str(text).split())
+
+
+def stop(lam: float) -> float:
+    """The slider stop that shows this lambda."""
+    return round(float(lam), _DIGITS)
+
+
+def pending(s: Session, explored: Explored) -> bool:
+    """The slider sits on a lambda the user chose that has no model yet (the page offers to train it)."""
+    return s.lam is not None and stop(s.lam) != stop(explored.lam)
+
+
+def explore(s: Session, model: Explored, message: str | None = None) -> Session:
+    """Explore `model` from the next run on; the slider follows it."""
+    return dataclasses.replace(s, model=model, lam=stop(model.lam), drag=None,
+                               notice=Notice("success", message) if message else None)
+
+
+def slider_moved(s: Session, explored: Explored, at_lam: Sequence[Any]) -> Session:
+    """The slider was moved to `s.lam`; `at_lam` are the library's models at that lambda, best first."""
+    if not pending(s, explored):
+        return dataclasses.replace(s, notice=None)
+    if at_lam:
+        entry = at_lam[0]
+        return explore(s, Explored.of(entry), f"Switched to {entry.id} (λ = {entry.lam:g}) from the library.")
+    return dataclasses.replace(s, notice=None)  # an offer, drawn while `pending`: no job
+
+
+def back(s: Session, explored: Explored) -> Session:
+    """Give up a pending lambda: the slider returns to the explored one."""
+    return dataclasses.replace(s, lam=stop(explored.lam), notice=None)
+
+
+def train_pressed(s: Session, explored: Explored, exact: Any | None, submit: Callable[[], Any],
+                  lookup: Callable[[str], Any]) -> Session:
+    """"Train" was pressed. `exact` is the library's model with exactly these settings, if any;
+    `submit()` queues the job and returns its status; `lookup(id)` finds a library entry."""
+    if exact is not None:
+        return explore(s, Explored.of(exact), f"Switched to {exact.id}: it was trained with these settings.")
+    status = submit()
+    if status.result is not None:  # another session's job saved it since `exact` was looked up
+        entry = lookup(status.result)
+        return explore(s, Explored.of(entry), f"Switched to {entry.id} (λ = {entry.lam:g}) from the library.")
+    return dataclasses.replace(s, job_id=status.id, lam=stop(explored.lam), notice=None)
+
+
+def job_ended(s: Session, explored: Explored, status: Any | None, lookup: Callable[[str], Any]) -> Session:
+    """The session's job is no longer queued or running (`status` None: the server forgot it)."""
+    s = dataclasses.replace(s, job_id=None, lam=stop(explored.lam))
+    if status is None:
+        return dataclasses.replace(s, notice=Notice("warning", "The training job was lost (the server restarted?)."))
+    lam = f"λ = {status.config.lam:g}"
+    # JobState is a str enum; its values are compared so this module needs no torch-importing jobs module.
+    if status.state == "done":
+        try:
+            entry = lookup(status.result)
+        except ValueError as e:  # LibraryError: deleted by another session in the meantime
+            return dataclasses.replace(s, notice=Notice("warning", one_line(f"Trained {lam}, but {e}.")))
+        return explore(s, Explored.of(entry), f"Trained {lam} in {status.elapsed_s:.0f} s; now exploring it.")
+    if status.state == "failed":
+        return dataclasses.replace(s, notice=Notice("error", one_line(f"Training {lam} failed: {status.error}")))
+    return dataclasses.replace(s, notice=Notice("info", f"Training {lam} was cancelled; no model was saved."))
+
+
+def deleted(s: Session, entry_id: str, starting: Explored) -> Session:
+    """A user model was deleted; a session exploring it goes back to the starting model."""
+    s = dataclasses.replace(s, confirm_delete=None)
+    if s.model is not None and s.model.id == entry_id:
+        return explore(s, starting, f"Deleted {entry_id}; back to {starting.id or 'the starting model'}.")
+    return dataclasses.replace(s, notice=Notice("info", f"Deleted {entry_id}."))
+
+
+def model_gone(s: Session, starting: Explored) -> Session:
+    """The explored model's file disappeared (deleted in another session or on disk)."""
+    gone = s.model.id if s.model is not None else "the model"
+    return dataclasses.replace(explore(s, starting), notice=Notice(
+        "warning", f"{gone} is no longer on disk; back to {starting.id or 'the starting model'}."))
+
+
+def picked_id(selection: Mapping | None) -> str | None:
+    """The library id of the point clicked on the rate-distortion chart (its customdata), if any."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        picked = point.get("customdata") if isinstance(point, Mapping) else None
+        if isinstance(picked, (list, tuple)):
+            picked = picked[0] if picked else None
+        if isinstance(picked, str) and picked:
+            return picked
+    return None

@@ -1,0 +1,54 @@
+"""The rate-distortion chart (a click explores a model) and the table of every model."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import views
+
+from . import actions, resources, state
+from .session import Explored
+
+
+def panel(explored: Explored) -> None:
+    listing = resources.manager().library.listing()
+    entries = list(listing.entries)
+    rd_tab, table_tab = st.tabs(["Rate–distortion", f"Model library ({len(entries)})"])
+    with rd_tab, st.container(key="rd"):
+        st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
+                   "λ trades one for the other. Click a point to explore that model.")
+        key = f"rd_chart_{state.get().rd_generation}"
+        st.plotly_chart(views.rate_distortion(entries, explored.id), key=key,
+                        on_select=lambda: actions.on_rd_select(key), selection_mode="points",
+                        config={"displayModeBar": False})
+    with table_tab, st.container(key="library"):
+        for problem in listing.problems:
+            st.warning(f"Skipped `{problem.name}`: {problem.message}", icon=":material/warning:")
+        table(entries, explored)
+
+
+def table(entries, explored: Explored) -> None:
+    user = sum(not e.shipped for e in entries)
+    st.caption(f"{len(entries)} models: {len(entries) - user} shipped, {user} trained here. "
+               "Select a row to explore it or, for one trained here, delete it.")
+    rows = views.library_rows(entries, explored.id)
+    # Keyed by the listed ids, so a selection never outlives the rows it pointed at.
+    event = st.dataframe(rows, key="library_table_" + str(hash(tuple(r["id"] for r in rows))), hide_index=True,
+                         on_select="rerun", selection_mode="single-row",
+                         column_config={"λ": st.column_config.NumberColumn(format="%g")})
+    chosen = [rows[i]["id"] for i in event.selection.rows if i < len(rows)]
+    if not chosen:
+        return
+    entry = next(e for e in entries if e.id == chosen[0])
+    buttons = st.container(horizontal=True)
+    buttons.button(f"Explore {entry.id}", key="explore_selected", on_click=actions.on_explore, args=(entry.id,),
+                   type="primary", disabled=entry.id == explored.id)
+    if entry.shipped:
+        return
+    if state.get().confirm_delete != entry.id:
+        buttons.button("Delete…", key="delete_selected", icon=":material/delete:", on_click=actions.on_ask_delete,
+                       args=(entry.id,))
+        return
+    st.warning(f"Delete `{entry.id}` from disk? This cannot be undone.")
+    confirm = st.container(horizontal=True)
+    confirm.button("Delete for good", key="delete_confirm", on_click=actions.on_delete, args=(entry.id,))
+    confirm.button("Keep it", key="delete_keep", on_click=actions.on_ask_delete, args=(None,))

@@ -1,0 +1,47 @@
+"""The page's layout: one line naming the page, the plane with the full width, then the rest.
+
+Above the plane there is only what the first paint already shows, so nothing there can move the
+plane later; notices, the slider and the training job live in the sidebar, the model's figures
+and the library below the plane. The plane paints before torch is imported: the panels that need
+torch (everything after it) import it when they are first drawn.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import actions, plane, resources, state
+
+# One line above the plane, the page's name in it: Streamlit's own top margin (room for its
+# toolbar) is all the rest. It cannot be trimmed without moving the plane: CSS sent from the
+# script (st.html, st.markdown) is applied a few frames after the elements below it have painted.
+INTRO = "**VAE Latent Explorer** · each dot is one MNIST test digit, at μ of q(z|x) in a 2-D latent space (Kingma & Welling 2014)"
+
+
+def main() -> None:
+    state.init()
+    actions.settle()
+    st.markdown(INTRO)
+    # Sidebar slots in display order; the model's are filled after the plane, once torch is in.
+    model_slot, job_slot, settings_slot = st.sidebar.container(), st.sidebar.container(), st.sidebar.container()
+    with st.sidebar:
+        controls = plane.controls()
+    s = state.get()
+    path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
+    if not plane.panel(path, mtime, controls):
+        return
+    from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
+    from . import library_panel, metrics, models, training
+    try:
+        explored = actions.explored(s)
+        models.init(explored)
+        with model_slot:
+            models.panel(explored)
+        with job_slot:
+            training.panel()
+        with settings_slot:
+            models.settings(explored)
+        metrics.panel(explored)
+        library_panel.panel(explored)
+        resources.model(path, mtime)  # loaded last, so that a download after the first drag is quick
+    except (CheckpointError, ValueError, OSError) as e:
+        st.error(f"Cannot read the models: {e}", icon=":material/error:")

@@ -1,0 +1,86 @@
+"""Everything the page loads once and shares between sessions: plane files, models, images, jobs.
+
+Models are keyed by (path, mtime), so a file replaced on disk is picked up without a restart.
+Only `plane_assets` and `images` are torch-free: the page calls them before the plane paints,
+and everything else after it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import assets
+from explorer.data import load_split
+
+from .session import Explored
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL = ROOT / "pretrained" / "lam-1.safetensors"
+STATIC_DIR = ROOT / "static"  # served at app/static (server.enableStaticServing)
+MODEL_ENV = "EXPLORER_MODEL"  # the starting model; user-trained models go to $EXPLORER_MODELS_DIR
+
+
+def starting_path() -> Path:
+    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+
+
+def stamp(path: str | Path) -> tuple[str, float]:
+    """(path, mtime) of a model file: the cache key of everything made from it (0 if it is missing)."""
+    path = Path(path)
+    try:
+        return str(path), path.stat().st_mtime
+    except OSError:
+        return str(path), 0.0
+
+
+@st.cache_resource(show_spinner=False)
+def images(split: str):
+    return load_split(split)
+
+
+@st.cache_resource(show_spinner=False)
+def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
+    """Publish what the in-browser plane fetches for this model (AssetError, DataError if it cannot)."""
+    arrays = assets.read_plane_arrays(path)
+    # ADAPTER for the component of issue 9, switched at merge: the new call also publishes the
+    # training images the plane shows as neighbours:
+    #   return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
+    return assets.publish_plane(STATIC_DIR, arrays, images("test").images)
+
+
+@st.cache_resource(show_spinner=False)
+def manager():
+    """The process's one training-job manager, and through it the model library.
+
+    Made before any torch work: its constructor sets the process's torch threads. pandas is
+    imported first, whole: plotly (the rate-distortion chart) looks it up in sys.modules without
+    importing it, and a pandas half-imported by another thread there fails the page's run."""
+    import pandas  # noqa: F401
+    from explorer.jobs import shared_manager
+    return shared_manager()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def header(path: str, mtime: float):
+    """What a checkpoint says about itself (config, metrics, history), without its weights."""
+    from explorer import checkpoint
+    manager()
+    return checkpoint.read_header(path)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def model(path: str, mtime: float):
+    """The full checkpoint, for torch decodes (downloads)."""
+    from explorer import checkpoint
+    manager()
+    return checkpoint.load(path)
+
+
+def starting_model() -> Explored:
+    """The starting model, as a library entry if the library holds its file."""
+    path, mtime = stamp(starting_path())
+    resolved = Path(path).resolve()
+    entry = next((e for e in manager().library.entries() if e.path.resolve() == resolved), None)
+    return Explored.of(entry) if entry is not None else Explored(None, path, header(path, mtime).config.lam)

@@ -1,0 +1,111 @@
+"""Finding the page's parts in a browser by their Streamlit keys (explorer/ui), as Streamlit's own
+e2e tests do: one helper per part, so no test copies a selector."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser import harness
+
+SETTLE_MS = 1000  # long enough for the rerun a widget change causes to reach the page
+
+
+def keyed(page: Page, key: str) -> Locator:
+    """The element (widget or container) the page created with this key."""
+    return page.locator(f".st-key-{key}")
+
+
+def sidebar(page: Page) -> Locator:
+    return page.get_by_test_id("stSidebar")
+
+
+def lam_slider(page: Page) -> Locator:
+    return keyed(page, "lam").get_by_role("slider")
+
+
+def expect_lam(page: Page, lam: str, timeout: float = 20_000) -> None:
+    """The slider shows this lambda (as the page formats it, e.g. "0.7")."""
+    expect(lam_slider(page)).to_have_attribute("aria-valuetext", lam, timeout=timeout)
+
+
+def step_lam(page: Page, key: str, times: int = 1) -> None:
+    """Keyboard steps on the slider, each left to commit as a person's would."""
+    slider = lam_slider(page)
+    for _ in range(times):
+        slider.focus()
+        page.keyboard.press(key)
+        page.wait_for_timeout(SETTLE_MS)
+
+
+def expect_exploring(page: Page, model_id: str, timeout: float = 30_000) -> None:
+    expect(sidebar(page)).to_contain_text(f"Exploring {model_id}", timeout=timeout)
+
+
+def set_training(page: Page, label: str, value: int) -> None:
+    """Type a training setting, opening the settings first (a rerun may redraw the expander under
+    the click, so the opening is retried until the field shows)."""
+    field = sidebar(page).get_by_label(label)
+    expander = sidebar(page).get_by_text("Training settings")
+    expect(expander).to_be_visible(timeout=60_000)
+    for _ in range(3):
+        if field.is_visible():
+            break
+        expander.click()
+        try:
+            expect(field).to_be_visible(timeout=10_000)
+        except AssertionError:
+            continue
+    field.fill(str(value))
+    field.press("Enter")
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def plane_top(page: Page) -> float:
+    """The plane's top edge in page coordinates (independent of scrolling), px."""
+    return page.evaluate("(() => { const r = document.querySelector('.st-key-plane').getBoundingClientRect();"
+                         " return r.top + window.scrollY; })()")
+
+
+# Installed before the page loads: the plane's top in page coordinates, every animation frame from
+# the first in which the plane's element has a size (at or before its first paint).
+WATCH_LAYOUT = """(() => {
+  window.__planeTops = [];
+  const watch = () => {
+    const el = document.querySelector('.st-key-plane');
+    if (el && el.getBoundingClientRect().height > 0) {
+      window.__planeTops.push(el.getBoundingClientRect().top + window.scrollY);
+    }
+    requestAnimationFrame(watch);
+  };
+  requestAnimationFrame(watch);
+})()"""
+
+
+def no_traceback(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert "Traceback" not in page.content()
+
+
+def open_page(chromium, url: str, viewport: dict | None = None) -> Page:
+    page = chromium.new_page(viewport=viewport or harness.VIEWPORT)
+    harness.open_app(page, url)
+    expect(sidebar(page)).to_contain_text("Exploring", timeout=60_000)
+    return page
+
+
+def damaged_model(checkpoint, path: Path, lam: float) -> Path:
+    """A model file whose header (all a library listing reads) says `lam` but whose first decoder
+    weight has the wrong shape, so loading it fails: a damaged file in the library."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    from explorer import checkpoint as ckpt_io
+    path = ckpt_io.save(path, dataclasses.replace(checkpoint, config=dataclasses.replace(checkpoint.config, lam=lam)))
+    with safe_open(path, "numpy") as f:
+        metadata, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    first = min(k for k in tensors if k.startswith("model.decoder.") and k.endswith(".weight"))
+    tensors[first] = tensors[first][:, :1].copy()
+    save_file(tensors, str(path), metadata=metadata)
+    return path

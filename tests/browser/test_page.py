@@ -1,0 +1,100 @@
+"""The page around the plane, in a real Chromium: nothing above the plane moves after it paints, the
+lambda slider starts no job by itself, the training panel never moves the plane, and after Cancel
+or a failed job the slider shows the lambda of the model being explored."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import harness
+from tests.browser.page_helpers import (WATCH_LAYOUT, damaged_model, expect_exploring, expect_lam, keyed,
+                                        no_traceback, open_page, plane_top, set_training, sidebar, step_lam)
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1400, "height": 900}
+
+
+def test_nothing_above_the_plane_moves_after_it_first_paints(chromium, app_url):
+    page = chromium.new_page(viewport=LAPTOP)
+    page.add_init_script(WATCH_LAYOUT)
+    harness.open_app(page, app_url)
+    # Everything that loads after the plane (torch, the model panel, metrics, the library) has arrived.
+    expect(keyed(page, "library")).to_be_attached(timeout=60_000)
+    expect(keyed(page, "metrics")).to_be_attached()
+    page.wait_for_timeout(1000)
+    tops = page.evaluate("window.__planeTops")
+    assert len(tops) > 10, "the plane was never seen on screen"
+    assert max(tops) - min(tops) < 0.5, f"the plane moved {max(tops) - min(tops):.1f} px after its first paint"
+    assert tops[0] < 200, f"at 1400x900 the plane starts {tops[0]:.0f} px down; little should sit above it"
+    page.close()
+
+
+def test_arrow_keys_on_the_slider_start_no_job_and_only_offer_training(chromium, model_file, tmp_path):
+    models_dir = tmp_path / "models"
+    with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server.log") as url:
+        page = open_page(chromium, url)
+        step_lam(page, "ArrowLeft", times=3)  # 1 -> 0.7 (no model) -> 0.5 (shipped) -> 0.3 (no model)
+        expect_lam(page, "0.3")
+        expect_exploring(page, "lam-0.5")
+        offer = keyed(page, "offer")
+        expect(offer).to_contain_text("No model has λ = 0.3 yet; you are still exploring λ = 0.5.")
+        expect(keyed(page, "train_now")).to_contain_text("Train λ = 0.3")
+        page.wait_for_timeout(3000)  # time enough for a job to show up, were one started
+        expect(keyed(page, "job-panel")).to_have_count(0)
+        assert not models_dir.exists() or not any(models_dir.iterdir())
+
+        keyed(page, "lam_back").get_by_role("button").click()
+        expect_lam(page, "0.5")
+        expect(offer).to_have_count(0)
+        no_traceback(page)
+        page.close()
+
+
+def test_the_training_panel_leaves_the_plane_in_place_and_cancel_leaves_the_slider_on_the_model(
+        chromium, model_file, tmp_path):
+    with harness.app_server(model_file, models_dir=tmp_path / "models", log_path=tmp_path / "server.log") as url:
+        page = open_page(chromium, url, LAPTOP)
+        set_training(page, "Epochs", 50)  # long enough to be cancelled while it runs
+        top = plane_top(page)
+        step_lam(page, "ArrowRight", times=2)  # 1 -> 1.5 (no model) -> 2 (shipped) ... -> 3 (no model)
+        step_lam(page, "ArrowRight")
+        expect_lam(page, "3")
+        expect_exploring(page, "lam-2")
+        keyed(page, "train_now").get_by_role("button").click()
+        panel = keyed(page, "job-panel")
+        expect(panel).to_contain_text("Training λ = 3", timeout=20_000)
+        expect(panel.get_by_role("progressbar")).to_be_visible(timeout=30_000)
+        expect_lam(page, "2")  # the slider shows the model being explored, not the one training
+        assert plane_top(page) == top, "the training panel moved the plane"
+        assert sidebar(page).locator(".st-key-job-panel").count() == 1, "the job panel belongs in the sidebar"
+
+        step_lam(page, "ArrowLeft")  # the user wanders off while it trains
+        keyed(page, "cancel_job").get_by_role("button").click()
+        expect(sidebar(page)).to_contain_text("Training λ = 3 was cancelled; no model was saved.", timeout=30_000)
+        expect(panel).to_have_count(0)
+        expect_lam(page, "2")
+        expect_exploring(page, "lam-2")
+        assert plane_top(page) == top
+        no_traceback(page)
+        page.close()
+
+
+def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lambda(
+        chromium, model_file, checkpoint, tmp_path):
+    # A damaged model in the library, nearest to the lambda asked for: the job's warm start cannot
+    # read its weights and the job fails at once (its header, all the listing reads, is intact).
+    models_dir = tmp_path / "models"
+    damaged_model(checkpoint, models_dir / "lam-0.69_damaged.safetensors", 0.69)
+    with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server.log") as url:
+        page = open_page(chromium, url)
+        step_lam(page, "ArrowLeft")  # 1 -> 0.7: no model
+        expect_lam(page, "0.7")
+        keyed(page, "train_now").get_by_role("button").click()
+        alert = sidebar(page).get_by_test_id("stAlert").filter(has_text="Training λ = 0.7 failed")
+        expect(alert).to_have_count(1, timeout=60_000)
+        text = alert.get_by_test_id("stMarkdownContainer").inner_text().strip()
+        assert "lam-0.69_damaged.safetensors" in text and "\n" not in text, text
+        expect_lam(page, "1")
+        expect_exploring(page, "lam-1")
+        expect(keyed(page, "job-panel")).to_have_count(0)
+        no_traceback(page)
+        page.close()

@@ -1,0 +1,136 @@
+"""The whole page run by Streamlit's AppTest (no browser): the lambda slider starts no job, Train
+does, and after Cancel or a failed job the slider shows the explored model's lambda again.
+
+Jobs run in a real JobManager over a temporary library and a small slice of MNIST, so they take
+a second or two instead of a minute.
+"""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer import jobs
+from explorer.data import load_split
+from explorer.library import SHIPPED_DIR, ModelLibrary
+from explorer.ui import resources
+from tests.browser.harness import ROOT, SHIPPED_MODEL
+
+pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped lambda = 1 model")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    train, test = load_split("train"), load_split("test")
+    return type(train)(train.images[:512], train.labels[:512]), type(test)(test.images[:256], test.labels[:256])
+
+
+@pytest.fixture
+def manager_for(monkeypatch, splits):
+    """Make the page's job manager one over this user folder (a file there: every save fails)."""
+    made = []
+
+    def make(user_dir):
+        manager = jobs.JobManager(ModelLibrary(SHIPPED_DIR, user_dir), splits=splits, threads=0, iwae_k=2,
+                                  report_every_s=0.05)
+        made.append(manager)
+        monkeypatch.setattr(jobs, "_shared", manager)
+        resources.manager.clear()
+        return manager
+
+    monkeypatch.setenv("EXPLORER_MODEL", str(SHIPPED_MODEL))
+    yield make
+    for manager in made:
+        manager.close(timeout=30)
+    resources.manager.clear()
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _slide(at: AppTest, lam: float) -> AppTest:
+    at.sidebar.select_slider(key="lam").set_value(lam).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _finish(manager, at: AppTest) -> AppTest:
+    """Wait for every job to end, then rerun as the job panel's poll would."""
+    for status in manager.jobs():
+        manager.get(status.id).wait(timeout=60)
+    return at.run()
+
+
+def _texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def _exploring(at: AppTest) -> str:
+    """The explored model's id, as the sidebar names it."""
+    [caption] = [c for c in _texts(at.sidebar.caption) if c.startswith("Exploring")]
+    return caption.split("`")[1]
+
+
+def test_slider_steps_switch_between_trained_models_and_never_start_a_job(manager_for, tmp_path):
+    manager = manager_for(tmp_path / "models")
+    at = _open()
+    assert at.session_state["lam"] == 1.0
+    for lam in (0.7, 0.5, 0.3):  # 0.5 is shipped; 0.7 and 0.3 have no model
+        _slide(at, lam)
+    assert manager.jobs() == []
+    assert _exploring(at) == "lam-0.5"
+    assert "No model has λ = 0.3 yet; you are still exploring λ = 0.5." in _texts(at.sidebar.info)
+    assert {b.key for b in at.sidebar.button} >= {"train_now", "lam_back"}
+    at.sidebar.button(key="lam_back").click().run()
+    assert at.session_state["lam"] == 0.5 and not at.sidebar.info
+    assert _exploring(at) == "lam-0.5"
+
+
+def test_train_starts_one_job_and_after_cancel_the_slider_shows_the_explored_lambda(manager_for, tmp_path):
+    manager = manager_for(tmp_path / "models")
+    at = _open()
+    at.sidebar.expander[0].number_input(key="train_epochs").set_value(500).run()
+    _slide(at, 0.7)
+    at.sidebar.button(key="train_now").click().run()
+    assert [s.config.lam for s in manager.jobs()] == [0.7]
+    assert at.session_state["lam"] == 1.0, "while the job runs the slider shows the model being explored"
+    _slide(at, 0.3)  # the user moves on while it trains: still no second job
+    assert len(manager.jobs()) == 1
+    at.sidebar.button(key="cancel_job").click().run()
+    at = _finish(manager, at)
+    assert manager.jobs()[0].state == jobs.JobState.CANCELLED
+    assert at.session_state["lam"] == 1.0 and _exploring(at) == "lam-1"
+    assert "Training λ = 0.7 was cancelled; no model was saved." in _texts(at.sidebar.info)
+    assert at.session_state["job_id"] is None
+
+
+def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lambda(manager_for, tmp_path):
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("a file where the models folder should be")
+    manager = manager_for(not_a_folder)
+    at = _open()
+    at.sidebar.expander[0].number_input(key="train_epochs").set_value(1).run()
+    _slide(at, 2.0)  # shipped: explores lam-2
+    _slide(at, 3.0)
+    at.sidebar.button(key="train_now").click().run()
+    at = _finish(manager, at)
+    assert manager.jobs()[0].state == jobs.JobState.FAILED
+    assert at.session_state["lam"] == 2.0 and _exploring(at) == "lam-2"
+    [error] = _texts(at.sidebar.error)
+    assert error.startswith("Training λ = 3 failed: ") and "\n" not in error and "Traceback" not in error
+    assert not at.exception
+
+
+def test_a_corrupt_starting_model_is_one_line_not_a_traceback(manager_for, tmp_path, monkeypatch):
+    manager_for(tmp_path / "models")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json, not a checkpoint")
+    monkeypatch.setenv("EXPLORER_MODEL", str(bad))
+    started = time.monotonic()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert time.monotonic() - started < 120
+    assert not at.exception
+    [error] = _texts(at.error)
+    assert error.startswith("Cannot show the latent plane:") and "bad.safetensors" in error
