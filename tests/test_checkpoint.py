@@ -128,10 +128,10 @@ def test_deeply_nested_metadata_is_refused_without_recursion_error(tmp_path, par
 
 
 @pytest.mark.parametrize("where, value, match", [
-    (["config", "model", "hidden"], [], "does not fit"),
+    (["config", "model", "hidden"], [], "does not fit|hidden must list 1 to 8 layer widths"),
     (["config", "model", "hidden"], [64, 0], "layer of size 0"),
     (["config", "model", "hidden"], [64, "32"], r"config.model.hidden\[1\] must be an integer"),
-    (["config", "model", "hidden"], list(range(1, 200)), "does not fit"),
+    (["config", "model", "hidden"], list(range(1, 200)), "does not fit|hidden must list 1 to 8 layer widths"),
     (["config", "model", "image_shape"], [28], "must be a list of 2 values"),
     (["config", "model", "latent_dim"], 3,
      r"tensor model.to_stats.weight is F32 \[4, 32\], the config implies F32 \[6, 32\]"),

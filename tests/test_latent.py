@@ -83,22 +83,6 @@ def test_unreadable_checkpoint_gives_asset_error(tmp_path):
         assets.read_plane_arrays(tmp_path / "junk.safetensors")
 
 
-def test_publish_names_files_by_content_and_writes_them_once(tmp_path, small_checkpoint, mnist_test):
-    arrays = assets.read_plane_arrays(ckpt_io.save(tmp_path / "m.safetensors", small_checkpoint))
-    images = mnist_test.images[3000:4000]  # the split the small checkpoint embedded
-    first = assets.publish_plane(tmp_path / "static", arrays, images)
-    again = assets.publish_plane(tmp_path / "static", arrays, images)
-    assert first == again and first.decoder_url.startswith("app/static/cache/decoder-")
-    files = sorted((tmp_path / "static" / "cache").iterdir())
-    assert len(files) == 3 and not any(f.name.endswith(".tmp") for f in files)
-    points = (tmp_path / "static" / first.points_url.removeprefix("app/static/")).read_bytes()
-    n = first.n_points
-    np.testing.assert_array_equal(np.frombuffer(points[: 8 * n], "<f4").reshape(n, 2), arrays.test_mu)
-    np.testing.assert_array_equal(np.frombuffer(points[8 * n:], np.uint8), arrays.test_labels)
-    with pytest.raises(assets.AssetError, match="test images"):
-        assets.publish_plane(tmp_path / "static", arrays, images[:10])
-
-
 def test_neighbour_index_finds_the_closest_training_points():
     train_mu = np.random.default_rng(2).normal(size=(500, 2)).astype(np.float32)
     index = latent.NeighbourIndex(train_mu)

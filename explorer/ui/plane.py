@@ -37,11 +37,8 @@ def controls() -> Controls:
 
 def draw(plane_assets: assets.PlaneAssets, c: Controls):
     """The one call to the component."""
-    # ADAPTER for the component of issue 9, switched at merge: the new component shows the
-    # neighbours itself and no longer reports clicks:
-    #   return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, neighbours_k=c.neighbours_k,
-    #                       key="plane")
-    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, key="plane")
+    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, neighbours_k=c.neighbours_k,
+                        key="plane")
 
 
 @st.fragment

@@ -44,10 +44,7 @@ def images(split: str):
 def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
     """Publish what the in-browser plane fetches for this model (AssetError, DataError if it cannot)."""
     arrays = assets.read_plane_arrays(path)
-    # ADAPTER for the component of issue 9, switched at merge: the new call also publishes the
-    # training images the plane shows as neighbours:
-    #   return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
-    return assets.publish_plane(STATIC_DIR, arrays, images("test").images)
+    return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
 
 
 @st.cache_resource(show_spinner=False)
