@@ -129,18 +129,18 @@ def test_deeply_nested_metadata_is_refused_without_recursion_error(tmp_path, par
 
 @pytest.mark.parametrize("where, value, match", [
     (["config", "model", "hidden"], [], "does not fit|hidden must list 1 to 8 layer widths"),
-    (["config", "model", "hidden"], [64, 0], "layer of size 0"),
+    (["config", "model", "hidden"], [64, 0], "hidden width must be between 1 and 16384, got 0"),
     (["config", "model", "hidden"], [64, "32"], r"config.model.hidden\[1\] must be an integer"),
     (["config", "model", "hidden"], list(range(1, 200)), "does not fit|hidden must list 1 to 8 layer widths"),
     (["config", "model", "image_shape"], [28], "must be a list of 2 values"),
     (["config", "model", "latent_dim"], 3,
      r"tensor model.to_stats.weight is F32 \[4, 32\], the config implies F32 \[6, 32\]"),
-    (["config", "model", "dropout"], 1.5, "dropout must be in"),
+    (["config", "model", "dropout"], 1.5, "dropout must be between 0 and 0.99"),
     (["config", "lam"], "1", "config.lam must be a finite number"),
     (["config", "epochs"], 3.0, "config.epochs must be an integer"),
     (["config", "epochs"], 10**400, "config.epochs must be an integer.*an integer of 401 digits"),
     (["config", "epochs"], True, "config.epochs must be an integer"),
-    (["config", "epochs"], 0, "epochs must be >= 1"),
+    (["config", "epochs"], 0, "epochs must be between 1 and 100000, got 0"),
     (["config", "bf16"], 1, "config.bf16 must be true or false"),
     (["config", "reconstruction"], "l1", "reconstruction must be one of"),
     (["config", "surprise"], 1, "config: unknown field 'surprise'"),
@@ -185,8 +185,12 @@ def test_huge_hidden_width_is_refused_before_any_model_is_built(tmp_path, parts,
     ckpt_io._network_shapes.cache_clear()
     path = _write(tmp_path / "wide.safetensors", arrays, _edit(info, ["config", "model", "hidden"], [500_000, 32]))
     start = time.process_time()
-    _refused(path, r"tensor model.(encoder|decoder).*the config implies F32 \[.*500000")
-    assert time.process_time() - start < 1.0  # CPU time: building that model alone takes seconds
+    _refused(path, r"hidden width must be between 1 and 16384, got 500000")  # the config's own range
+    assert time.process_time() - start < 1.0 and not devices  # refused before any model exists
+    path = _write(tmp_path / "wide2.safetensors", arrays, _edit(info, ["config", "model", "hidden"], [16_000, 32]))
+    start = time.process_time()
+    _refused(path, r"tensor model.(encoder|decoder).*the config implies F32 \[.*16000")
+    assert time.process_time() - start < 1.0  # CPU time: building that model for real takes a while
     assert devices and set(devices) == {"meta"}  # shapes came from a VAE that holds no memory
 
 
