@@ -19,6 +19,7 @@ safetensors' numpy loader) before the much slower `import torch` that the rest o
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,12 @@ from pathlib import Path
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
-from .files import write_atomic
+from .files import sweep_temp_files, write_atomic
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
+# The images every model shares take 55 MB and each model's own files about 2.8 MB, so this
+# holds the files of some 70 models before the least recently published go.
+CACHE_MAX_BYTES = 256 * 2**20
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
 # matplotlib's tab10 (Tableau 10), one colour per digit: distinguishable for the common
 # colour-vision deficiencies. The browser gets it in the data; this is its one definition.
@@ -153,14 +157,70 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
                                    for k, v in arrays.items()})
 
 
+def _name(stem: str, blob: bytes) -> str:
+    return f"{stem}-{hashlib.sha256(blob).hexdigest()[:16]}.bin"
+
+
 def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
-    """Write blob once under <static_dir>/cache/<stem>-<hash>.bin; return its URL relative to the app."""
-    digest = hashlib.sha256(blob).hexdigest()[:16]
-    name = f"{stem}-{digest}.bin"
-    target = Path(static_dir) / CACHE_SUBDIR / name
-    if not target.exists():
+    """Write blob once under <static_dir>/cache/<stem>-<hash>.bin; return its URL relative to the app.
+
+    A file already there is touched instead, so that its mtime says when it was last published:
+    `prune_cache` drops the least recently published files first."""
+    target = Path(static_dir) / CACHE_SUBDIR / _name(stem, blob)
+    try:
+        os.utime(target)
+    except FileNotFoundError:
         write_atomic(target, blob)
-    return f"{URL_PREFIX}/{CACHE_SUBDIR}/{name}"
+    return f"{URL_PREFIX}/{CACHE_SUBDIR}/{target.name}"
+
+
+def model_asset_names(arrays: PlaneArrays) -> list[str]:
+    """Names of the cache files that belong to this model alone (not the images every model shares)."""
+    return [_name("decoder", pack_decoder(arrays.decoder)[0]),
+            _name("points", pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)),
+            _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
+
+
+def published_files(static_dir: str | Path, model_path: str | Path) -> list[Path]:
+    """The cache files published for the model in `model_path` alone, whether or not they exist
+    now; empty if the model cannot be read. Ask before deleting the model: its file names them."""
+    try:
+        names = model_asset_names(read_plane_arrays(model_path))
+    except AssetError:
+        return []
+    return [Path(static_dir) / CACHE_SUBDIR / name for name in names]
+
+
+def prune_cache(static_dir: str | Path, keep: tuple[str, ...] = (), max_bytes: int = CACHE_MAX_BYTES) -> list[str]:
+    """Bound the cache: sweep the temp files of killed writes, then delete the least recently
+    published files until the folder holds at most max_bytes. Names in `keep` (URLs or file names
+    in use now) stay whatever their age. Returns the names deleted."""
+    folder = Path(static_dir) / CACHE_SUBDIR
+    removed = sweep_temp_files(folder)
+    keep_names = {Path(k).name for k in keep}
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False) and e.name.endswith(".bin")]
+    except FileNotFoundError:
+        return removed
+    sizes = {}
+    for e in entries:
+        try:
+            sizes[e.name] = (e.stat().st_mtime, e.stat().st_size)
+        except FileNotFoundError:
+            pass
+    total = sum(size for _, size in sizes.values())
+    for name in sorted(sizes, key=lambda n: sizes[n][0]):
+        if total <= max_bytes:
+            break
+        if name in keep_names:
+            continue
+        try:
+            (folder / name).unlink()
+            removed.append(name)
+        except FileNotFoundError:
+            pass
+        total -= sizes[name][1]
+    return removed
 
 
 def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.ndarray,
@@ -177,7 +237,7 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         raise AssetError(f"the decoder makes {sizes[-1]} pixels but the images are {image_shape} (test) "
                          f"and {tuple(train_images.shape[1:])} (training)")
     typical_gap, wide_gap = data_gaps(arrays.train_mu)
-    return PlaneAssets(
+    plane = PlaneAssets(
         decoder_url=publish(static_dir, "decoder", blob), layer_sizes=sizes,
         points_url=publish(static_dir, "points", pack_points(arrays.test_mu, arrays.test_logvar,
                                                              arrays.test_labels)),
@@ -188,3 +248,6 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         train_images_url=publish(static_dir, "train-images",
                                  np.ascontiguousarray(train_images, np.uint8).tobytes()),
         image_shape=image_shape, typical_gap=typical_gap, wide_gap=wide_gap)
+    prune_cache(static_dir, keep=(plane.decoder_url, plane.points_url, plane.train_url, plane.test_images_url,
+                                  plane.train_images_url))
+    return plane

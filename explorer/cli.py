@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt_io
+from . import files
 from .data import DEFAULT_DIR, load_split
 from .device import DEVICES, resolve_device
 from .evaluate import evaluate
@@ -133,6 +134,7 @@ def _train(args, argv) -> int:
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
     check_number("--iwae-k", args.iwae_k, int, *IWAE_K_RANGE)
     _check_out(args.out, args.force)
+    files.sweep_temp_files(args.out.parent)  # what killed saves left there; young ones may be live
     bar = _ProgressBar()
     result = fit(config, data_dir=args.data, on_progress=bar, iwae_k=args.iwae_k,
                  command="python -m explorer " + shlex.join(argv), on_phase=bar.phase, on_eval_progress=bar.images)

@@ -4,7 +4,7 @@ Listing reads only each file's safetensors header (its JSON metadata), never the
 the page can list the library on every rerun. A file that cannot be read is reported as a
 `LibraryProblem` with its reason and skipped; it never breaks the listing. Only regular files
 are read (a named pipe would block the reader forever). Temp files of an interrupted save
-(`.name.XXXX.tmp`, see checkpoint.save) are not model files and are never listed.
+(`.name.XXXX.explorer.tmp`, see files.write_atomic) are not model files and are never listed.
 
 A `Listing` is one snapshot of both folders; `find`, `with_lam` and `nearest` answer from it,
 so a caller with several questions lists the folders once.
@@ -21,11 +21,11 @@ import os
 import re
 import stat
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
+from . import files
 from .checkpoint import Checkpoint
 from .evaluate import Metrics
 from .train import EpochStats, TrainConfig, canonical
@@ -195,19 +195,10 @@ class ModelLibrary:
             raise LibraryError(f"{entry_id} is a shipped model and cannot be deleted")
         entry.path.unlink(missing_ok=True)
 
-    def sweep_temp_files(self, min_age_s: float = 600) -> list[str]:
+    def sweep_temp_files(self, min_age_s: float = files.DEFAULT_TEMP_AGE_S) -> list[str]:
         """Remove temp files that an interrupted save left in the user folder (never listed
         anyway); younger ones may belong to a save in progress in another process."""
-        removed = []
-        now = time.time()
-        for path in self.user_dir.glob(f".*{ckpt_io.EXTENSION}.*.tmp"):
-            try:
-                if now - path.stat().st_mtime >= min_age_s:
-                    path.unlink()
-                    removed.append(path.name)
-            except FileNotFoundError:
-                pass
-        return removed
+        return files.sweep_temp_files(self.user_dir, min_age_s)
 
     def _read_cached(self, path: Path, shipped: bool) -> LibraryEntry | LibraryProblem | None:
         try:

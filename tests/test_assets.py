@@ -85,9 +85,12 @@ def test_the_data_carries_everything_the_browser_reads(published):
 
 def test_publishing_again_writes_nothing_new(published):
     static, arrays, test_images, train_images, plane = published
-    before = {p.name: p.stat().st_mtime_ns for p in (static / assets.CACHE_SUBDIR).iterdir()}
+    def files():  # the same inode means the file was not written again (publishing only touches it)
+        return {p.name: (p.stat().st_ino, p.stat().st_size) for p in (static / assets.CACHE_SUBDIR).iterdir()}
+
+    before = files()
     assert assets.publish_plane(static, arrays, test_images, train_images) == plane
-    after = {p.name: p.stat().st_mtime_ns for p in (static / assets.CACHE_SUBDIR).iterdir()}
+    after = files()
     assert before == after and len(after) == 5 and not any(n.endswith(".tmp") for n in after)
     assert all(url.startswith("app/static/cache/") for url in (plane.decoder_url, plane.points_url, plane.train_url))
 
@@ -119,3 +122,28 @@ def test_reading_plane_arrays_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=assets.Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_cache_keeps_to_its_cap_dropping_the_least_recently_published(tmp_path):
+    import os
+    static = tmp_path / "static"
+    urls = [assets.publish(static, f"blob{i}", bytes([i]) * 1000) for i in range(5)]
+    folder = static / assets.CACHE_SUBDIR
+    for age, url in enumerate(reversed(urls)):  # blob0 published longest ago
+        os.utime(static / url.removeprefix(assets.URL_PREFIX + "/"), (1000.0 * (5 - age), 1000.0 * (5 - age)))
+    assets.publish(static, "blob0", bytes([0]) * 1000)  # published again: now the most recent
+    (folder / ".x.bin.abc.explorer.tmp").write_bytes(b"half")
+    os.utime(folder / ".x.bin.abc.explorer.tmp", (0, 0))
+    removed = assets.prune_cache(static, keep=(urls[1],), max_bytes=3000)
+    assert sorted(removed) == sorted([".x.bin.abc.explorer.tmp", urls[2].rsplit("/", 1)[1],
+                                      urls[3].rsplit("/", 1)[1]])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(u.rsplit("/", 1)[1] for u in (urls[0], urls[1], urls[4]))
+
+
+def test_a_models_own_files_are_known_before_it_is_deleted(published, tmp_path):
+    static, arrays, _, _, plane = published
+    files = assets.published_files(static, static.parent / "m.safetensors")
+    assert sorted(f.name for f in files) == sorted(u.rsplit("/", 1)[1] for u in
+                                                   (plane.decoder_url, plane.points_url, plane.train_url))
+    assert all(f.is_file() for f in files)  # the shared images are not among them
+    assert assets.published_files(static, tmp_path / "gone.safetensors") == []

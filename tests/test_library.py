@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from explorer import checkpoint as ckpt_io
+from explorer import files
 from explorer.library import LibraryError, ModelLibrary, file_stem
 from explorer.train import TrainConfig
 
@@ -68,7 +69,7 @@ def test_corrupt_and_foreign_files_are_reported_and_skipped(library, small_check
 
 def test_half_written_temp_files_are_ignored_and_swept(library, small_checkpoint):
     good = (library.user_dir / f"{library.entries()[1].id}.safetensors").read_bytes()
-    tmp = library.user_dir / ".lam-4_e3_bce_k1_s0_abcdef12.safetensors.k2j3.tmp"  # as checkpoint.save names them
+    tmp = library.user_dir / (".lam-4_e3_bce_k1_s0_abcdef12.safetensors.k2j3" + files.TEMP_SUFFIX)  # as saves name them
     tmp.write_bytes(good[:1000])
     assert len(library.entries()) == 4 and library.problems() == []
     assert library.sweep_temp_files(min_age_s=3600) == []  # may be a save in progress

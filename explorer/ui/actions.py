@@ -13,6 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from explorer import assets
+
 from . import decide, resources, state
 from .session import Explored, Notice
 
@@ -97,7 +99,11 @@ def on_ask_delete(entry_id: str | None) -> None:
 def on_delete(entry_id: str) -> None:
     s = dataclasses.replace(state.get(), confirm_delete=None)
     state.apply(s)  # the question is answered whether or not the deletion works
-    _library().delete(entry_id)
+    library = _library()
+    published = assets.published_files(resources.STATIC_DIR, library.get(entry_id).path)
+    library.delete(entry_id)
+    for path in published:  # a deleted model's weights are not left downloadable
+        path.unlink(missing_ok=True)
     state.apply(decide.deleted(s, entry_id, resources.starting_model()))
 
 
