@@ -12,6 +12,7 @@ The same loop runs eagerly on any device, the CPU included (tests check its logi
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -48,6 +49,21 @@ def resolve_device(name: str) -> torch.device:
     if name not in DEVICES:
         raise DeviceError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
     return torch.device(name)
+
+
+@functools.cache
+def native_bf16(device_type: str) -> bool:
+    """Whether this device multiplies bf16 natively. A CPU without AVX512-BF16 or AMX (an AVX2-only
+    one) has oneDNN emulate bf16 matmuls, far slower than fp32, so `TrainConfig.bf16` asks for bf16
+    autocast and training uses it only where this says it pays."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device_type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
 
 
 class ResidentLoop:
@@ -117,7 +133,8 @@ class ResidentLoop:
         eps = torch.randn((c.k, self.batch, c.model.latent_dim), device=self.device)
         self.opt.zero_grad(set_to_none=True)  # backward then writes fresh gradients (in the graph's pool)
         # Autocast's weight cache would hold tensors from outside the graph: off, as CUDA graphs require.
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=c.bf16, cache_enabled=False):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=c.bf16 and native_bf16(self.device.type),
+                            cache_enabled=False):
             loss = vae_loss(self.model, x, c.lam, c.k, c.reconstruction, noise=noise, eps=eps)
         loss.total.backward()
         self.opt.step()

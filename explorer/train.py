@@ -2,8 +2,8 @@
 same model), the loop, its progress and cancel hooks, and the per-epoch history row.
 
 The whole dataset stays resident as one tensor and batches are shuffled index gathers: no
-per-sample Dataset/DataLoader. On the CPU, matmuls run under bf16 autocast (the CPU's AMX units
-make them several times faster than fp32), losses are summed in fp32, and with
+per-sample Dataset/DataLoader. On a CPU with native bf16 (AMX or AVX512-BF16), matmuls run under
+bf16 autocast (several times faster than fp32 there; elsewhere they stay fp32), losses are summed in fp32, and with
 `TrainConfig.compile` the loss and its backward run as torch.compile'd fused kernels. On a GPU
 the step runs on the device, captured as one CUDA graph (see `explorer.device`).
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .device import DEVICES, ResidentLoop, resolve_device
+from .device import DEVICES, ResidentLoop, native_bf16, resolve_device
 from .model import RECONSTRUCTIONS, VAE, Loss, ModelConfig, vae_loss
 
 SNAPSHOT_SIZE = 1000  # test images whose embedding is reported with each progress update
@@ -285,6 +285,7 @@ class _CpuLoop:
         self.noise_bank = config.encoder_noise * torch.randn((NOISE_BANK, data.shape[1]), generator=self.gen) \
             if config.encoder_noise else None
         self.loss_fn = _compiled_batch_loss() if config.compile else _batch_loss
+        self.bf16 = config.bf16 and native_bf16("cpu")
         self.opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
         steps = self.steps_per_epoch * config.epochs
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -301,7 +302,7 @@ class _CpuLoop:
             eps = torch.randn((c.k, len(idx), c.model.latent_dim), generator=self.gen)
             # A ragged last batch stays eager: its size would make torch.compile compile again.
             loss_fn = self.loss_fn if len(idx) == c.batch_size else _batch_loss
-            loss = loss_fn(self.model, x, noise, eps, c.lam, c.reconstruction, c.bf16)
+            loss = loss_fn(self.model, x, noise, eps, c.lam, c.reconstruction, self.bf16)
             self.opt.zero_grad(set_to_none=True)
             loss.total.backward()
             self.opt.step()

@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer import assets
 
@@ -61,14 +62,14 @@ def on_train() -> None:
                                  seed=s.train_seed)
     except ValueError as e:
         raise ValueError(f"Cannot train: {e}") from None
-    submit = lambda: resources.manager().submit(config, warm_start=s.train_warm).status()  # noqa: E731
-    state.apply(decide.train_pressed(s, explored(s), library.find(config), submit, library.get))
+    session = get_script_run_ctx().session_id if get_script_run_ctx() else None  # the queue's turns and limits
+    submit = lambda: resources.manager().submit(config, warm_start=s.train_warm, session=session).status()  # noqa: E731
+    state.apply(decide.train_pressed(s, explored(s), library.listing().find(config), submit, library.get))
 
 
 def on_warm_change() -> None:
-    from explorer.jobs import DEFAULT_SCRATCH_EPOCHS, DEFAULT_WARM_EPOCHS
-    s = state.get()
-    state.apply(dataclasses.replace(s, train_epochs=DEFAULT_WARM_EPOCHS if s.train_warm else DEFAULT_SCRATCH_EPOCHS))
+    s, plan = state.get(), resources.manager().plan
+    state.apply(dataclasses.replace(s, train_epochs=plan.warm_epochs if s.train_warm else plan.scratch_epochs))
 
 
 def on_cancel(job_id: str) -> None:

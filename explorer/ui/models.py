@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import views
-from explorer.jobs import DEFAULT_WARM_EPOCHS, EPOCHS_RANGE, K_RANGE, SEED_RANGE
+from explorer.jobs import EPOCHS_RANGE, K_RANGE, SEED_RANGE
 from explorer.model import RECONSTRUCTIONS
 
 from . import actions, decide, resources, state
@@ -64,4 +64,4 @@ def settings(explored: Explored) -> None:
 
 
 def init(explored: Explored) -> None:
-    state.init_model(explored.lam, DEFAULT_WARM_EPOCHS)
+    state.init_model(explored.lam, resources.manager().plan)

@@ -53,16 +53,16 @@ class Session:
     grid_n: int = 15
     neighbours_k: int = 8
     # Widgets: the training settings.
-    train_warm: bool = True
-    train_epochs: int | None = None  # set to explorer.jobs.DEFAULT_WARM_EPOCHS once jobs is imported
+    train_warm: bool | None = None  # set from the machine's plan (explorer.jobs.Plan) once jobs is imported
+    train_epochs: int | None = None  # likewise
     train_recon: str = "bce"
     train_k: int = 1
     train_seed: int = 0
 
 
 # Keys bound to widgets. A widget's key must never hold None (the widget would show nothing), so
-# the two whose defaults need torch-side knowledge (the explored lambda, the jobs module's epoch
-# budget) are set by `state.init_model` just before their widgets are drawn.
+# the three whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan
+# for this machine) are set by `state.init_model` just before their widgets are drawn.
 WIDGETS = frozenset({"lam", "grid_show", "grid_n", "neighbours_k", "train_warm", "train_epochs", "train_recon",
                      "train_k", "train_seed"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))

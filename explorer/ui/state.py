@@ -21,14 +21,17 @@ def init() -> None:
             st.session_state[key] = default
 
 
-def init_model(explored_lam: float, train_epochs: int) -> None:
-    """The defaults known only once the explored model (and the jobs module) are loaded:
-    the slider starts at the explored lambda. Call before the slider is drawn."""
+def init_model(explored_lam: float, plan) -> None:
+    """The defaults known only once the explored model (and the jobs module) are loaded: the slider
+    starts at the explored lambda, and training follows the machine's plan (`explorer.jobs.Plan`:
+    a short warm start on a CPU, from scratch to convergence on a GPU). Call before the widgets."""
     from .decide import stop
     if "lam" not in st.session_state:
         st.session_state.lam = stop(explored_lam)
+    if "train_warm" not in st.session_state:
+        st.session_state.train_warm = plan.warm_start
     if "train_epochs" not in st.session_state:
-        st.session_state.train_epochs = train_epochs
+        st.session_state.train_epochs = plan.epochs
 
 
 def get() -> Session:

@@ -53,7 +53,7 @@ def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None,
     into the repository.
     """
     port = free_port()
-    url = f"http://localhost:{port}"
+    url = f"http://127.0.0.1:{port}"
     scratch = None
     if models_dir is None:
         scratch = tempfile.TemporaryDirectory(prefix="explorer-models-")

@@ -100,3 +100,23 @@ def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lam
         expect(keyed(page, "job-panel")).to_have_count(0)
         no_traceback(page)
         page.close()
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses of the sockets listening on this TCP port, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(address)
+                    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]  # each 32-bit word little-endian
+                    found.add(".".join(str(b) for b in words[0]) if width == 8 else b"".join(words).hex())
+    return found
+
+
+def test_the_app_listens_on_loopback_only(app_url):
+    """As shipped (.streamlit/config.toml), the server answers this machine alone."""
+    assert _listening_addresses(int(app_url.rsplit(":", 1)[1])) == {"127.0.0.1"}
