@@ -55,8 +55,9 @@ def settings(explored: Explored) -> None:
                   help="Start from the library model closest in λ (same network and reconstruction cost "
                        "if there is one): a few epochs suffice. Off: start from random weights.")
         st.number_input("Epochs", *EPOCHS_RANGE, key="train_epochs", step=1)
-        st.segmented_control("Reconstruction cost", RECONSTRUCTIONS, key="train_recon", required=True,
-                             format_func={"bce": "BCE (Bernoulli)", "mse": "squared error"}.get)
+        # A radio, not a segmented control: inside a collapsed expander the latter reports no value.
+        st.radio("Reconstruction cost", RECONSTRUCTIONS, key="train_recon", horizontal=True,
+                 format_func={"bce": "BCE (Bernoulli)", "mse": "squared error"}.get)
         st.number_input("Samples K of z per image", *K_RANGE, key="train_k", step=1)
         st.number_input("Seed", *SEED_RANGE, key="train_seed", step=1)
         if not decide.pending(s, explored):

@@ -2,8 +2,6 @@
 e2e tests do: one helper per part, so no test copies a selector."""
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -93,19 +91,3 @@ def open_page(chromium, url: str, viewport: dict | None = None) -> Page:
     harness.open_app(page, url)
     expect(sidebar(page)).to_contain_text("Exploring", timeout=60_000)
     return page
-
-
-def damaged_model(checkpoint, path: Path, lam: float) -> Path:
-    """A model file whose header (all a library listing reads) says `lam` but whose first decoder
-    weight has the wrong shape, so loading it fails: a damaged file in the library."""
-    from safetensors import safe_open
-    from safetensors.numpy import save_file
-
-    from explorer import checkpoint as ckpt_io
-    path = ckpt_io.save(path, dataclasses.replace(checkpoint, config=dataclasses.replace(checkpoint.config, lam=lam)))
-    with safe_open(path, "numpy") as f:
-        metadata, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
-    first = min(k for k in tensors if k.startswith("model.decoder.") and k.endswith(".weight"))
-    tensors[first] = tensors[first][:, :1].copy()
-    save_file(tensors, str(path), metadata=metadata)
-    return path
