@@ -169,7 +169,6 @@ def browser_clicks(model: Path, clicks: int, seed: int) -> dict:
             idle = harness.click_latencies(page, clicks, rng)
 
             sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_text("Training settings").click()
             sidebar.get_by_label("Epochs").fill(str(BROWSER_JOB_EPOCHS))
             sidebar.get_by_label("Epochs").press("Enter")
             page.wait_for_timeout(1000)

@@ -60,7 +60,8 @@ def decode_grid(model: VAE, x_range: tuple[float, float], y_range: tuple[float, 
 
 @dataclass(frozen=True)
 class PointStats:
-    """q(z|x) of one test image: its mean, standard deviation and KL to N(0, I) (eq. 5), in nats."""
+    """q(z|x) of one test image: its mean, standard deviation and KL to N(0, I) in nats (Kingma &
+    Welling 2014, appendix B)."""
 
     mu: np.ndarray  # (L,)
     sigma: np.ndarray  # (L,)

@@ -50,12 +50,13 @@ def train_button(where, label: str, primary: bool = False) -> None:
 def settings(explored: Explored) -> None:
     """The settings a Train press uses, and the button itself when no lambda is pending."""
     s = state.get()
-    with st.expander("Training settings"):
+    # In plain sight, not in an expander: widgets in a collapsed expander can report no value.
+    st.subheader("Training settings")
+    with st.container(key="training-settings"):
         st.toggle("Warm start from the nearest trained λ", key="train_warm", on_change=actions.on_warm_change,
                   help="Start from the library model closest in λ (same network and reconstruction cost "
                        "if there is one): a few epochs suffice. Off: start from random weights.")
         st.number_input("Epochs", *EPOCHS_RANGE, key="train_epochs", step=1)
-        # A radio, not a segmented control: inside a collapsed expander the latter reports no value.
         st.radio("Reconstruction cost", RECONSTRUCTIONS, key="train_recon", horizontal=True,
                  format_func={"bce": "BCE (Bernoulli)", "mse": "squared error"}.get)
         st.number_input("Samples K of z per image", *K_RANGE, key="train_k", step=1)

@@ -42,19 +42,9 @@ def expect_exploring(page: Page, model_id: str, timeout: float = 30_000) -> None
 
 
 def set_training(page: Page, label: str, value: int) -> None:
-    """Type a training setting, opening the settings first (a rerun may redraw the expander under
-    the click, so the opening is retried until the field shows)."""
+    """Type a training setting (the settings are always shown in the sidebar)."""
     field = sidebar(page).get_by_label(label)
-    expander = sidebar(page).get_by_text("Training settings")
-    expect(expander).to_be_visible(timeout=60_000)
-    for _ in range(3):
-        if field.is_visible():
-            break
-        expander.click()
-        try:
-            expect(field).to_be_visible(timeout=10_000)
-        except AssertionError:
-            continue
+    expect(field).to_be_visible(timeout=60_000)
     field.fill(str(value))
     field.press("Enter")
     page.wait_for_timeout(SETTLE_MS)
