@@ -91,7 +91,7 @@ def test_slider_steps_switch_between_trained_models_and_never_start_a_job(manage
 def test_train_starts_one_job_and_after_cancel_the_slider_shows_the_explored_lambda(manager_for, tmp_path):
     manager = manager_for(tmp_path / "models")
     at = _open()
-    at.sidebar.expander[0].number_input(key="train_epochs").set_value(500).run()
+    at.sidebar.number_input(key="train_epochs").set_value(500).run()
     _slide(at, 0.7)
     at.sidebar.button(key="train_now").click().run()
     assert [s.config.lam for s in manager.jobs()] == [0.7]
@@ -111,7 +111,7 @@ def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lam
     not_a_folder.write_text("a file where the models folder should be")
     manager = manager_for(not_a_folder)
     at = _open()
-    at.sidebar.expander[0].number_input(key="train_epochs").set_value(1).run()
+    at.sidebar.number_input(key="train_epochs").set_value(1).run()
     _slide(at, 2.0)  # shipped: explores lam-2
     _slide(at, 3.0)
     at.sidebar.button(key="train_now").click().run()
