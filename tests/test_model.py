@@ -1,4 +1,4 @@
-"""The seed's maths: the closed-form KL of eq. (5), the ELBO's decomposition, the IWAE bound."""
+"""The VAE's maths (Kingma & Welling 2014): the closed-form KL of appendix B, the ELBO's decomposition, and the IWAE bound (Burda et al. 2016)."""
 import math
 
 import pytest
