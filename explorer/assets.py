@@ -205,9 +205,10 @@ def prune_cache(static_dir: str | Path, keep: tuple[str, ...] = (), max_bytes: i
     sizes = {}
     for e in entries:
         try:
-            sizes[e.name] = (e.stat().st_mtime, e.stat().st_size)
+            st = e.stat()
         except FileNotFoundError:
-            pass
+            continue
+        sizes[e.name] = (st.st_mtime, st.st_size)
     total = sum(size for _, size in sizes.values())
     for name in sorted(sizes, key=lambda n: sizes[n][0]):
         if total <= max_bytes:
