@@ -204,11 +204,12 @@ export class Plane {
   viewChanged() {
     this.baseChanged();
     clearTimeout(this.viewTimer);
-    this.viewTimer = setTimeout(() => {
-      const range = this.view.range(), round = (v) => Math.round(v * 1e4) / 1e4;
-      if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
-      this.startGrid();
-    }, VIEW_DEBOUNCE_MS);
+    this.viewTimer = setTimeout(() => { this.reportView(); this.startGrid(); }, VIEW_DEBOUNCE_MS);
+  }
+
+  reportView() {
+    const range = this.view.range(), round = (v) => Math.round(v * 1e4) / 1e4;
+    if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
   }
 
   startGrid() {
@@ -284,7 +285,8 @@ export class Plane {
       this.painted = true;
       this.paintedAt = performance.now();
       this.root.dataset.painted = "true";
-      this.viewChanged(); // Python's first view
+      this.reportView(); // at once: Python sends the rest of the page when the plane has painted
+      this.startGrid();
       setTimeout(() => this.wantTrain(), 0);
     }
   }

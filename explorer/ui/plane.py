@@ -51,6 +51,7 @@ def panel(path: str, mtime: float, c: Controls) -> bool:
         return False
     events = draw(plane_assets, c)
     actions.on_drag(events.drag)
+    actions.on_view(events.view)
     downloads(path, mtime, state.get().drag, events.view, c.grid_n)
     return True
 
