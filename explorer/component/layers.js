@@ -8,7 +8,8 @@ import { el } from "./dom.js";
 import { GridLayer } from "./grid.js";
 
 const PRIOR_SIGMAS = [1, 2, 3]; // contours of N(0, I): radius r holds 1 - exp(-r^2 / 2) of its mass
-const MIN_RADIUS = 0.5; // CSS px: a posterior ellipse smaller than this would be no more than its dot
+const MIN_RADIUS = 0.5; // CSS px: a posterior ellipse smaller than this is not drawn at all
+export const DOT_RADIUS = 2.1; // CSS px: the scatter's dots; in the all-digits layer a ring inside its dot is left out
 const ELLIPSE_ALPHA = [0.55, 0.3]; // 1 and 2 sigma rings of every visible digit
 const KEY = {
   holes: "Shaded: holes, where the test digits' aggregate posterior q(z) is below 1% of the prior p(z) = N(0, I).",
@@ -72,12 +73,15 @@ export function posteriorOf(points, i, palette) {
 
 /**
  * The 1 and 2 sigma ellipses of q(z|x) = N(mu, diag sigma^2), axis-aligned, at screen (sx, sy) with
- * radii (rx, ry) CSS px per sigma, added to path1 and path2; false if too small to see.
+ * radii (rx, ry) CSS px per sigma, added to path1 and path2, each only if a radius reaches `least`
+ * CSS px; false if neither does.
  */
-function addEllipses(path1, path2, sx, sy, rx, ry) {
-  if (rx < MIN_RADIUS && ry < MIN_RADIUS) return false;
-  path1.moveTo(sx + rx, sy);
-  path1.ellipse(sx, sy, rx, ry, 0, 0, 2 * Math.PI);
+function addEllipses(path1, path2, sx, sy, rx, ry, least = MIN_RADIUS) {
+  if (2 * rx < least && 2 * ry < least) return false;
+  if (rx >= least || ry >= least) {
+    path1.moveTo(sx + rx, sy);
+    path1.ellipse(sx, sy, rx, ry, 0, 0, 2 * Math.PI);
+  }
   path2.moveTo(sx + 2 * rx, sy);
   path2.ellipse(sx, sy, 2 * rx, 2 * ry, 0, 0, 2 * Math.PI);
   return true;
@@ -139,7 +143,8 @@ export function drawPrior(ctx, view, font) {
 
 /**
  * 1 and 2 sigma ellipses of every shown digit in the plot rect `r`, one path per colour and ring
- * (20 strokes for 10,000 digits). `at` holds the digits' screen positions (sx, sy) and sigmas.
+ * (20 strokes for 10,000 digits); a ring no bigger than the dot it circles is left out (it would
+ * only darken the dot, and costs as much to draw). `at` holds the digits' screen positions and sigmas.
  * @returns {number} how many digits' ellipses were big enough to draw
  */
 export function drawAllEllipses(ctx, view, points, at, hidden, palette, r) {
@@ -151,7 +156,7 @@ export function drawAllEllipses(ctx, view, points, at, hidden, palette, r) {
     const rx = sigma[2 * i] * s, ry = sigma[2 * i + 1] * s;
     if (hidden.has(label) || x + 2 * rx < x0 || x - 2 * rx > x1 || y + 2 * ry < y0 || y - 2 * ry > y1) continue;
     const [p1, p2] = paths[label % palette.length];
-    if (addEllipses(p1, p2, x, y, rx, ry)) drawn++;
+    if (addEllipses(p1, p2, x, y, rx, ry, DOT_RADIUS)) drawn++;
   }
   ctx.lineWidth = 1;
   palette.forEach((colour, k) => {

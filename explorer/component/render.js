@@ -4,9 +4,8 @@
 // selected digits, selection, hover ring, drag line) on top. Nothing here changes what the plane
 // knows; it only draws it.
 
-import { drawAllEllipses, drawEllipse, drawGrid, drawHoles, drawPrior } from "./layers.js";
+import { DOT_RADIUS, drawAllEllipses, drawEllipse, drawGrid, drawHoles, drawPrior } from "./layers.js";
 
-const DOT_RADIUS = 2.1; // CSS px
 const DOT_ALPHA = 0.75;
 const GRID_ALPHA = 0.55;
 const HIT_RADIUS = 6; // CSS px: a press this close to a point is on that point
