@@ -196,7 +196,7 @@ def test_list_shows_the_library_and_each_skipped_file_with_its_reason(tmp_path, 
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout.strip().splitlines()[-1])
     ids = [m["id"] for m in listing["models"]]
-    assert ids == ["lam-0", "lam-0.1", "lam-0.5", "lam-1", "mine", "lam-2", "lam-5"]  # by lambda, shipped first
+    assert ids == ["lam-0", "lam-0.1", "lam-0.5", "lam-1", "mine", "lam-2", "lam-5", "lam-100"]  # by lambda, shipped first
     mine = listing["models"][ids.index("mine")]
     assert not mine["shipped"] and mine["neg_elbo"] == pytest.approx(small_checkpoint.metrics.neg_elbo)
     reasons = {s["name"]: s["reason"] for s in listing["skipped"]}

@@ -14,7 +14,7 @@ SUBSET = 1000  # the first two evaluation batches: their noise does not depend o
 
 def test_the_lambda_sweep_is_shipped():
     lams = sorted(ckpt_io.load(p).lam for p in PRETRAINED)
-    assert lams == [0.0, 0.1, 0.5, 1.0, 2.0, 5.0]
+    assert lams == [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 100.0]
 
 
 @pytest.mark.parametrize("path", PRETRAINED, ids=lambda p: p.stem)
