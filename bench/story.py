@@ -83,7 +83,7 @@ def model_figures(library: ModelLibrary) -> dict:
     top = max(shipped)
     collapse = shipped[top]
     metrics = read_header(collapse.path).metrics
-    out.update(collapse_lam=top, collapse_active_units=metrics.active_units, collapse_kl=round(metrics.kl, 4),
+    out.update(collapse_lam=top, collapse_active_units=metrics.active_units, collapse_kl=float(f"{metrics.kl:.3g}"),
                collapse_recon=round(metrics.recon, 2))
     mean_digit = load_split("train").images.reshape(60_000, -1).mean(0) / 255.0
     z = rng.standard_normal((16, 2))
