@@ -297,7 +297,8 @@ def test_many_sessions_get_exactly_one_job_per_configuration(make_manager, libra
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(lam=-0.1), "lambda must be between 0 and 20"),
+    (dict(lam=-0.1), "lambda must be between 0 and 100"),
+    (dict(lam=150), "lambda must be between 0 and 100"),
     (dict(lam=float("nan")), "lambda must be between"),
     (dict(lam="1"), "lambda must be a number, got str"),
     (dict(lam=True), "lambda must be a number"),
