@@ -15,6 +15,8 @@
 //   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"
 //   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
 //   update(data)           apply new data as a rerun would (a model switch without Python)
+//   peerZ                  the pointer of a linked plane (compare view) as decoded here, or null
+//   square()               the view as {cx, cy, span}: span latent units across the plot
 
 export function exposeHooks(plane) {
   const copy = (pixels) => Array.from(pixels);
@@ -51,6 +53,8 @@ export function exposeHooks(plane) {
     resetTimes() { plane.timings = { drag: [], hover: [] }; },
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
     gridReady: () => plane.grid.ready,
+    get peerZ() { return plane.link.peerZ; },
+    square: () => plane.link.square(),
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
   };
   plane.root.latentPlane = api;

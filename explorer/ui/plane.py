@@ -11,17 +11,28 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer import assets, export
-from explorer.component import STRIP_FRAMES, latent_plane
+from explorer.component import STRIP_FRAMES, Layers, Samples, latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
+
+
+SPACINGS = {"even": "even in z", "quantile": "by the prior's quantiles"}
+COMPARE_KEY = "plane_b"  # the second plane of the compare view
+LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
 
 @dataclass(frozen=True)
 class Controls:
     grid_show: bool
     grid_n: int
+    grid_spacing: str
     neighbours_k: int
+    layers: Layers
+    samples: Samples | None
+    keep_axes: bool
+    compare: bool
+    lock_axes: bool
 
 
 def controls() -> Controls:
@@ -30,29 +41,74 @@ def controls() -> Controls:
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
     grid_n = st.slider("Grid size N (N × N)", 5, 30, key="grid_n", disabled=not grid_show)
+    spacing = st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get,
+                       horizontal=True, disabled=not grid_show,
+                       help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
+                            "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
+    st.caption("Layers")
+    layers = Layers(
+        ellipses=st.toggle("Posterior ellipses for every digit", key="layer_ellipses",
+                           help="1 and 2 σ of q(z|x) around each visible test digit's μ (the hovered and the "
+                                "selected digit always have theirs)."),
+        prior=st.toggle("Prior N(0, I) contours", key="layer_prior", help="The prior p(z) at 1, 2 and 3 σ."),
+        holes=st.toggle("Holes: q(z) against p(z)", key="layer_holes",
+                        help="Shades where the aggregate posterior q(z), the mean of every test digit's "
+                             "q(z|x), falls far below the prior p(z): codes the decoder was never trained on."))
+    samples_show = st.toggle("Samples from the prior", key="samples_show",
+                             help="Draws z ~ N(0, I), marks them on the plane and shows their decodings.")
+    row = st.container(horizontal=True)
+    row.button("New samples", key="samples_new", on_click=actions.on_new_samples, disabled=not samples_show,
+               icon=":material/casino:")
+    bernoulli = row.toggle("Bernoulli pixels", key="samples_bernoulli", disabled=not samples_show,
+                           help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
+                                "of p(x|z) itself.")
+    keep_axes = st.toggle("Keep the axes when the model changes", key="keep_axes",
+                          help="Off: each model's view is fitted to its points. On: the view stays, so λ = 0's "
+                               "spread and λ = 1's are seen at one scale.")
+    compare = st.toggle("Compare two models side by side", key="compare",
+                        help="A second model's plane beside the first: hovering one decodes the same z in both.")
+    lock_axes = st.toggle("Lock the two planes' axes", key="lock_axes", disabled=not compare,
+                          help="Panning or zooming one plane moves the other the same way.")
     k = st.slider("Nearest training images", 1, 16, key="neighbours_k",
                   help="How many training digits with the closest codes a click shows.")
-    return Controls(grid_show, grid_n, k)
+    samples = Samples(seed=state.get().samples_seed, bernoulli=bernoulli) if samples_show else None
+    return Controls(grid_show, grid_n, spacing, k, layers, samples, keep_axes, compare, lock_axes)
 
 
-def draw(plane_assets: assets.PlaneAssets, c: Controls):
-    """The one call to the component."""
-    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, neighbours_k=c.neighbours_k,
-                        key="plane")
+def draw(plane_assets: assets.PlaneAssets, c: Controls, *, key: str = "plane", command=None):
+    """The one call to the component per plane."""
+    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, grid_spacing=c.grid_spacing,
+                        neighbours_k=c.neighbours_k, layers=c.layers, samples=c.samples, command=command,
+                        link=LINK if c.compare else None, lock_axes=c.compare and c.lock_axes,
+                        keep_axes=c.keep_axes, compact=c.compare, key=key)
+
+
+def _assets(path: str, mtime: float):
+    try:
+        return resources.plane_assets(path, mtime)
+    except (assets.AssetError, DataError) as e:
+        st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
+        return None
 
 
 @st.fragment
 def panel(path: str, mtime: float, c: Controls) -> bool:
     """The plane and its downloads; a fragment, so a drag reruns only this. False if it cannot show."""
-    try:
-        plane_assets = resources.plane_assets(path, mtime)
-    except (assets.AssetError, DataError) as e:
-        st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
+    plane_assets = _assets(path, mtime)
+    if plane_assets is None:
         return False
-    events = draw(plane_assets, c)
+    events = draw(plane_assets, c, command=state.get().command)
     actions.on_drag(events.drag)
     downloads(path, mtime, state.get().drag, events.view, c.grid_n)
     return True
+
+
+@st.fragment
+def compare_panel(path: str, mtime: float, c: Controls) -> None:
+    """The compare view's second plane: the same layers and settings, another model."""
+    plane_assets = _assets(path, mtime)
+    if plane_assets is not None:
+        draw(plane_assets, c, key=COMPARE_KEY)
 
 
 def downloads(path: str, mtime: float, drag, view, n: int) -> None:

@@ -45,6 +45,13 @@ def init_model(explored_lam: float, plan) -> None:
         st.session_state.train_epochs = plan.epochs
 
 
+def init_compare(ids: list[str], default: str) -> None:
+    """The compare view's second model, before its widget: `default` the first time, or when the
+    model chosen is no longer in the library (`ids`)."""
+    if st.session_state.get("compare_id") not in ids:
+        st.session_state.compare_id = default
+
+
 def get() -> Session:
     """This session's state (declared defaults where a key is missing)."""
     return Session(**{key: st.session_state.get(key, DEFAULTS[key]) for key in KEYS})
