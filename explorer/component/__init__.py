@@ -29,7 +29,8 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
 MODULES = ("protocol.js", "dom.js", "decoder.js", "latent.js", "model.js", "geometry.js", "render.js", "grid.js",
-           "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js", "command.js", "layout.js", "plane.js", "hooks.js", "index.js")
+           "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js", "command.js", "layout.js",
+           "plane.js", "hooks.js", "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -124,8 +125,8 @@ class PlaneEvents:
 
 
 def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, grid_spacing: str = "even",
-                 neighbours_k: int = 8, layers: Layers = Layers(), samples: Samples | None = None, command: Command | None = None,
-                 link: str | None = None, lock_axes: bool = False, keep_axes: bool = False, compact: bool = False,
+                 neighbours_k: int = 8, layers: Layers = Layers(), samples: Samples | None = None,
+                 command: Command | None = None, link: str | None = None, lock_axes: bool = False, keep_axes: bool = False, compact: bool = False,
                  key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
 
