@@ -126,8 +126,8 @@ class PlaneEvents:
 
 def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, grid_spacing: str = "even",
                  neighbours_k: int = 8, layers: Layers = Layers(), samples: Samples | None = None,
-                 command: Command | None = None, link: str | None = None, lock_axes: bool = False, keep_axes: bool = False, compact: bool = False,
-                 key: str = "plane") -> PlaneEvents:
+                 command: Command | None = None, link: str | None = None, lock_axes: bool = False,
+                 keep_axes: bool = False, compact: bool = False, key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
 
     Planes given the same `link` share the pointer (hovering one decodes the same z in all and
