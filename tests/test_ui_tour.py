@@ -102,3 +102,4 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
     at.sidebar.button(key="tour_exit").click().run()
     assert at.session_state["tour_step"] is None and at.session_state["model"].lam == shipped[-1]
     assert not [b for b in at.sidebar.button if b.key == "tour_next"] and not at.exception
+    assert plane_data(at)["command"] is None, "a plane drawn afresh after the tour replays none of its steps"

@@ -97,7 +97,10 @@ def panel(path: str, mtime: float, c: Controls) -> bool:
     plane_assets = _assets(path, mtime)
     if plane_assets is None:
         return False
-    events = draw(plane_assets, c, command=state.get().command)
+    s = state.get()
+    # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
+    # must not replay its last step over what the user has selected since.
+    events = draw(plane_assets, c, command=s.command if s.tour_step is not None else None)
     actions.on_drag(events.drag)
     downloads(path, mtime, state.get().drag, events.view, c.grid_n)
     return True
