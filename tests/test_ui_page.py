@@ -45,9 +45,22 @@ def manager_for(monkeypatch, splits):
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    """The page as a browser sees it once the plane has painted (AppTest has no browser to say so)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["painted"] = True
+    at.run()
     assert not at.exception, at.exception
     return at
+
+
+def test_a_new_session_gets_the_plane_alone_until_the_browser_has_painted_it(manager_for, tmp_path):
+    manager_for(tmp_path / "models")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert not at.sidebar.select_slider and not at.metric  # the model's panels wait for the paint
+    at.session_state["painted"] = True  # what actions.on_view records from the plane's first view
+    at.run()
+    assert at.sidebar.select_slider(key="lam").value == 1.0 and at.metric
 
 
 def _slide(at: AppTest, lam: float) -> AppTest:

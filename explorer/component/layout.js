@@ -10,6 +10,7 @@ export function layoutPlane(plane, moved) {
   if (width <= 0) return;
   if (moved || plane.top === null) plane.top = documentTop(plane.root);
   const compact = !!plane.data.compact;
+  plane.root.classList.toggle("lp-compact", compact);
   const { side, w, h } = layoutSizes(width, plane.top, window.innerHeight, compact);
   const dpr = window.devicePixelRatio || 1;
   if (side === plane.view.side && w === plane.renderer.width && dpr === plane.renderer.dpr) return;

@@ -99,10 +99,7 @@ export class Plane {
       this.baseChanged();
     }
     this.link.update(data, before);
-    if (this.root.classList.contains("lp-compact") !== !!data.compact) {
-      this.root.classList.toggle("lp-compact");
-      this.layout(true);
-    }
+    if (!!data.compact !== !!before.compact) this.layout(true);
     if (this.commands.receive(data.command)) this.requestFrame();
     if (this.source.want(data)) this.toolbar.say("loading\u2026");
     else if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
@@ -218,11 +215,12 @@ export class Plane {
     this.baseChanged();
     this.link.shareView();
     clearTimeout(this.viewTimer);
-    this.viewTimer = setTimeout(() => {
-      const range = this.view.range(), round = (v) => Math.round(v * 1e4) / 1e4;
-      if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
-      this.startGrid();
-    }, VIEW_DEBOUNCE_MS);
+    this.viewTimer = setTimeout(() => { this.reportView(); this.startGrid(); }, VIEW_DEBOUNCE_MS);
+  }
+
+  reportView() {
+    const range = this.view.range(), round = (v) => Math.round(v * 1e4) / 1e4;
+    if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
   }
 
   startGrid() {
@@ -286,7 +284,8 @@ export class Plane {
       this.painted = true;
       this.paintedAt = performance.now();
       this.root.dataset.painted = "true";
-      this.viewChanged(); // Python's first view
+      this.reportView(); // at once: Python sends the rest of the page when the plane has painted
+      this.startGrid();
       setTimeout(() => this.wantTrain(), 0);
     }
   }

@@ -140,6 +140,16 @@ def on_drag(drag) -> None:
         state.apply(dataclasses.replace(s, drag=drag))
 
 
+def on_view(view) -> None:
+    """The plane reported its visible range. The first report means the browser has painted it:
+    only then is the rest of the page sent, so that its widgets' code (Streamlit loads each kind on
+    first use, over the same few connections) does not queue ahead of the plane's own files."""
+    s = state.get()
+    if view is not None and not s.painted:
+        state.apply(dataclasses.replace(s, painted=True))
+        st.rerun()  # the whole page, not just the plane's fragment
+
+
 def settle() -> None:
     """Before anything is drawn: apply what happened since the last run away from this page.
 

@@ -2,8 +2,9 @@
 
 Above the plane there is only what the first paint already shows, so nothing there can move the
 plane later; notices, the slider and the training job live in the sidebar, the model's figures
-and the library below the plane. The plane paints before torch is imported: the panels that need
-torch (everything after it) import it when they are first drawn.
+and the library below the plane. A new session gets the plane alone first; the rest follows once
+the browser reports the plane painted (`actions.on_view`), so neither the rest's widget code nor
+`import torch` (the panels after the plane import it when first drawn) delays the plane.
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def main() -> None:
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
     left, right = st.columns(2) if controls.compare else (st.container(), None)
     with left:
-        if not plane.panel(path, mtime, controls):
-            return
+        if not plane.panel(path, mtime, controls) or not s.painted:
+            return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
     from . import compare, library_panel, metrics, models, training
     try:

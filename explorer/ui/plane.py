@@ -102,6 +102,7 @@ def panel(path: str, mtime: float, c: Controls) -> bool:
     # must not replay its last step over what the user has selected since.
     events = draw(plane_assets, c, command=s.command if s.tour_step is not None else None)
     actions.on_drag(events.drag)
+    actions.on_view(events.view)
     downloads(path, mtime, state.get().drag, events.view, c.grid_n)
     return True
 

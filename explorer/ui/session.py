@@ -45,6 +45,7 @@ class Session:
     notice: Notice | None = None  # the message under the slider
     job_id: str | None = None  # this session's training job, until it ends
     drag: Drag | None = None  # the plane's last finished drag, for the strip downloads
+    painted: bool = False  # the browser has painted this session's plane: the rest of the page may load
     # The library panel.
     confirm_delete: str | None = None  # the model waiting for "Delete for good"
     rd_generation: int = 0  # part of the rate-distortion chart's key: bumping it clears its selection

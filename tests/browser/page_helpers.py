@@ -8,7 +8,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.browser import harness
 
-SETTLE_MS = 1000  # long enough for the rerun a widget change causes to reach the page
+SETTLE_MS = 300  # long enough for a widget change to reach the server and start its rerun
 
 
 def keyed(page: Page, key: str) -> Locator:
@@ -29,13 +29,20 @@ def expect_lam(page: Page, lam: str, timeout: float = 20_000) -> None:
     expect(lam_slider(page)).to_have_attribute("aria-valuetext", lam, timeout=timeout)
 
 
+def settle(page: Page, timeout: float = 60_000) -> None:
+    """Wait for the rerun a widget change started to finish (Streamlit's own e2e tests wait so):
+    a change made while a run is still going may be folded into the next one."""
+    page.wait_for_timeout(SETTLE_MS)
+    expect(page.locator("[data-testid=stApp][data-test-script-state=notRunning]")).to_have_count(1, timeout=timeout)
+
+
 def step_lam(page: Page, key: str, times: int = 1) -> None:
     """Keyboard steps on the slider, each left to commit as a person's would."""
     slider = lam_slider(page)
     for _ in range(times):
         slider.focus()
         page.keyboard.press(key)
-        page.wait_for_timeout(SETTLE_MS)
+        settle(page)
 
 
 def expect_exploring(page: Page, model_id: str, timeout: float = 30_000) -> None:
@@ -48,7 +55,7 @@ def set_training(page: Page, label: str, value: int) -> None:
     expect(field).to_be_visible(timeout=60_000)
     field.fill(str(value))
     field.press("Enter")
-    page.wait_for_timeout(SETTLE_MS)
+    settle(page)
 
 
 def plane_top(page: Page) -> float:
@@ -81,6 +88,7 @@ def open_page(chromium, url: str, viewport: dict | None = None) -> Page:
     page = chromium.new_page(viewport=viewport or harness.VIEWPORT)
     harness.open_app(page, url)
     expect(sidebar(page)).to_contain_text("Exploring", timeout=60_000)
+    settle(page)
     return page
 
 
@@ -105,4 +113,4 @@ def wait_plane(page: Page, key: str, condition: str = "true", arg=None, timeout:
 def toggle(page: Page, label: str) -> None:
     """Flip a sidebar toggle by its label and let the rerun reach the page."""
     sidebar(page).get_by_text(label, exact=True).click()
-    page.wait_for_timeout(SETTLE_MS)
+    settle(page)
