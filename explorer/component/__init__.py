@@ -28,9 +28,9 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
-MODULES = ("protocol.js", "dom.js", "decoder.js", "latent.js", "model.js", "geometry.js", "render.js", "grid.js",
-           "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js", "command.js", "layout.js",
-           "plane.js", "hooks.js", "index.js")
+MODULES = ("protocol.js", "dom.js", "decoder.js", "density.js", "latent.js", "model.js", "geometry.js", "grid.js",
+           "layers.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js",
+           "command.js", "layout.js", "plane.js", "hooks.js", "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -52,18 +52,6 @@ _plane = st.components.v2.component(
     js=join_modules(),
     css=(_HERE / "plane.css").read_text(encoding="utf-8"),
 )
-
-
-@dataclass(frozen=True)
-class Layers:
-    """What the plane draws besides the points (the hovered and selected digits' ellipses always)."""
-
-    ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
-    prior: bool = False  # N(0, I) contours at 1, 2, 3 sigma
-    holes: bool = False  # aggregate posterior q(z) against p(z)
-
-    def to_data(self) -> dict:
-        return {"ellipses": bool(self.ellipses), "prior": bool(self.prior), "holes": bool(self.holes)}
 
 
 @dataclass(frozen=True)
@@ -94,6 +82,23 @@ class Drag:
 class View:
     x: tuple[float, float]  # visible latent range, (low, high)
     y: tuple[float, float]
+
+
+GRID_SPACINGS = ("even", "quantile")  # explorer.latent.GRID_SPACINGS, kept here so the page need not import torch
+
+
+@dataclass(frozen=True)
+class Layers:
+    """What the plane draws under and around the points (the hovered and selected digits'
+    posterior ellipses are always drawn)."""
+
+    ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
+    prior: bool = False  # N(0, I) contours at 1, 2, 3 sigma
+    holes: bool = False  # aggregate posterior q(z) against p(z): shaded where q < 1% of p
+
+    def to_data(self) -> dict:
+        """As sent to the browser; a field that is not a bool is off."""
+        return {name: getattr(self, name) is True for name in ("ellipses", "prior", "holes")}
 
 
 @dataclass(frozen=True)
@@ -129,20 +134,27 @@ def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 1
                  command: Command | None = None, link: str | None = None, lock_axes: bool = False,
                  keep_axes: bool = False, compact: bool = False, key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
+    A grid spacing or layers that are not valid are drawn as the defaults.
 
     Planes given the same `link` share the pointer (hovering one decodes the same z in all and
     marks it on the others) and, with `lock_axes`, the view. `keep_axes` keeps the view when the
     model changes instead of fitting it to the new points; `compact` lays the panel out under the
     plot, so two planes fit side by side."""
     data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
-            "grid_spacing": str(grid_spacing), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
-            "layers": layers.to_data(), "samples": None if samples is None else samples.to_data(),
+            **layer_settings(grid_spacing, layers), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
+            "samples": None if samples is None else samples.to_data(),
             "command": None if command is None else command.to_data(), "link": link,
             "lock_axes": bool(lock_axes), "keep_axes": bool(keep_axes), "compact": bool(compact)}
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run (0.5-0.8 s before the plane can paint).
     result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)
     return PlaneEvents(drag=read_drag(result.get("drag"), plane.n_points), view=read_view(result.get("view")))
+
+
+def layer_settings(grid_spacing, layers) -> dict:
+    """The data's `grid_spacing` and `layers`; a value that is not valid becomes the default."""
+    spacing = grid_spacing if isinstance(grid_spacing, str) and grid_spacing in GRID_SPACINGS else "even"
+    return {"grid_spacing": spacing, "layers": (layers if isinstance(layers, Layers) else Layers()).to_data()}
 
 
 def _ignore() -> None:

@@ -17,6 +17,12 @@
 //   update(data)           apply new data as a rerun would (a model switch without Python)
 //   peerZ                  the pointer of a linked plane (compare view) as decoded here, or null
 //   square()               the view as {cx, cy, span}: span latent units across the plot
+//   holes()                {cells, range, mask (row 0 on top, 1 = hole), ms} once the holes layer is done, else null
+//   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
+//   ndtri(ps)              Phi^-1 of each p;  gridCells()  the quantile grid's {centres, edges}, or null
+//   redrawBase()           draw the base layer again now; its ms and the digits whose ellipses it drew
+
+import { logAggregatePosterior, ndtri } from "./density.js";
 
 export function exposeHooks(plane) {
   const copy = (pixels) => Array.from(pixels);
@@ -52,9 +58,19 @@ export function exposeHooks(plane) {
     frameTimes: (kind) => plane.timings[kind].slice(),
     resetTimes() { plane.timings = { drag: [], hover: [] }; },
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
-    gridReady: () => plane.grid.ready,
+    gridReady: () => plane.layers.grid.ready,
     get peerZ() { return plane.link.peerZ; },
     square: () => plane.link.square(),
+    holes: () => (plane.layers.holes.ready ? { cells: plane.layers.holes.cells, range: plane.layers.holes.range,
+                                        mask: Array.from(plane.layers.holes.mask), ms: plane.layers.holes.ms } : null),
+    logDensity: (zs) => zs.map(([x, y]) => logAggregatePosterior(plane.model.points, x, y)),
+    ndtri: (ps) => ps.map((p) => ndtri(p)),
+    gridCells: () => plane.layers.grid.cells,
+    redrawBase() {
+      plane.baseChanged();
+      plane.frame();
+      return { ms: plane.renderer.baseMs, ellipses: plane.renderer.ellipsesDrawn };
+    },
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
   };
   plane.root.latentPlane = api;

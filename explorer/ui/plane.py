@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer import assets, export
-from explorer.component import STRIP_FRAMES, Layers, Samples, latent_plane
+from explorer.component import GRID_SPACINGS, STRIP_FRAMES, Layers, Samples, latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
 
 
-SPACINGS = {"even": "even in z", "quantile": "by the prior's quantiles"}
+SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
 COMPARE_KEY = "plane_b"  # the second plane of the compare view
 LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
@@ -103,7 +103,7 @@ def panel(path: str, mtime: float, c: Controls) -> bool:
     events = draw(plane_assets, c, command=s.command if s.tour_step is not None else None)
     actions.on_drag(events.drag)
     actions.on_view(events.view)
-    downloads(path, mtime, state.get().drag, events.view, c.grid_n)
+    downloads(path, mtime, state.get().drag, events.view, c.grid_n, c.grid_spacing)
     return True
 
 
@@ -115,7 +115,7 @@ def compare_panel(path: str, mtime: float, c: Controls) -> None:
         draw(plane_assets, c, key=COMPARE_KEY)
 
 
-def downloads(path: str, mtime: float, drag, view, n: int) -> None:
+def downloads(path: str, mtime: float, drag, view, n: int, spacing: str = "even") -> None:
     """One row, always the same height: the strip of the last drag and the grid of the view,
     made (by torch, from the explored model) only when a button is pressed."""
     row = st.container(horizontal=True, key="downloads")
@@ -129,9 +129,10 @@ def downloads(path: str, mtime: float, drag, view, n: int) -> None:
                         file_name=f"{name}.gif", mime="image/gif", key="download_gif", on_click="ignore",
                         icon=":material/animation:", disabled=drag is None, help=None if drag else no_drag)
     grid_name = "latent_grid" if view is None else (
-        f"latent_grid_{n}x{n}_x{view.x[0]:.2f}_{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}")
+        f"latent_grid_{n}x{n}{'' if spacing == 'even' else '_' + spacing}_x{view.x[0]:.2f}_{view.x[1]:.2f}"
+        f"_y{view.y[0]:.2f}_{view.y[1]:.2f}")
     row.download_button(f"Download the {n}×{n} latent grid of this view (PNG)",
-                        data=lambda: _grid_png(path, mtime, view, n), file_name=f"{grid_name}.png",
+                        data=lambda: _grid_png(path, mtime, view, n, spacing), file_name=f"{grid_name}.png",
                         mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:",
                         disabled=view is None)
 
@@ -142,6 +143,7 @@ def _frames(path: str, mtime: float, drag):
     return latent.decode(resources.model(path, mtime).model, latent.interpolate(drag.start, drag.end, STRIP_FRAMES))
 
 
-def _grid_png(path: str, mtime: float, view, n: int) -> bytes:
+def _grid_png(path: str, mtime: float, view, n: int, spacing: str) -> bytes:
     from explorer import latent
-    return export.png(export.tile(latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n)))
+    grid = latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n, spacing)
+    return export.png(export.tile(grid))
