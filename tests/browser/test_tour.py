@@ -21,7 +21,10 @@ def test_each_tour_step_sets_the_page_it_describes(page, tmp_path):
     panel = keyed(page, "tour")
     for i, step in enumerate(tour.STEPS):
         expect(panel).to_contain_text(f"Tour {i + 1} of {len(tour.STEPS)} · {step.title}", timeout=30_000)
-        expect(panel.locator(".katex")).to_have_count(1)  # the equation, typeset
+        expect(panel.locator(".katex")).to_have_count(1)  # the equation, typeset and not cut off
+        box, eq = panel.bounding_box(), panel.locator(".katex-html").bounding_box()
+        assert box["x"] <= eq["x"] and eq["x"] + eq["width"] <= box["x"] + box["width"], (
+            f"step {i + 1}'s equation ({eq['width']:.0f} px) does not fit the sidebar's {box['width']:.0f} px")
         models = {"lam0": "lam-0", "lam1": "lam-1"}
         if step.model in models:
             expect_exploring(page, models[step.model])
