@@ -147,3 +147,28 @@ def test_a_corrupt_starting_model_is_one_line_not_a_traceback(manager_for, tmp_p
     assert not at.exception
     [error] = _texts(at.error)
     assert error.startswith("Cannot show the latent plane:") and "bad.safetensors" in error
+
+
+def _shown(widget):
+    """What a browser shows for a widget it first draws from this run's message: the value the
+    message carries when it carries one (set_value), else the widget's own default."""
+    p = widget.proto
+    if p.DESCRIPTOR.name == "Slider" and p.options:  # a select_slider: options as text
+        return list(p.raw_value) if p.set_value else [p.options[i] for i in p.default]
+    if p.DESCRIPTOR.name == "Slider":
+        return list(p.value) if p.set_value else list(p.default)
+    return p.value if p.set_value else p.default
+
+
+def test_every_run_sends_the_widgets_their_values_so_a_late_drawn_widget_shows_them(manager_for, tmp_path):
+    """The user acting while the page loads makes the browser draw the sidebar from the second
+    run's message, which must carry the plan's epochs and warm start, not the widgets' defaults
+    (1 epoch, from scratch): else the next event sends those back and Train trains them."""
+    manager = manager_for(tmp_path / "models")
+    at = _open()
+    at.run()  # a run in which no callback wrote a widget's key
+    assert _shown(at.sidebar.number_input(key="train_epochs")) == manager.plan.epochs != 1
+    assert _shown(at.sidebar.toggle(key="train_warm")) is manager.plan.warm_start
+    assert _shown(at.sidebar.select_slider(key="lam")) == ["1"]
+    assert _shown(at.sidebar.slider(key="neighbours_k")) == [8]
+    assert _shown(at.sidebar.slider(key="grid_n")) == [15]

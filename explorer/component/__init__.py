@@ -29,7 +29,8 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
 MODULES = ("protocol.js", "dom.js", "decoder.js", "density.js", "latent.js", "model.js", "geometry.js", "grid.js",
-           "layers.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "plane.js", "hooks.js", "index.js")
+           "layers.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js",
+           "command.js", "layout.js", "plane.js", "hooks.js", "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -51,6 +52,22 @@ _plane = st.components.v2.component(
     js=join_modules(),
     css=(_HERE / "plane.css").read_text(encoding="utf-8"),
 )
+
+
+@dataclass(frozen=True)
+class Command:
+    """Something the page asks of the plane as the user's own click or drag would do it. The plane
+    applies each nonce once, however many reruns send it; a new request needs a new nonce."""
+
+    nonce: int
+    select_index: int | None = None  # select test digit i as a click on it would
+    select_z: tuple[float, float] | None = None  # or select a free z
+    drag: tuple[tuple[float, float], tuple[float, float]] | None = None  # the strip from start to end
+
+    def to_data(self) -> dict:
+        drag = None if self.drag is None else {"start": list(self.drag[0]), "end": list(self.drag[1])}
+        return {"nonce": int(self.nonce), "select_index": self.select_index,
+                "select_z": None if self.select_z is None else list(self.select_z), "drag": drag}
 
 
 @dataclass(frozen=True)
@@ -85,17 +102,49 @@ class Layers:
 
 
 @dataclass(frozen=True)
+class Samples:
+    """z ~ N(0, I) drawn in the browser from a seeded generator, marked on the plane and decoded."""
+
+    n: int = 16  # how many
+    seed: int = 0  # the same seed gives the same z's (and the same pixel draws)
+    bernoulli: bool = False  # show one Bernoulli draw of every pixel instead of the decoder's mean image
+
+    MAX_N = 64  # what the panel's gallery has room for
+
+    def __post_init__(self):
+        if not (isinstance(self.n, int) and not isinstance(self.n, bool) and 1 <= self.n <= self.MAX_N):
+            raise ValueError(f"samples: n must be a whole number from 1 to {self.MAX_N}, not {self.n!r}")
+        if not (isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**32):
+            raise ValueError(f"samples: seed must be a whole number from 0 to 2**32 - 1, not {self.seed!r}")
+        if not isinstance(self.bernoulli, bool):
+            raise ValueError(f"samples: bernoulli must be True or False, not {self.bernoulli!r}")
+
+    def to_data(self) -> dict:
+        return {"n": self.n, "seed": self.seed, "bernoulli": self.bernoulli}
+
+
+@dataclass(frozen=True)
 class PlaneEvents:
     drag: Drag | None  # this rerun's finished drag, if it was caused by one
     view: View | None  # the latest visible range the browser reported
 
 
 def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, grid_spacing: str = "even",
-                 neighbours_k: int = 8, layers: Layers = Layers(), key: str = "plane") -> PlaneEvents:
+                 neighbours_k: int = 8, layers: Layers = Layers(), samples: Samples | None = None,
+                 command: Command | None = None, link: str | None = None, lock_axes: bool = False,
+                 keep_axes: bool = False, compact: bool = False, key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
-    A grid spacing or layers that are not valid are drawn as the defaults."""
+    A grid spacing or layers that are not valid are drawn as the defaults.
+
+    Planes given the same `link` share the pointer (hovering one decodes the same z in all and
+    marks it on the others) and, with `lock_axes`, the view. `keep_axes` keeps the view when the
+    model changes instead of fitting it to the new points; `compact` lays the panel out under the
+    plot, so two planes fit side by side."""
     data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
-            **layer_settings(grid_spacing, layers), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES}
+            **layer_settings(grid_spacing, layers), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
+            "samples": None if samples is None else samples.to_data(),
+            "command": None if command is None else command.to_data(), "link": link,
+            "lock_axes": bool(lock_axes), "keep_axes": bool(keep_axes), "compact": bool(compact)}
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run (0.5-0.8 s before the plane can paint).
     result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)

@@ -9,6 +9,7 @@ const PLOT_MAX = 900;
 export const TOOLBAR_H = 28;
 export const STRIP_H = 70;
 const PANEL_MIN = 280; // the decode panel's least width beside the plot
+const COMPACT_PANEL_H = 124; // the decode under the strip in a compact layout (plane.css .lp-compact)
 const GAP = 16; // between the plot's column and the panel
 const BOTTOM_PAD = 8; // kept free under the strip, inside the window
 const FIT_QUANTILE = 0.002; // the view fits the central 99.6% of points, so a few strays do not shrink it
@@ -24,12 +25,14 @@ export function documentTop(node) {
 /**
  * Sizes for a component `width` px wide whose top is `top` px down the document, in a window
  * `viewportHeight` px tall: the plot's side, as wide as leaves the panel its room and as tall as
- * keeps the strip in the window, and the canvas around it.
+ * keeps the strip in the window, and the canvas around it. `compact` (two planes side by side):
+ * the panel goes under the strip, and the plot leaves room for its decode in the window.
  * @returns {{side: number, w: number, h: number}}
  */
-export function layoutSizes(width, top, viewportHeight) {
-  const byWidth = width - PANEL_MIN - GAP - MARGIN.left - MARGIN.right;
-  const byHeight = viewportHeight - BOTTOM_PAD - top - TOOLBAR_H - MARGIN.top - MARGIN.bottom - STRIP_H;
+export function layoutSizes(width, top, viewportHeight, compact = false) {
+  const byWidth = width - (compact ? 0 : PANEL_MIN + GAP) - MARGIN.left - MARGIN.right;
+  const byHeight = viewportHeight - BOTTOM_PAD - top - TOOLBAR_H - MARGIN.top - MARGIN.bottom - STRIP_H -
+    (compact ? COMPACT_PANEL_H : 0);
   const side = Math.floor(Math.max(PLOT_MIN, Math.min(byWidth, byHeight, PLOT_MAX)));
   return { side, w: side + MARGIN.left + MARGIN.right, h: side + MARGIN.top + MARGIN.bottom };
 }

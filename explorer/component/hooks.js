@@ -15,6 +15,8 @@
 //   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"
 //   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
 //   update(data)           apply new data as a rerun would (a model switch without Python)
+//   peerZ                  the pointer of a linked plane (compare view) as decoded here, or null
+//   square()               the view as {cx, cy, span}: span latent units across the plot
 //   holes()                {cells, range, mask (row 0 on top, 1 = hole), ms} once the holes layer is done, else null
 //   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
 //   ndtri(ps)              Phi^-1 of each p;  gridCells()  the quantile grid's {centres, edges}, or null
@@ -57,6 +59,8 @@ export function exposeHooks(plane) {
     resetTimes() { plane.timings = { drag: [], hover: [] }; },
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
     gridReady: () => plane.layers.grid.ready,
+    get peerZ() { return plane.link.peerZ; },
+    square: () => plane.link.square(),
     holes: () => (plane.layers.holes.ready ? { cells: plane.layers.holes.cells, range: plane.layers.holes.range,
                                         mask: Array.from(plane.layers.holes.mask), ms: plane.layers.holes.ms } : null),
     logDensity: (zs) => zs.map(([x, y]) => logAggregatePosterior(plane.model.points, x, y)),

@@ -4,8 +4,11 @@
 // from the old model (selection, strip, pointer decode, neighbours, view) follows at once.
 
 import { el } from "./dom.js";
-import { STRIP_H, View, documentTop, layoutSizes } from "./geometry.js";
+import { Commands } from "./command.js";
+import { View } from "./geometry.js";
 import { PlaneLayers, posteriorOf } from "./layers.js";
+import { layoutPlane } from "./layout.js";
+import { Link } from "./link.js";
 import { ModelSource } from "./model.js";
 import { DecodePanel } from "./panel.js";
 import { PointerInput } from "./pointer.js";
@@ -31,6 +34,8 @@ export class Plane {
     this.trainImages = null;
     this.setStateValue = null;
     this.setTriggerValue = null;
+    this.commands = new Commands(); // the page's commands, each applied once
+    this.link = new Link(this); // planes sharing the pointer and, locked, the view
     // What the user did.
     this.lastClick = null; // {z, index, t} the latest click, for tests and the benchmark
     this.pointerFresh = false; // moved since the last click: the big decode follows the pointer
@@ -62,11 +67,12 @@ export class Plane {
     this.input = new PointerInput(this.canvas, this, () => this.view.copy());
     this.resizer = new ResizeObserver(() => this.layout());
     this.resizer.observe(this.root);
-    this.onWindowResize = () => { this.top = null; this.layout(); };
+    this.onWindowResize = () => this.layout(true);
     window.addEventListener("resize", this.onWindowResize);
   }
 
   destroy() {
+    this.link.leave();
     this.resizer.disconnect();
     window.removeEventListener("resize", this.onWindowResize);
     clearTimeout(this.viewTimer);
@@ -86,6 +92,9 @@ export class Plane {
     this.testImages = store(this.testImages, data.test_images_url, data.n_points);
     this.trainImages = store(this.trainImages, data.train_images_url, data.n_train);
     if (this.layers.set(data)) { this.startLayers(); this.baseChanged(); }
+    this.link.update(data, before);
+    if (!!data.compact !== !!before.compact) this.layout(true);
+    if (this.commands.receive(data.command)) this.requestFrame();
     if (this.source.want(data)) this.toolbar.say("loading\u2026");
     else if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
     this.wantTrain();
@@ -116,7 +125,7 @@ export class Plane {
     const drag = this.strip.follow(model, this.testImages);
     if (drag) this.report(drag); // Python's downloads follow the strip
     this.layers.clear();
-    if (this.view.side > 0) this.fitView(!first);
+    if (this.view.side > 0 && !(this.data.keep_axes && !first)) this.fitView(!first);
     this.toolbar.say("");
     this.refreshSelection();
     this.wantTrain();
@@ -189,7 +198,8 @@ export class Plane {
   // ------------------------------------------------------------------ view and layout
   fitView(report) {
     this.view.fit(this.model.points.mu, this.model.points.n);
-    if (report) this.viewChanged(); else this.baseChanged();
+    if (this.data.lock_axes) this.link.widen();
+    if (report || this.data.lock_axes) this.viewChanged(); else this.baseChanged();
   }
 
   baseChanged() { this.renderer.baseDirty = true; this.requestFrame(); }
@@ -197,6 +207,7 @@ export class Plane {
   /** The view moved: redraw now; tell Python and redo the grid once it has settled. */
   viewChanged() {
     this.baseChanged();
+    this.link.shareView();
     clearTimeout(this.viewTimer);
     this.viewTimer = setTimeout(() => { this.reportView(); this.startLayers(); }, VIEW_DEBOUNCE_MS);
   }
@@ -212,22 +223,7 @@ export class Plane {
   }
 
   /** Size the plot from the width the page gives and the window height below the component's top. */
-  layout() {
-    const width = Math.floor(this.root.clientWidth);
-    if (width <= 0) return;
-    if (this.top === null) this.top = documentTop(this.root);
-    const { side, w, h } = layoutSizes(width, this.top, window.innerHeight);
-    const dpr = window.devicePixelRatio || 1;
-    if (side === this.view.side && w === this.renderer.width && dpr === this.renderer.dpr) return;
-    this.renderer.resize(w, h, dpr);
-    this.view.resize(side);
-    this.stage.style.width = this.stripRoot.style.width = `${w}px`;
-    this.stage.style.height = `${h}px`;
-    this.stripRoot.style.height = `${STRIP_H}px`;
-    this.panel.root.style.height = `${h + STRIP_H}px`;
-    if (this.model && !(this.view.scale > 0)) this.fitView(false);
-    this.baseChanged();
-  }
+  layout(moved = false) { layoutPlane(this, moved); }
 
   // ------------------------------------------------------------------ drawing, once per animation frame
   requestFrame() {
@@ -238,6 +234,7 @@ export class Plane {
 
   frame() {
     if (!this.model || !this.view.ready) return;
+    this.commands.run(this, ModelSource.keyOf(this.data));
     const t0 = performance.now();
     const { decoder, points } = this.model, view = this.view, pointer = this.input.pointer;
     if (this.renderer.baseDirty) {
@@ -257,6 +254,9 @@ export class Plane {
       kind = "hover";
       this.decodeLive(view.toLatent(pointer.sx, pointer.sy));
       hover = this.hit(pointer.sx, pointer.sy);
+    } else if (this.link.peerZ) {
+      kind = "linked";
+      this.decodeLive(this.link.peerZ);
     } else if (selected && this.panel.decode.shown !== selected.z) {
       this.panel.showDecode(this.panel.selectedPixels, selected.z, false);
     } else if (!selected && !over && this.panel.decode.shown !== null) {
@@ -272,14 +272,13 @@ export class Plane {
     const ellipses = [selected ? selected.index : -1, hover].filter((i, k, all) => i >= 0 && all.indexOf(i) === k)
       .map((i) => posteriorOf(this.model.points, i, this.data.palette));
     this.renderer.drawFrame(view, {
-      selection: selected ? selected.z : null, hover: hover >= 0 ? this.pointZ(hover) : null,
+      selection: selected ? selected.z : null,
+      hover: hover >= 0 ? this.pointZ(hover) : kind === "linked" ? this.link.peerZ : null,
       drag: drag ? { start: drag.start, end: drag.end, frames: this.strip.length } : null, ellipses,
     });
-    if (kind) {
-      const list = this.timings[kind];
-      list.push(performance.now() - t0);
-      if (list.length > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY);
-    }
+    const own = kind === "drag" || kind === "hover", list = own ? this.timings[kind] : null;
+    this.link.pointer(own ? this.liveZ : null);
+    if (own && list.push(performance.now() - t0) > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY);
     if (!this.painted) {
       this.painted = true;
       this.paintedAt = performance.now();

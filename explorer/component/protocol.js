@@ -33,7 +33,16 @@
  * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn under and around the points
  * @property {number} neighbours_k    nearest training images shown for a selected point
  * @property {number} strip_frames    interpolation frames, both ends included
+ * @property {string} grid_spacing    "even" | "quantile" (the prior's quantiles)
+ * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn besides the points
+ * @property {{n: number, seed: number, bernoulli: boolean}|null} samples  z ~ N(0, I) to mark and decode
+ * @property {Command|null} command   applied once per nonce, as the user's click or drag would be
+ * @property {string|null} link       planes with the same link share the pointer (link.js)
+ * @property {boolean} lock_axes      ... and their view
+ * @property {boolean} keep_axes      a new model keeps the view instead of fitting it
+ * @property {boolean} compact        the panel under the plot, for two planes side by side
  */
+/** @typedef {{nonce: number, select_index: (number|null), select_z: (Z|null), drag: ({start: Z, end: Z}|null)}} Command */
 /** @typedef {[number, number]} Z  a latent point */
 /** @typedef {{mu: Float32Array, logvar: Float32Array, labels: Uint8Array, n: number}} TestPoints */
 /** @typedef {{mu: Float32Array, labels: Uint8Array, n: number}} TrainPoints */

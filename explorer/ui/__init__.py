@@ -6,7 +6,9 @@
     actions.py        the callbacks: the only code that writes session state
     resources.py      cached loaders (plane files, model, images, the job manager)
     page.py           the layout: title, the plane, then everything that needs torch
-    plane.py          the plane and its downloads (torch-free until a download is asked for)
+    plane.py          the plane, its sidebar widgets and downloads (torch-free until a download is asked for)
+    compare.py        the compare view's second model and each plane's figures
+    tour.py           the guided tour: its steps as data, and its panel
     models.py         sidebar: the lambda slider, notices and training settings
     training.py       sidebar: this session's training job, live
     metrics.py        the explored model's test figures

@@ -108,6 +108,31 @@ def on_delete(entry_id: str) -> None:
     state.apply(decide.deleted(s, entry_id, resources.starting_model()))
 
 
+@_notice_errors
+def on_tour(index: int | None) -> None:
+    """Go to step `index` of the guided tour (None: leave it, keeping the page as the step left it)."""
+    s = state.get()
+    if index is None:
+        state.apply(dataclasses.replace(s, tour_step=None))
+        return
+    from .tour import STEPS
+    step, entries = STEPS[index], _library().entries()
+    model = decide.tour_model(entries, step.model)
+    if model is None:
+        raise ValueError("The guided tour needs the shipped models, and the library has none.")
+    other = decide.tour_model(entries, step.compare) if step.compare else None
+    drag = None
+    if step.drag is not None:
+        mu = resources.test_mu(*resources.stamp(model.path))
+        drag = tuple((float(mu[i, 0]), float(mu[i, 1])) for i in step.drag)
+    state.apply(decide.tour_at(s, index, step, Explored.of(model), Explored.of(other) if other else None, drag))
+
+
+def on_new_samples() -> None:
+    s = state.get()
+    state.apply(dataclasses.replace(s, samples_seed=s.samples_seed + 1))
+
+
 def on_drag(drag) -> None:
     """The plane reported a finished drag: keep it for the strip downloads."""
     s = state.get()

@@ -117,3 +117,49 @@ def picked_id(selection: Mapping | None) -> str | None:
         if isinstance(picked, str) and picked:
             return picked
     return None
+
+
+def compare_default(explored_lam: float, entries: Sequence[Any]) -> str | None:
+    """The compare view's second model when none is chosen: the other end of lambda from the
+    explored one (the smallest lambda beside a regularised model, lambda = 1 beside a small one),
+    shipped models first."""
+    if not entries:
+        return None
+    if explored_lam >= 0.5:
+        return min(entries, key=lambda e: (e.lam, not e.shipped)).id
+    return min(entries, key=lambda e: (abs(e.lam - 1.0), not e.shipped)).id
+
+
+def command(s: Session, **ask: Any) -> Session:
+    """Ask the plane to do something once (explorer.component.Command): the next nonce."""
+    from explorer.component import Command  # the type the plane reads; its module needs Streamlit
+    return dataclasses.replace(s, command=Command((s.command.nonce if s.command else 0) + 1, **ask))
+
+
+def tour_model(entries: Sequence[Any], which: str) -> Any | None:
+    """A guided tour's model, looked up by what it shows rather than by file, so the tour works
+    with whichever models the library ships: "lam0" the smallest lambda, "lam1" lambda = 1 (the
+    evidence lower bound itself), "largest" the largest lambda. Shipped models first."""
+    if not entries:
+        return None
+    rank = {"lam0": lambda e: (e.lam, not e.shipped), "lam1": lambda e: (abs(e.lam - 1.0), not e.shipped),
+            "largest": lambda e: (-e.lam, not e.shipped)}[which]
+    return min(entries, key=rank)
+
+
+def tour_at(s: Session, index: int, step: Any, model: Explored, other: Explored | None,
+            drag: tuple | None) -> Session:
+    """The session as tour step `index` (a `tour.Step`) sets it: its model, layers, grid, samples
+    and compare view; its test digit selected or its strip drawn (`drag`: the two digits' z under
+    `model`), as the user's own click or drag would."""
+    s = explore(s, model) if s.model is None or s.model.id != model.id or s.model.path != model.path else s
+    s = dataclasses.replace(
+        s, tour_step=index, layer_ellipses="ellipses" in step.layers, layer_prior="prior" in step.layers,
+        layer_holes="holes" in step.layers, grid_show=step.grid, grid_spacing=step.spacing,
+        samples_show=step.samples, compare=other is not None, lock_axes=True, keep_axes=False, notice=None,
+        compare_id=other.id if other is not None else s.compare_id)
+    if drag is not None:
+        return command(s, drag=drag)
+    if step.select is not None:
+        return command(s, select_index=step.select)
+    return s

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import actions, plane, resources, state
+from . import actions, plane, resources, state, tour
 
 # One line above the plane, the page's name in it: Streamlit's own top margin (room for its
 # toolbar) is all the rest. It cannot be trimmed without moving the plane: CSS sent from the
@@ -23,24 +23,41 @@ def main() -> None:
     actions.settle()
     st.markdown(INTRO)
     # Sidebar slots in display order; the model's are filled after the plane, once torch is in.
+    tour_slot = st.sidebar.container()
     model_slot, job_slot, settings_slot = st.sidebar.container(), st.sidebar.container(), st.sidebar.container()
+    with tour_slot:
+        tour.start_button()
     with st.sidebar:
         controls = plane.controls()
+        compare_slot = st.container()
     s = state.get()
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
-    if not plane.panel(path, mtime, controls) or not s.painted:
-        return  # the rest once the plane has painted (actions.on_view)
+    left, right = st.columns(2) if controls.compare else (st.container(), None)
+    with left:
+        if not plane.panel(path, mtime, controls) or not s.painted:
+            return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
-    from . import library_panel, metrics, models, training
+    from . import compare, library_panel, metrics, models, training
     try:
         explored = actions.explored(s)
         models.init(explored)
+        with tour_slot:
+            tour.panel(explored)
         with model_slot:
             models.panel(explored)
         with job_slot:
             training.panel()
         with settings_slot:
             models.settings(explored)
+        if right is not None:
+            with compare_slot:
+                other = compare.selector(explored)
+            with left:
+                compare.caption(explored, "caption_a")
+            if other is not None:
+                with right:
+                    plane.compare_panel(*resources.stamp(other.path), controls)
+                    compare.caption(other, "caption_b")
         metrics.panel(explored)
         library_panel.panel(explored)
         resources.model(path, mtime)  # loaded last, so that a download after the first drag is quick

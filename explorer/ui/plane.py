@@ -11,17 +11,28 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer import assets, export
-from explorer.component import STRIP_FRAMES, latent_plane
+from explorer.component import GRID_SPACINGS, STRIP_FRAMES, Layers, Samples, latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
+
+
+SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
+COMPARE_KEY = "plane_b"  # the second plane of the compare view
+LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
 
 @dataclass(frozen=True)
 class Controls:
     grid_show: bool
     grid_n: int
+    grid_spacing: str
     neighbours_k: int
+    layers: Layers
+    samples: Samples | None
+    keep_axes: bool
+    compare: bool
+    lock_axes: bool
 
 
 def controls() -> Controls:
@@ -30,33 +41,81 @@ def controls() -> Controls:
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
     grid_n = st.slider("Grid size N (N × N)", 5, 30, key="grid_n", disabled=not grid_show)
+    spacing = st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get,
+                       horizontal=True, disabled=not grid_show,
+                       help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
+                            "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
+    st.caption("Layers")
+    layers = Layers(
+        ellipses=st.toggle("Posterior ellipses for every digit", key="layer_ellipses",
+                           help="1 and 2 σ of q(z|x) around each visible test digit's μ (the hovered and the "
+                                "selected digit always have theirs)."),
+        prior=st.toggle("Prior N(0, I) contours", key="layer_prior", help="The prior p(z) at 1, 2 and 3 σ."),
+        holes=st.toggle("Holes: q(z) against p(z)", key="layer_holes",
+                        help="Shades where the aggregate posterior q(z), the mean of every test digit's "
+                             "q(z|x), falls far below the prior p(z): codes the decoder was never trained on."))
+    samples_show = st.toggle("Samples from the prior", key="samples_show",
+                             help="Draws z ~ N(0, I), marks them on the plane and shows their decodings.")
+    row = st.container(horizontal=True)
+    row.button("New samples", key="samples_new", on_click=actions.on_new_samples, disabled=not samples_show,
+               icon=":material/casino:")
+    bernoulli = row.toggle("Bernoulli pixels", key="samples_bernoulli", disabled=not samples_show,
+                           help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
+                                "of p(x|z) itself.")
+    keep_axes = st.toggle("Keep the axes when the model changes", key="keep_axes",
+                          help="Off: each model's view is fitted to its points. On: the view stays, so λ = 0's "
+                               "spread and λ = 1's are seen at one scale.")
+    compare = st.toggle("Compare two models side by side", key="compare",
+                        help="A second model's plane beside the first: hovering one decodes the same z in both.")
+    lock_axes = st.toggle("Lock the two planes' axes", key="lock_axes", disabled=not compare,
+                          help="Panning or zooming one plane moves the other the same way.")
     k = st.slider("Nearest training images", 1, 16, key="neighbours_k",
                   help="How many training digits with the closest codes a click shows.")
-    return Controls(grid_show, grid_n, k)
+    samples = Samples(seed=state.get().samples_seed, bernoulli=bernoulli) if samples_show else None
+    return Controls(grid_show, grid_n, spacing, k, layers, samples, keep_axes, compare, lock_axes)
 
 
-def draw(plane_assets: assets.PlaneAssets, c: Controls):
-    """The one call to the component."""
-    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, neighbours_k=c.neighbours_k,
-                        key="plane")
+def draw(plane_assets: assets.PlaneAssets, c: Controls, *, key: str = "plane", command=None):
+    """The one call to the component per plane."""
+    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, grid_spacing=c.grid_spacing,
+                        neighbours_k=c.neighbours_k, layers=c.layers, samples=c.samples, command=command,
+                        link=LINK if c.compare else None, lock_axes=c.compare and c.lock_axes,
+                        keep_axes=c.keep_axes, compact=c.compare, key=key)
+
+
+def _assets(path: str, mtime: float):
+    try:
+        return resources.plane_assets(path, mtime)
+    except (assets.AssetError, DataError) as e:
+        st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
+        return None
 
 
 @st.fragment
 def panel(path: str, mtime: float, c: Controls) -> bool:
     """The plane and its downloads; a fragment, so a drag reruns only this. False if it cannot show."""
-    try:
-        plane_assets = resources.plane_assets(path, mtime)
-    except (assets.AssetError, DataError) as e:
-        st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
+    plane_assets = _assets(path, mtime)
+    if plane_assets is None:
         return False
-    events = draw(plane_assets, c)
+    s = state.get()
+    # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
+    # must not replay its last step over what the user has selected since.
+    events = draw(plane_assets, c, command=s.command if s.tour_step is not None else None)
     actions.on_drag(events.drag)
     actions.on_view(events.view)
-    downloads(path, mtime, state.get().drag, events.view, c.grid_n)
+    downloads(path, mtime, state.get().drag, events.view, c.grid_n, c.grid_spacing)
     return True
 
 
-def downloads(path: str, mtime: float, drag, view, n: int) -> None:
+@st.fragment
+def compare_panel(path: str, mtime: float, c: Controls) -> None:
+    """The compare view's second plane: the same layers and settings, another model."""
+    plane_assets = _assets(path, mtime)
+    if plane_assets is not None:
+        draw(plane_assets, c, key=COMPARE_KEY)
+
+
+def downloads(path: str, mtime: float, drag, view, n: int, spacing: str = "even") -> None:
     """One row, always the same height: the strip of the last drag and the grid of the view,
     made (by torch, from the explored model) only when a button is pressed."""
     row = st.container(horizontal=True, key="downloads")
@@ -70,9 +129,10 @@ def downloads(path: str, mtime: float, drag, view, n: int) -> None:
                         file_name=f"{name}.gif", mime="image/gif", key="download_gif", on_click="ignore",
                         icon=":material/animation:", disabled=drag is None, help=None if drag else no_drag)
     grid_name = "latent_grid" if view is None else (
-        f"latent_grid_{n}x{n}_x{view.x[0]:.2f}_{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}")
+        f"latent_grid_{n}x{n}{'' if spacing == 'even' else '_' + spacing}_x{view.x[0]:.2f}_{view.x[1]:.2f}"
+        f"_y{view.y[0]:.2f}_{view.y[1]:.2f}")
     row.download_button(f"Download the {n}×{n} latent grid of this view (PNG)",
-                        data=lambda: _grid_png(path, mtime, view, n), file_name=f"{grid_name}.png",
+                        data=lambda: _grid_png(path, mtime, view, n, spacing), file_name=f"{grid_name}.png",
                         mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:",
                         disabled=view is None)
 
@@ -83,6 +143,7 @@ def _frames(path: str, mtime: float, drag):
     return latent.decode(resources.model(path, mtime).model, latent.interpolate(drag.start, drag.end, STRIP_FRAMES))
 
 
-def _grid_png(path: str, mtime: float, view, n: int) -> bytes:
+def _grid_png(path: str, mtime: float, view, n: int, spacing: str) -> bytes:
     from explorer import latent
-    return export.png(export.tile(latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n)))
+    grid = latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n, spacing)
+    return export.png(export.tile(grid))

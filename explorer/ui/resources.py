@@ -47,6 +47,12 @@ def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
     return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def test_mu(path: str, mtime: float):
+    """(N, 2) mu of the test digits under this model, as the plane draws them."""
+    return assets.read_plane_arrays(path).test_mu
+
+
 @st.cache_resource(show_spinner=False)
 def manager():
     """The process's one training-job manager, and through it the model library.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from explorer.component import Drag
+    from explorer.component import Command, Drag
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,22 @@ class Session:
     grid_show: bool = False
     grid_n: int = 15
     neighbours_k: int = 8
+    # Widgets: what the plane draws besides the points, and how its view follows a new model.
+    layer_ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
+    layer_prior: bool = False  # N(0, I) contours
+    layer_holes: bool = False  # the aggregate posterior q(z) against p(z)
+    grid_spacing: str = "even"  # "even" | "quantile" (the prior's quantiles, Kingma & Welling 2014, fig. 4)
+    samples_show: bool = False  # z ~ N(0, I) marked on the plane and decoded
+    samples_bernoulli: bool = False  # one Bernoulli draw of every pixel instead of the decoder's mean
+    samples_seed: int = 0  # "New samples" moves to the next seed
+    keep_axes: bool = False  # a model switch keeps the view instead of fitting it to the new points
+    # Widgets: the compare view, a second model's plane beside the first.
+    compare: bool = False
+    compare_id: str | None = None  # the second model's library id; set from the library before its widget
+    lock_axes: bool = True  # panning or zooming one plane moves both
+    # Asked of the plane by the page (the guided tour); the plane applies each nonce once.
+    command: Command | None = None
+    tour_step: int | None = None  # the guided tour's step on screen, None outside the tour
     # Widgets: the training settings.
     train_warm: bool | None = None  # set from the machine's plan (explorer.jobs.Plan) once jobs is imported
     train_epochs: int | None = None  # likewise
@@ -62,9 +78,10 @@ class Session:
 
 
 # Keys bound to widgets. A widget's key must never hold None (the widget would show nothing), so
-# the three whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan
-# for this machine) are set by `state.init_model` just before their widgets are drawn.
+# those whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan for
+# this machine, the library's models) are set by `state.init_model` just before their widgets.
 WIDGETS = frozenset({"lam", "grid_show", "grid_n", "neighbours_k", "train_warm", "train_epochs", "train_recon",
-                     "train_k", "train_seed"})
+                     "train_k", "train_seed", "layer_ellipses", "layer_prior", "layer_holes", "grid_spacing",
+                     "samples_show", "samples_bernoulli", "keep_axes", "compare", "compare_id", "lock_axes"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Session)}

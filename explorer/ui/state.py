@@ -14,10 +14,21 @@ from .session import DEFAULTS, KEYS, WIDGETS, Session
 
 
 def init() -> None:
-    """Set every declared key a session does not have yet (widget keys with no default yet excepted)."""
+    """Set every declared key a session does not have yet (widget keys with no default yet excepted),
+    and write every widget's value again.
+
+    Streamlit sends a widget's value to the browser only in a run that wrote its key; in the other
+    runs the browser gets the widget's own default (a number input's minimum, a slider's first
+    stop). A browser that first draws a widget from such a later run (the first two runs arrive
+    together when the user acts while the page is loading) shows that default and sends it back
+    on its next event: a job of 1 epoch, from scratch, where the page said 5 epochs warm-started.
+    Writing the value in every run sends it in every run."""
     for key in KEYS:
         default = DEFAULTS[key]
-        if key not in st.session_state and not (key in WIDGETS and default is None):
+        if key in st.session_state:
+            if key in WIDGETS:
+                st.session_state[key] = st.session_state[key]
+        elif not (key in WIDGETS and default is None):
             st.session_state[key] = default
 
 
@@ -32,6 +43,13 @@ def init_model(explored_lam: float, plan) -> None:
         st.session_state.train_warm = plan.warm_start
     if "train_epochs" not in st.session_state:
         st.session_state.train_epochs = plan.epochs
+
+
+def init_compare(ids: list[str], default: str) -> None:
+    """The compare view's second model, before its widget: `default` the first time, or when the
+    model chosen is no longer in the library (`ids`)."""
+    if st.session_state.get("compare_id") not in ids:
+        st.session_state.compare_id = default
 
 
 def get() -> Session:

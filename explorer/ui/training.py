@@ -48,8 +48,9 @@ _still = st.fragment(_panel)
 
 def progress(status) -> None:
     """What is training, how far it is, Cancel, then the live loss curves and embedding."""
+    # The job names the model it starts from once its data are loaded; until then it is only asked for.
     start = f"warm start from `{status.warm_from}`" if status.warm_from else (
-        "warm start" if status.state == JobState.QUEUED and status.warm_start else "from scratch")
+        "warm start" if status.warm_start and status.phase in ("queued", "loading data") else "from scratch")
     st.markdown(f"**Training λ = {status.config.lam:g}**  \n{status.epochs} epochs · {start} · "
                 f"{status.config.reconstruction}, K = {status.config.k}, seed {status.config.seed}")
     if status.state == JobState.QUEUED:

@@ -2,6 +2,7 @@
 e2e tests do: one helper per part, so no test copies a selector."""
 from __future__ import annotations
 
+import time
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -89,3 +90,27 @@ def open_page(chromium, url: str, viewport: dict | None = None) -> Page:
     expect(sidebar(page)).to_contain_text("Exploring", timeout=60_000)
     settle(page)
     return page
+
+
+def plane_call(page: Page, key: str, expr: str, arg=None):
+    """Evaluate `expr` on the test hooks (explorer/component/hooks.js) of the plane the page drew
+    with this key ("plane", or "plane_b" for the compare view's second), as `p`; `arg` as `arg`."""
+    return keyed(page, key).locator("[data-testid=latent-plane]").evaluate(
+        f"(el, arg) => {{ const p = el.latentPlane; return {expr}; }}", arg)
+
+
+def wait_plane(page: Page, key: str, condition: str = "true", arg=None, timeout: float = 60_000) -> None:
+    """Wait until the plane with this key has painted its model and `condition` (on `p`) holds."""
+    keyed(page, key).locator("[data-testid=latent-plane][data-painted=true]").wait_for(timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    while not plane_call(page, key, f"p.ready && p.plane.model.key === p.plane.source.constructor.keyOf(p.plane.data) "
+                                    f"&& ({condition})", arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"plane {key!r}: {condition} did not hold in {timeout / 1000:.0f} s")
+        page.wait_for_timeout(100)
+
+
+def toggle(page: Page, label: str) -> None:
+    """Flip a sidebar toggle by its label and let the rerun reach the page."""
+    sidebar(page).get_by_text(label, exact=True).click()
+    settle(page)

@@ -6,8 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import harness
-from tests.browser.page_helpers import (WATCH_LAYOUT, expect_exploring, expect_lam, keyed,
-                                        no_traceback, open_page, plane_top, set_training, sidebar, step_lam)
+from tests.browser.harness import z_text
+from tests.browser.page_helpers import (WATCH_LAYOUT, expect_exploring, expect_lam, keyed, lam_slider,
+                                        no_traceback, open_page, plane_call, plane_top, set_training, sidebar,
+                                        step_lam, wait_plane)
 
 pytestmark = pytest.mark.browser
 
@@ -97,3 +99,28 @@ def _listening_addresses(port: int) -> set[str]:
 def test_the_app_listens_on_loopback_only(app_url):
     """As shipped (.streamlit/config.toml), the server answers this machine alone."""
     assert _listening_addresses(int(app_url.rsplit(":", 1)[1])) == {"127.0.0.1"}
+
+
+def test_a_selection_follows_a_model_switched_with_the_slider(page):
+    """Select a test digit, switch lambda with the slider: the panel shows that digit where the
+    new model encodes it, and the decode is the new model's, not the old one's."""
+    expect(lam_slider(page)).to_be_visible(timeout=60_000)
+    z = plane_call(page, "plane", "p.point(arg).z", 0)
+    at = plane_call(page, "plane", "p.toClient(arg[0], arg[1])", z)
+    page.mouse.click(at["x"], at["y"])
+    wait_plane(page, "plane", "p.selection() && p.selection().index >= 0")
+    index = plane_call(page, "plane", "p.selection().index")
+    old = plane_call(page, "plane", "p.selection()")
+    points = plane_call(page, "plane", "p.plane.data.points_url")
+    lam_slider(page).focus()
+    page.keyboard.press("Home")  # lambda = 0: a shipped model, switched to at once
+    expect_exploring(page, "lam-0")
+    wait_plane(page, "plane", "p.plane.data.points_url !== arg", points)
+    new_z = plane_call(page, "plane", "p.point(arg).z", index)
+    selection = plane_call(page, "plane", "p.selection()")
+    assert selection["index"] == index and selection["z"] == new_z != old["z"]
+    expect(keyed(page, "plane").get_by_test_id("panel-z")).to_contain_text(z_text(new_z))
+    decoded = plane_call(page, "plane", "p.decode([arg])[0]", new_z)
+    assert max(abs(a - b) for a, b in zip(selection["pixels"], decoded)) < 1e-6
+    assert max(abs(a - b) for a, b in zip(selection["pixels"], old["pixels"])) > 0.1
+    no_traceback(page)
