@@ -139,7 +139,7 @@ def test_a_session_may_queue_only_so_much(make_manager):
     assert manager.submit(dataclasses.replace(LONG, lam=2.0), session="b") is mine[1]
     other = manager.submit(dataclasses.replace(TINY, lam=4.0), session="b")  # another session's own budget
     assert other.status().state == JobState.QUEUED
-    for limit in (dict(epochs=501), dict(k=65), dict(lam=21.0)):
+    for limit in (dict(epochs=501), dict(k=65), dict(lam=101.0)):
         with pytest.raises(ValueError, match="must be between"):
             manager.submit(dataclasses.replace(TINY, **limit), session="c")
     assert manager.cancel(mine[0].id) and mine[0].wait(30).state == JobState.CANCELLED
