@@ -28,8 +28,9 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
-MODULES = ("protocol.js", "dom.js", "decoder.js", "latent.js", "model.js", "geometry.js", "render.js", "grid.js",
-           "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "plane.js", "hooks.js", "index.js")
+MODULES = ("protocol.js", "dom.js", "decoder.js", "encoder.js", "latent.js", "model.js", "geometry.js", "samples.js",
+           "render.js", "grid.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "drawpad.js",
+           "inputs.js", "plane.js", "hooks.js", "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -68,16 +69,41 @@ class View:
 
 
 @dataclass(frozen=True)
+class Samples:
+    """z ~ N(0, I) drawn in the browser from a seeded generator, marked on the plane and decoded."""
+
+    n: int = 16  # how many
+    seed: int = 0  # the same seed gives the same z's (and the same pixel draws)
+    bernoulli: bool = False  # show one Bernoulli draw of every pixel instead of the decoder's mean image
+
+    MAX_N = 64  # what the panel's gallery has room for
+
+    def __post_init__(self):
+        if not (isinstance(self.n, int) and not isinstance(self.n, bool) and 1 <= self.n <= self.MAX_N):
+            raise ValueError(f"samples: n must be a whole number from 1 to {self.MAX_N}, not {self.n!r}")
+        if not (isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**32):
+            raise ValueError(f"samples: seed must be a whole number from 0 to 2**32 - 1, not {self.seed!r}")
+        if not isinstance(self.bernoulli, bool):
+            raise ValueError(f"samples: bernoulli must be True or False, not {self.bernoulli!r}")
+
+    def to_data(self) -> dict:
+        return {"n": self.n, "seed": self.seed, "bernoulli": self.bernoulli}
+
+
+@dataclass(frozen=True)
 class PlaneEvents:
     drag: Drag | None  # this rerun's finished drag, if it was caused by one
     view: View | None  # the latest visible range the browser reported
 
 
 def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, neighbours_k: int = 8,
-                 key: str = "plane") -> PlaneEvents:
+                 samples: Samples | None = None, key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did."""
+    if samples is not None and not isinstance(samples, Samples):
+        raise TypeError(f"samples must be a Samples or None, not {type(samples).__name__}")
     data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
-            "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES}
+            "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
+            "samples": None if samples is None else samples.to_data()}
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run (0.5-0.8 s before the plane can paint).
     result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)

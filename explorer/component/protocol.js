@@ -5,6 +5,7 @@
 // Static files (served at app/static/cache/, named by content hash, so never stale), all
 // little-endian and headerless; explorer/assets.py writes them:
 //   decoder       per Linear layer in order: weight float32 (out, in) row-major, bias float32 (out,)
+//   encoder       the same for the encoder's Linear layers, then to_stats (mu and logvar side by side)
 //   points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
 //   train         train mu float32 (M, 2) | train labels uint8 (M,)
 //   test images   uint8 (N, H, W)   read one image at a time with HTTP Range requests
@@ -32,6 +33,9 @@
  * @property {number} grid_n          grid_n x grid_n tiles
  * @property {number} neighbours_k    nearest training images shown for a selected point
  * @property {number} strip_frames    interpolation frames, both ends included
+ * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)
+ * @property {number[]} encoder_sizes [H*W, hidden..., 2 * latent_dim]
+ * @property {{n: number, seed: number, bernoulli: boolean}|null} samples  z ~ N(0, I) to mark and decode
  */
 /** @typedef {[number, number]} Z  a latent point */
 /** @typedef {{mu: Float32Array, logvar: Float32Array, labels: Uint8Array, n: number}} TestPoints */

@@ -1,6 +1,9 @@
 // Drawing the figure: a base layer (grid decodings, the scatter, the axes) redrawn only when the
 // view or the data change, and per frame the base blitted with the overlays (selection, hover
-// ring, drag line) on top. Nothing here changes what the plane knows; it only draws it.
+// ring, drag line, marks of samples and a drawn digit) on top. Nothing here changes what the
+// plane knows; it only draws it.
+
+import { drawMarks } from "./samples.js";
 
 const DOT_RADIUS = 2.1; // CSS px
 const DOT_ALPHA = 0.75;
@@ -162,9 +165,10 @@ export class Renderer {
 
   /**
    * The base with this frame's overlays.
-   * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null}} overlays
+   * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null,
+   *          marks?: {z: Z, kind: ("sample"|"drawn"), label?: string}[]}} overlays
    */
-  drawFrame(view, { selection, hover, drag }) {
+  drawFrame(view, { selection, hover, drag, marks }) {
     const ctx = this.ctx, dpr = this.dpr, r = view.rect();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.base, 0, 0);
@@ -174,6 +178,7 @@ export class Renderer {
     ctx.rect(r.left, r.top, r.width, r.height);
     ctx.clip();
     if (drag) this.drawDrag(ctx, view, drag);
+    if (marks) drawMarks(ctx, view, marks);
     if (selection) this.drawCross(ctx, view.toScreen(selection[0], selection[1]));
     if (hover) {
       const [sx, sy] = view.toScreen(hover[0], hover[1]);
