@@ -20,7 +20,8 @@ export class Inputs {
     this.shape = shape;
     this.plane = plane;
     this.decoder = null; // the model's, for samples and the reconstruction
-    this.encoder = null; // {url, net: Encoder} of the same model, once fetched
+    this.encoderFile = null; // {url, sizes} of the shown model's encoder
+    this.encoder = null; // {url, net: Encoder} made from it, once fetched
     this.encoderWanted = null; // the URL being fetched
     this.drawn = null; // {input, mu, sigma, kl, recon, penUp, ms}: the drawn digit, encoded
     this.samples = new SampleGallery(shape, { pick: (z) => plane.select(z, -1) });
@@ -54,6 +55,7 @@ export class Inputs {
       this.buttons[n].setAttribute("aria-selected", String(n === name));
     }
     this.tab = name;
+    if (name === "draw") this.wantEncoder();
   }
 
   /** The panel's fixed height: the tab row, then the pane. */
@@ -70,28 +72,32 @@ export class Inputs {
     this.plane.requestFrame();
   }
 
-  /** A new model: its decoder now; the drawn digit waits for its encoder unless it has arrived. */
-  setModel(model, encoderUrl) {
+  /** A new model (`data` names its files): its decoder now; the drawn digit waits for its encoder. */
+  setModel(model, data) {
     this.decoder = model.decoder;
     this.samples.show(this.decoder);
-    if (this.encoder && this.encoder.url !== encoderUrl) this.encoder = null;
-    if (this.encoderWanted !== encoderUrl) this.encoderWanted = null; // an old model's encoder on its way
+    const url = data.encoder_url;
+    this.encoderFile = url ? { url, sizes: data.encoder_sizes } : null;
+    if (this.encoder && this.encoder.url !== url) this.encoder = null;
+    if (this.encoderWanted !== url) this.encoderWanted = null; // an old model's encoder on its way
+    if (this.tab === "draw" || this.pad.inked) this.wantEncoder();
     this.encodeDrawn(null);
   }
 
-  /** Fetch the model's encoder (after the first paint: only a drawn digit needs it). */
-  wantEncoder(url, sizes, error) {
+  /** Fetch the shown model's encoder: when the Draw tab first opens, as only a drawn digit needs it. */
+  wantEncoder() {
+    const file = this.encoderFile, url = file && file.url;
     if (!url || (this.encoder && this.encoder.url === url) || this.encoderWanted === url) return;
     this.encoderWanted = url;
     fetchOnce(url).then((buffer) => {
       if (this.encoderWanted !== url) return;
       this.encoderWanted = null;
-      this.encoder = { url, net: new Encoder(buffer, sizes) };
+      this.encoder = { url, net: new Encoder(buffer, file.sizes) };
       if (this.pad.inked) this.encodeDrawn(null);
     }, (err) => {
       if (this.encoderWanted !== url) return;
       this.encoderWanted = null;
-      error(`could not load the encoder: ${err.message}`);
+      this.stats.textContent = `could not load the encoder: ${err.message}`;
     });
   }
 
@@ -102,7 +108,8 @@ export class Inputs {
     this.input.showFloat(input, "drawn");
     if (!this.encoder || !this.decoder) {
       this.drawn = null;
-      this.stats.textContent = "loading the encoder\u2026";
+      this.stats.textContent = this.encoderFile ? "loading the encoder\u2026" : "this model file has no encoder";
+      this.wantEncoder();
       this.plane.requestFrame();
       return;
     }

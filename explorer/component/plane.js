@@ -97,11 +97,9 @@ export class Plane {
     this.wantTrain();
   }
 
-  /** The training encodings (for neighbours) and the encoder (for a drawn digit): once their model is drawn. */
+  /** The training encodings, for neighbours: once the model they belong to is drawn. */
   wantTrain() {
-    if (!this.painted || !this.model || this.model.key !== ModelSource.keyOf(this.data)) return;
-    this.source.wantTrain(this.data);
-    this.inputs.wantEncoder(this.data.encoder_url, this.data.encoder_sizes, (m) => this.toolbar.say(m, true));
+    if (this.painted && this.model && this.model.key === ModelSource.keyOf(this.data)) this.source.wantTrain(this.data);
   }
 
   applyTrain(url, points) {
@@ -120,7 +118,7 @@ export class Plane {
     if (this.train && this.train.url !== this.data.train_url) this.train = null; // the old model's encodings
     // A test digit is where the new model encodes it; a free z stays where it is.
     this.panel.follow(model);
-    this.inputs.setModel(model, this.data.encoder_url);
+    this.inputs.setModel(model, this.data);
     const drag = this.strip.follow(model, this.testImages);
     if (drag) this.report(drag); // Python's downloads follow the strip
     this.grid.clear();

@@ -13,7 +13,7 @@ FOUR = [[(0.3, 0.15), (0.25, 0.55), (0.72, 0.55)], [(0.6, 0.2), (0.6, 0.88)]]
 
 
 def pad_box(page) -> dict:
-    """The pad's box in client px; shows the Draw tab first."""
+    """The pad's box in client px; shows the Draw tab first (which fetches the encoder)."""
     tab = by_test_id(page, "tab-draw")
     if page.evaluate(f"{PLANE}.tab()") != "draw":
         tab.click()
@@ -24,8 +24,8 @@ def draw_digit(page, strokes, steps: int = 4) -> dict:
     """Clear the pad and draw `strokes` with the mouse; wait until the digit's point is drawn on
     the plane. Returns {"z": its mu, "draw_to_point_ms": from the last pen-up event to the end of
     the first animation frame that drew its mark, timed in the page with performance.now()}."""
-    page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     box = pad_box(page)
+    page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     by_test_id(page, "draw-clear").click()
     at = lambda p: (box["x"] + p[0] * box["width"], box["y"] + p[1] * box["height"])  # noqa: E731
     for stroke in strokes:

@@ -149,6 +149,7 @@ def test_a_click_on_a_sample_selects_its_z(page, checkpoint):
 
 def test_the_in_browser_encoder_matches_torch_on_test_images(page, checkpoint):
     images = load_split("test").images[:300].reshape(300, -1) / 255
+    by_test_id(page, "tab-draw").click()
     page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     out = page.evaluate(f"(xs) => {PLANE}.encode(xs)", images.tolist())
     mu, logvar = _torch_encode(checkpoint, images)
@@ -228,8 +229,8 @@ def test_pressing_on_the_drawn_point_starts_a_drag_from_the_drawn_digit(page, ch
 
 
 def test_a_digit_drawn_by_touch_is_encoded_too(page, checkpoint):
-    page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     box = pad_box(page)
+    page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     cdp = page.context.new_cdp_session(page)
     point = lambda fx, fy: [{"x": box["x"] + fx * box["width"], "y": box["y"] + fy * box["height"]}]  # noqa: E731
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point(0.5, 0.15)})
@@ -252,6 +253,8 @@ def test_the_panel_tabs_keep_their_room(chromium, app_url):
     first = tabs.bounding_box()
     assert first["y"] + first["height"] <= 900 and first["x"] + first["width"] <= 1400
     _show_samples(page, n=64)
+    page.wait_for_timeout(500)
+    assert not page.evaluate(f"{PLANE}.encoderReady")  # fetched only once the Draw tab opens
     draw_digit(page, SEVEN)
     for name in ("point", "samples", "draw"):
         by_test_id(page, f"tab-{name}").click()
