@@ -23,7 +23,8 @@ export class Inputs {
     this.encoderFile = null; // {url, sizes} of the shown model's encoder
     this.encoder = null; // {url, net: Encoder} made from it, once fetched
     this.encoderWanted = null; // the URL being fetched
-    this.drawn = null; // {input, mu, sigma, kl, recon, penUp, ms}: the drawn digit, encoded
+    this.drawn = null; // {input, mu, logvar, sigma, kl, recon, penUp, ms}: the drawn digit, encoded
+    this.tab = "point"; // the pane shown
     this.samples = new SampleGallery(shape, { pick: (z) => plane.select(z, -1) });
     this.pad = new DrawPad({ stroke: (t) => this.encodeDrawn(t), clear: () => this.clearDrawn() });
     this.input = new ImageView(shape, "lp-draw-image", "draw-input");

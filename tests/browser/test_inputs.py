@@ -145,6 +145,10 @@ def test_a_click_on_a_sample_selects_its_z(page, checkpoint):
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(target)}")
     selected = np.array(page.evaluate(f"{PLANE}.selection()")["pixels"])
     assert np.abs(selected - _torch_decode(checkpoint, [target])[0]).max() < 1e-4
+    # A click on a sample's decode in the gallery selects it too.
+    by_test_id(page, "tab-samples").click()
+    by_test_id(page, "sample-image").nth(3).click()
+    assert page.evaluate(f"{PLANE}.selection()")["z"] == z[3] and page.evaluate(f"{PLANE}.tab()") == "point"
 
 
 def test_the_in_browser_encoder_matches_torch_on_test_images(page, checkpoint):
