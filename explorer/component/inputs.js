@@ -95,11 +95,21 @@ export class Inputs {
       this.encoderWanted = null;
       this.encoder = { url, net: new Encoder(buffer, file.sizes) };
       if (this.pad.inked) this.encodeDrawn(null);
+      else this.warmUp();
     }, (err) => {
       if (this.encoderWanted !== url) return;
       this.encoderWanted = null;
       this.stats.textContent = `could not load the encoder: ${err.message}`;
     });
+  }
+
+  /** Run the pen-up's work once on made-up ink while nobody waits, so that the first real
+   * pen-up does not also pay for compiling it. */
+  warmUp() {
+    const ink = new Float64Array(PAD * PAD);
+    for (let y = 40; y < 180; y++) for (let x = 100; x < 118; x++) ink[y * PAD + x] = 1;
+    const { mu } = this.encoder.net.encode(toMnist(ink, PAD));
+    this.decoder.decodeInto(mu[0], mu[1], new Float32Array(this.shape[0] * this.shape[1]));
   }
 
   /** Encode what the pad holds; `penUp` is the event time that asked for it (null: a new model). */
