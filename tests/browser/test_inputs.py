@@ -179,14 +179,18 @@ def _check_drawn(page, checkpoint):
     assert np.abs(np.array(drawn["recon"]) - recon).max() < 1e-4
     assert np.abs(_grey(page, "[data-testid=draw-input]") - export.to_uint8(reference).astype(int)).max() <= 1
     assert np.abs(_grey(page, "[data-testid=draw-recon]") - export.to_uint8(recon.reshape(28, 28)).astype(int)).max() <= 1
-    s = latent.point_stats(mu[0], logvar[0])
-    expect(by_test_id(page, "draw-stats")).to_contain_text(f"μ = {z_text(s.mu)}")
-    expect(by_test_id(page, "draw-stats")).to_contain_text(f"σ = {z_text(s.sigma)}")
-    expect(by_test_id(page, "draw-kl")).to_have_text(f"{s.kl:.2f} nats")
+    # The figures shown are the browser's mu and logvar (torch's to 1e-4, above) written out, and
+    # their KL is torch's for torch's q(z|x).
+    mu_b, logvar_b = np.array(drawn["mu"]), np.array(drawn["logvar"])
+    kl = 0.5 * (mu_b ** 2 + np.exp(logvar_b) - logvar_b - 1).sum()
+    assert kl == pytest.approx(latent.point_stats(mu[0], logvar[0]).kl, abs=1e-3)
+    expect(by_test_id(page, "draw-stats")).to_contain_text(f"μ = {z_text(mu_b)}")
+    expect(by_test_id(page, "draw-stats")).to_contain_text(f"σ = {z_text(np.exp(0.5 * logvar_b))}")
+    expect(by_test_id(page, "draw-kl")).to_have_text(f"{kl:.2f} nats")
     overlays = page.evaluate(f"{PLANE}.overlays()")
     assert {"z": drawn["mu"], "kind": "drawn", "label": "drawn"} in overlays["marks"]
     assert overlays["ellipses"] == [{"mu": drawn["mu"], "sigma": drawn["sigma"], "colour": "#000"}]
-    np.testing.assert_allclose(drawn["sigma"], s.sigma, atol=1e-4)
+    np.testing.assert_allclose(drawn["sigma"], np.exp(0.5 * logvar[0]), atol=1e-4)
     return drawn, reference
 
 
