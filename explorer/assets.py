@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
+from .density import density_level
 from .files import sweep_temp_files, write_atomic
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
@@ -39,7 +40,6 @@ URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
 # colour-vision deficiencies. The browser gets it in the data; this is its one definition.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-GAP_SAMPLE = 2000  # training encodings whose nearest-other distance sets the gap scales
 _DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
 _ENCODER_KEY = re.compile(r"model\.encoder\.([\d.]+)\.weight")
 STATS_KEY = "model.to_stats.weight"  # the encoder's last Linear: mu and logvar side by side
@@ -65,7 +65,7 @@ class PlaneArrays:
 
 @dataclass(frozen=True)
 class PlaneAssets:
-    """URLs of the published files, the sizes to read them with, and the neighbour scales."""
+    """URLs of the published files, the sizes to read them with, and the density level."""
 
     decoder_url: str
     layer_sizes: list[int]  # [latent_dim, hidden..., H*W]
@@ -76,8 +76,7 @@ class PlaneAssets:
     test_images_url: str
     train_images_url: str
     image_shape: tuple[int, int]  # (H, W)
-    typical_gap: float  # median distance from a training encoding to its nearest other one
-    wide_gap: float  # 99th percentile of that distance: nearer than this is "within the data"
+    density_level: float  # log q(z) above which z is "within the data" (explorer.density.density_level)
     encoder_url: str = ""  # the encoder, for digits drawn in the browser; "" if the model has none
     encoder_sizes: tuple[int, ...] = ()  # [H*W, hidden..., 2 * latent_dim]
 
@@ -88,7 +87,7 @@ class PlaneAssets:
                 "train_url": self.train_url, "n_train": self.n_train,
                 "test_images_url": self.test_images_url, "train_images_url": self.train_images_url,
                 "image_shape": list(self.image_shape), "palette": list(PALETTE),
-                "typical_gap": self.typical_gap, "wide_gap": self.wide_gap,
+                "density_level": self.density_level,
                 "encoder_url": self.encoder_url, "encoder_sizes": list(self.encoder_sizes)}
 
 
@@ -114,21 +113,6 @@ def pack_points(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes
 def pack_train(mu: np.ndarray, labels: np.ndarray) -> bytes:
     """float32 (M, 2) mu, then uint8 (M,) labels."""
     return np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(labels, np.uint8).tobytes()
-
-
-def data_gaps(train_mu: np.ndarray) -> tuple[float, float]:
-    """(median, 99th percentile) of the distance from a training encoding to its nearest other one.
-
-    The same sample and rule as `explorer.latent.NeighbourIndex`: every (M // GAP_SAMPLE)-th
-    encoding, exact Euclidean distances (a k-d tree, as there), so the browser's "within / off the
-    data" verdict is the one the Python side would give.
-    """
-    from scipy.spatial import cKDTree  # 0.4 s to import: paid when a model is published, not by importers
-
-    train_mu = np.asarray(train_mu, np.float32)
-    sample = train_mu[:: max(1, len(train_mu) // GAP_SAMPLE)]
-    gaps, _ = cKDTree(train_mu).query(sample, k=2)  # column 0 is the point itself
-    return float(np.median(gaps[:, 1])), float(np.percentile(gaps[:, 1], 99))
 
 
 def read_plane_arrays(path: str | Path) -> PlaneArrays:
@@ -258,7 +242,6 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
     if sizes[-1] != image_shape[0] * image_shape[1] or tuple(train_images.shape[1:]) != image_shape:
         raise AssetError(f"the decoder makes {sizes[-1]} pixels but the images are {image_shape} (test) "
                          f"and {tuple(train_images.shape[1:])} (training)")
-    typical_gap, wide_gap = data_gaps(arrays.train_mu)
     encoder_url, encoder_sizes = "", ()
     if arrays.encoder:
         encoder_blob, encoder_sizes = pack_decoder(arrays.encoder)
@@ -276,7 +259,8 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         test_images_url=publish(static_dir, "test-images", np.ascontiguousarray(test_images, np.uint8).tobytes()),
         train_images_url=publish(static_dir, "train-images",
                                  np.ascontiguousarray(train_images, np.uint8).tobytes()),
-        image_shape=image_shape, typical_gap=typical_gap, wide_gap=wide_gap,
+        image_shape=image_shape,
+        density_level=density_level(arrays.test_mu, arrays.test_logvar),
         encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
     prune_cache(static_dir, keep=(plane.decoder_url, plane.points_url, plane.train_url, plane.test_images_url,
                                   plane.train_images_url, plane.encoder_url))

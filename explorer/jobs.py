@@ -68,7 +68,7 @@ DEFAULT_SCRATCH_EPOCHS = 20
 # On a GPU a new lambda trains from scratch with the shipped models' recipe: 400 epochs, seconds there.
 CONVERGED_EPOCHS = 400
 # What one request from the page may ask for (narrower than what TrainConfig accepts).
-LAM_RANGE = (0.0, 20.0)
+LAM_RANGE = (0.0, 100.0)
 EPOCHS_RANGE = (1, 500)
 K_RANGE = (1, 64)
 SEED_RANGE = (0, 2**31 - 1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import ndtri
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
@@ -36,25 +37,55 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
     return z
 
 
-def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], n: int) -> np.ndarray:
-    """Centres of an n x n tiling of the rectangle, row 0 at the top (highest y) -> (n, n, 2).
+GRID_SPACINGS = ("even", "quantile")
 
-    Cell (r, c) covers its 1/n-th of each range and is decoded at its centre, so a tiling
-    drawn over the rectangle lines up with a scatter plot of the same range.
+
+def quantile_centres(n: int) -> np.ndarray:
+    """The prior's quantiles Phi^-1(u) at the centres u = (i + 1/2) / n of a uniform grid on (0, 1),
+    ascending -> (n,): the latent grid of Kingma & Welling 2014, figure 4."""
+    return ndtri((np.arange(n, dtype=np.float64) + 0.5) / n)
+
+
+def quantile_edges(n: int) -> np.ndarray:
+    """Bounds of the quantile grid's cells along one axis, ascending -> (n + 1,): Phi^-1(i / n).
+    The outer two would reach infinity, so each outer cell is cut as far out from its centre as
+    its inner bound is (one sigma either side when n = 1)."""
+    centres, edges = quantile_centres(n), ndtri(np.arange(n + 1, dtype=np.float64) / n)
+    if n == 1:
+        return np.array([-1.0, 1.0])
+    edges[0], edges[-1] = 2 * centres[0] - edges[1], 2 * centres[-1] - edges[-2]
+    return edges
+
+
+def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], n: int,
+                spacing: str = "even") -> np.ndarray:
+    """Centres of an n x n grid of latent points, row 0 at the top (highest y) -> (n, n, 2).
+
+    "even": an n x n tiling of the rectangle, each cell (r, c) its 1/n-th of each range, decoded at
+    its centre, so a tiling drawn over the rectangle lines up with a scatter plot of the same range.
+    "quantile": the prior's quantiles (`quantile_centres`) on both axes, wherever the view is; the
+    ranges are not used.
     """
     if n < 1:
         raise ValueError(f"a grid needs n >= 1, got {n}")
-    (x0, x1), (y0, y1) = x_range, y_range
-    centres = (np.arange(n, dtype=np.float64) + 0.5) / n
-    xs = x0 + centres * (x1 - x0)
-    ys = y1 - centres * (y1 - y0)  # top row first
+    if spacing not in GRID_SPACINGS:
+        raise ValueError(f"grid spacing must be one of {GRID_SPACINGS}, got {spacing!r}")
+    if spacing == "quantile":
+        xs = quantile_centres(n)
+        ys = xs[::-1]  # top row first
+    else:
+        (x0, x1), (y0, y1) = x_range, y_range
+        centres = (np.arange(n, dtype=np.float64) + 0.5) / n
+        xs = x0 + centres * (x1 - x0)
+        ys = y1 - centres * (y1 - y0)  # top row first
     gx, gy = np.meshgrid(xs, ys)  # (n, n) each, [row, col]
     return np.stack([gx, gy], axis=-1).astype(np.float32)
 
 
-def decode_grid(model: VAE, x_range: tuple[float, float], y_range: tuple[float, float], n: int) -> np.ndarray:
-    """Decodings of `grid_points(x_range, y_range, n)` -> (n, n, H, W), row 0 = highest y."""
-    z = grid_points(x_range, y_range, n).reshape(n * n, 2)
+def decode_grid(model: VAE, x_range: tuple[float, float], y_range: tuple[float, float], n: int,
+                spacing: str = "even") -> np.ndarray:
+    """Decodings of `grid_points(x_range, y_range, n, spacing)` -> (n, n, H, W), row 0 = highest y."""
+    z = grid_points(x_range, y_range, n, spacing).reshape(n * n, 2)
     return decode(model, z).reshape(n, n, *model.config.image_shape)
 
 
@@ -81,12 +112,6 @@ class NeighbourIndex:
     def __init__(self, train_mu: np.ndarray):
         self.train_mu = np.asarray(train_mu, dtype=np.float32)
         self._nn = NearestNeighbors(algorithm="kd_tree").fit(self.train_mu)
-        # Scales to judge a distance by: gaps from training points to their nearest other one
-        # (median, and the 99th percentile, which sparse outskirts of the data still fall within).
-        sample = self.train_mu[:: max(1, len(self.train_mu) // 2000)]
-        gaps, _ = self._nn.kneighbors(sample, n_neighbors=2)
-        self.typical_gap = float(np.median(gaps[:, 1]))
-        self.wide_gap = float(np.percentile(gaps[:, 1], 99))
 
     def query(self, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices into the training set and distances of the k nearest, closest first -> ((k,), (k,))."""

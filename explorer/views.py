@@ -13,12 +13,12 @@ import plotly.graph_objects as go
 from .jobs import LAM_RANGE, JobStatus
 from .library import LibraryEntry
 
-# Slider stops: the shipped sweep (0, 0.1, 0.5, 1, 2, 5) reachable exactly, with steps between.
-LAM_STOPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0)
+# Slider stops, evenly spaced on the slider, so it is a log scale above 0: the shipped models
+# (0, 0.1, 0.5, 1, 2, 5, 100) reachable exactly, with steps between.
+LAM_STOPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 50.0, 100.0)
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
          "#17becf")  # the plane's digit colours
 CURVE_COLOURS = {"recon": "#1f77b4", "KL": "#d62728", "total": "#222222"}
-_MARGIN = dict(l=8, r=8, t=28, b=8)
 
 
 def lam_choices(library_lams=(), extra=()) -> list[float]:
@@ -51,35 +51,164 @@ def library_rows(entries: list[LibraryEntry], current: str | None = None) -> lis
     return rows
 
 
-def rate_distortion(entries: list[LibraryEntry], current: str | None = None) -> go.Figure:
-    """KL (rate) against reconstruction cost (distortion) of every model with test metrics.
+RD_HEIGHT = 440  # px: fixed, so that label placement (in px) matches what is drawn
+RD_MIN_WIDTH = 560  # px the labels are placed for: wider charts only spread them further apart
+RD_MARGIN = dict(l=56, r=16, t=8, b=44)
+RD_GAP = 0.07  # share of the height between the two panels of a broken distortion axis
+RATE_FLOOR = 0.01  # nats: a collapsed model's KL (~0) is drawn here on the log rate axis
+_LABEL = (7.0, 15.0)  # px per character and line height of a label, 12 px font
 
-    Each marker's customdata is its library id (the page loads the one clicked); the current
-    model is a separate, ringed trace drawn on top.
+
+def rate_distortion(entries: list[LibraryEntry], current: str | None = None) -> go.Figure:
+    """KL (rate, log axis) against reconstruction cost (distortion) of every model with test metrics.
+
+    A log rate axis keeps lambda = 0 (about 100 nats) and a collapsed model (about 0) on one chart
+    without squeezing the sweep between them; where the distortions fall in two groups far apart
+    (a collapsed model's recon is some 80 nats above the rest), the distortion axis is broken into
+    two panels so neither group is squeezed either. Dotted curves are lines of equal negative ELBO,
+    recon + KL = c (Kingma & Welling 2014): models on one curve have the same bound. Labels are
+    placed by `_place_labels` so that none overlaps another or a marker. Each marker's customdata
+    is its library id (the page explores the one clicked); the current model is a separate, ringed
+    trace drawn on top.
     """
-    scored = [e for e in entries if e.metrics is not None and math.isfinite(e.metrics.kl)]
-    fig = go.Figure()
-    for shipped, symbol, name in ((True, "circle", "shipped"), (False, "diamond", "trained here")):
-        group = [e for e in scored if e.shipped == shipped]
-        if not group:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[e.metrics.kl for e in group], y=[e.metrics.recon for e in group], mode="markers+text",
-            name=name, text=[f"λ={e.lam:g}" for e in group], textposition="top right",
-            customdata=[e.id for e in group], marker=dict(size=11, symbol=symbol, color="#1f77b4"),
-            hovertemplate="λ=%{text}<br>KL %{x:.2f} nats<br>recon %{y:.2f} nats<br>%{customdata}<extra></extra>"))
-    here = [e for e in scored if e.id == current]
-    if here:
-        e = here[0]
-        fig.add_trace(go.Scatter(
-            x=[e.metrics.kl], y=[e.metrics.recon], mode="markers", name="exploring", customdata=[e.id],
-            marker=dict(size=20, color="rgba(255,127,14,0.35)", line=dict(color="#ff7f0e", width=3)),
-            hovertemplate=f"exploring λ={e.lam:g}<extra></extra>"))
-    fig.update_layout(
-        height=380, margin=dict(l=8, r=8, t=8, b=8), clickmode="event+select", dragmode=False,
-        xaxis_title="rate: KL(q(z|x) ‖ p(z)), nats", yaxis_title="distortion: recon, nats",
-        legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    from plotly.subplots import make_subplots
+    scored = [e for e in entries if e.metrics is not None and math.isfinite(e.metrics.kl)
+              and math.isfinite(e.metrics.recon)]
+    rate = {e.id: max(e.metrics.kl, RATE_FLOOR) for e in scored}
+    panels = _distortion_panels(sorted(e.metrics.recon for e in scored))  # top panel first
+    shares = [(hi - lo) for lo, hi in panels]
+    heights = [max(0.25, h / sum(shares)) for h in shares] if len(panels) > 1 else [1.0]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=RD_GAP,
+                        row_heights=[h / sum(heights) for h in heights])
+    x_range = (math.log10(RATE_FLOOR) - 0.15, math.log10(max(rate.values(), default=100.0)) + 0.25)
+    fig.update_layout(height=RD_HEIGHT, margin=RD_MARGIN, clickmode="event+select", dragmode=False,
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom"), hovermode="closest")
+    fig.update_xaxes(type="log", range=x_range)
+    fig.update_xaxes(title="rate: KL(q(z|x) ‖ p(z)), nats (log scale)", row=len(panels), col=1)
+    plot_h = RD_HEIGHT - RD_MARGIN["t"] - RD_MARGIN["b"]
+    for row, ((lo, hi), share) in enumerate(zip(panels, _domains(fig, len(panels))), 1):
+        fig.update_yaxes(range=(lo, hi), row=row, col=1,
+                         title="distortion: recon, nats" if row == len(panels) else None)
+        elbo_labels = _equal_elbo_lines(fig, x_range, (lo, hi), max(e.metrics.neg_elbo for e in scored), row)
+        here = [e for e in scored if lo <= e.metrics.recon <= hi]
+        for shipped, symbol, name in ((True, "circle", "shipped"), (False, "diamond", "trained here")):
+            group = [e for e in here if e.shipped == shipped]
+            if group:
+                fig.add_trace(go.Scatter(
+                    x=[rate[e.id] for e in group], y=[e.metrics.recon for e in group], mode="markers", name=name,
+                    legendgroup=name, showlegend=not any(t.name == name for t in fig.data),
+                    customdata=[e.id for e in group], hovertext=[_hover(e) for e in group],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                    marker=dict(size=10, symbol=symbol, color="#1f77b4")), row=row, col=1)
+        for e in here:
+            if e.id == current:
+                fig.add_trace(go.Scatter(
+                    x=[rate[e.id]], y=[e.metrics.recon], mode="markers", name="exploring", customdata=[e.id],
+                    hovertext=[_hover(e)], hovertemplate="exploring %{hovertext}<extra></extra>",
+                    marker=dict(size=20, color="rgba(255,127,14,0.35)", line=dict(color="#ff7f0e", width=3))),
+                    row=row, col=1)
+        points = [(math.log10(rate[e.id]), e.metrics.recon, f"λ={e.lam:g}") for e in here]
+        offsets = _place_labels(points, x_range, (lo, hi), share * plot_h, elbo_labels)
+        for (x, y, text), (ax, ay) in zip(points, offsets):
+            fig.add_annotation(x=x, y=y, text=text, ax=ax, ay=ay, showarrow=True, arrowhead=0, arrowwidth=1,
+                               arrowcolor="#888", standoff=6, font=dict(size=12), name="lam-label", row=row, col=1)
     return fig
+
+
+def _domains(fig: go.Figure, rows: int) -> list[float]:
+    """Each panel's share of the plot's height, top panel first."""
+    axes = [fig.layout[f"yaxis{'' if r == 1 else r}"] for r in range(1, rows + 1)]
+    return [a.domain[1] - a.domain[0] for a in axes]
+
+
+def _distortion_panels(recon: list[float]) -> list[tuple[float, float]]:
+    """The distortion axis's panels, top first: one, or two where the largest gap between sorted
+    values is over 30 nats and over half their span. Each has room above its points for labels."""
+    if not recon:
+        return [(0.0, 1.0)]
+    groups = [recon]
+    if len(recon) > 1:
+        gaps = np.diff(recon)
+        k = int(np.argmax(gaps))
+        if gaps[k] > 30 and gaps[k] > 0.5 * (recon[-1] - recon[0]):
+            groups = [recon[k + 1:], recon[: k + 1]]
+    panels = []
+    for g in groups:
+        pad = max(g[-1] - g[0], 6.0) * 0.15
+        panels.append((g[0] - pad, g[-1] + 3 * pad))
+    return panels
+
+
+def _hover(e: LibraryEntry) -> str:
+    m = e.metrics
+    kl = f"{m.kl:.2f}" if m.kl >= RATE_FLOOR else f"{m.kl:.4f} (drawn at {RATE_FLOOR:g})"
+    return (f"λ = {e.lam:g} · {e.id}<br>KL {kl} nats · recon {m.recon:.2f} nats<br>"
+            f"−ELBO {m.neg_elbo:.2f} nats · {m.active_units} active units")
+
+
+def _equal_elbo_lines(fig: go.Figure, x_range, y_range, top_elbo: float, row: int) -> list:
+    """Dotted curves recon + KL = c through one panel: round values of c across its height, then
+    coarser ones up to the largest negative ELBO (they cross the panel where KL is large).
+    Returns the labels drawn, (x, y, text) left-bottom anchored, for `_place_labels` to avoid."""
+    span = y_range[1] - y_range[0]
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200) if span / s <= 3.5)
+    steep = max(25, 5 * step)
+    values = list(np.arange(step * math.ceil(y_range[0] / step), y_range[1], step))
+    values += list(np.arange(steep * math.floor(y_range[1] / steep) + steep, top_elbo + steep, steep))
+    xs = np.logspace(x_range[0], x_range[1], 300)
+    labels = []
+    for c in values:
+        ys = c - xs
+        shown = (ys >= y_range[0]) & (ys <= y_range[1])
+        if not shown.any():
+            continue
+        fig.add_trace(go.Scatter(x=xs[shown], y=ys[shown], mode="lines", showlegend=False, name=f"−ELBO = {c:g}",
+                                 hovertemplate=f"recon + KL = {c:g} nats<extra></extra>",
+                                 line=dict(color="#bbb", width=1, dash="dot")), row=row, col=1)
+        if c <= y_range[1]:  # labelled at its flat left end
+            labels.append((x_range[0], float(c), f"−ELBO {c:g}"))
+            fig.add_annotation(x=x_range[0], y=c, text=f"−ELBO {c:g}", showarrow=False, xanchor="left",
+                               yanchor="bottom", font=dict(size=10, color="#999"), name="elbo-label", row=row, col=1)
+    return labels
+
+
+def _place_labels(points, x_range, y_range, plot_h: float, reserved=(),
+                  width: int = RD_MIN_WIDTH) -> list[tuple[float, float]]:
+    """Arrow offsets (ax, ay) in px for labels at points (x in log10 units, y, text) in a panel
+    plot_h px tall: each label takes the nearest free slot above, below or beside its point,
+    stepping further out until its box overlaps no other label, no marker and none of the
+    `reserved` labels (x, y, text; 10 px font, left-bottom anchored). Placed for the narrowest
+    chart the page draws, so a wider one only spreads them further apart."""
+    plot_w = width - RD_MARGIN["l"] - RD_MARGIN["r"]
+    to_px = lambda x, y: ((x - x_range[0]) / (x_range[1] - x_range[0]) * plot_w,  # noqa: E731
+                          (y_range[1] - y) / (y_range[1] - y_range[0]) * plot_h)
+    char_w, line_h = _LABEL
+    marker = 7.0
+    taken = [(px - marker, py - marker, px + marker, py + marker) for px, py in (to_px(x, y) for x, y, _ in points)]
+    for x, y, text in reserved:
+        px, py = to_px(x, y)
+        taken.append((px, py - 13, px + 6 * len(text), py))
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    offsets: list[tuple[float, float]] = [(0.0, -24.0)] * len(points)
+    slots = [(dx, dy) for r in range(1, 12) for dx, dy in ((0, -r), (r, -r), (-r, -r), (0, r), (r, 0), (-r, 0))]
+    for i in order:
+        x, y, text = points[i]
+        px, py = to_px(x, y)
+        w = char_w * len(text) + 4
+        for dx, dy in slots:
+            ax, ay = dx * (w / 2 + 10), dy * (line_h + 4) + (-4 if dy < 0 else 4 if dy > 0 else 0)
+            cx, cy = px + ax, py + ay
+            box = (cx - w / 2, cy - line_h / 2, cx + w / 2, cy + line_h / 2)
+            inside = box[0] >= 0 and box[2] <= plot_w and box[1] >= 0 and box[3] <= plot_h
+            if inside and not any(_overlap(box, t) for t in taken):
+                taken.append(box)
+                offsets[i] = (ax, ay)
+                break
+    return offsets
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def loss_rows(status: JobStatus) -> dict[str, list[float]]:

@@ -1,11 +1,11 @@
 """The files the plane fetches: read from a checkpoint without torch, laid out as
-explorer/component/protocol.js reads them, named by content, and the neighbour scales the
-browser judges distances by equal to explorer.latent.NeighbourIndex's."""
+explorer/component/protocol.js reads them, named by content, and the density level the browser's
+"within the data" verdict uses equal to explorer.density's."""
 import numpy as np
 import pytest
 import torch
 
-from explorer import assets, latent
+from explorer import assets, density, latent
 from explorer import checkpoint as ckpt_io
 from explorer.model import LOGVAR_MAX, LOGVAR_MIN
 
@@ -61,19 +61,12 @@ def test_decoder_file_is_the_torch_models_decoder(published, small_checkpoint):
     assert _file(static, plane.decoder_url) == blob and plane.layer_sizes == sizes
 
 
-def test_gaps_match_the_python_neighbour_index(published):
+def test_the_density_level_is_explorer_density_s(published):
     _, arrays, _, _, plane = published
-    index = latent.NeighbourIndex(arrays.train_mu)
-    assert plane.typical_gap == pytest.approx(index.typical_gap, rel=1e-9)
-    assert plane.wide_gap == pytest.approx(index.wide_gap, rel=1e-9)
-    assert 0 < plane.typical_gap < plane.wide_gap
-
-
-def test_gaps_match_on_sixty_thousand_points_and_on_duplicates():
-    mu = np.random.default_rng(3).normal(size=(60_000, 2)).astype(np.float32)
-    mu[100] = mu[101]  # an exact duplicate has a nearest other at distance 0
-    index = latent.NeighbourIndex(mu)
-    assert assets.data_gaps(mu) == pytest.approx((index.typical_gap, index.wide_gap), rel=1e-9)
+    assert plane.density_level == density.density_level(arrays.test_mu, arrays.test_logvar)
+    # 99% of q's mass lies above it: most test digits' own codes do too.
+    log_q = density.log_aggregate_posterior(arrays.test_mu, arrays.test_mu, arrays.test_logvar)
+    assert (log_q > plane.density_level).mean() > 0.95
 
 
 def test_the_data_carries_everything_the_browser_reads(published):
@@ -82,7 +75,8 @@ def test_the_data_carries_everything_the_browser_reads(published):
     assert data["palette"] == list(assets.PALETTE)
     assert data["image_shape"] == [28, 28] and data["n_points"] == 1000 and data["n_train"] == 3000
     assert {"decoder_url", "points_url", "train_url", "test_images_url", "train_images_url", "layer_sizes",
-            "typical_gap", "wide_gap"} <= set(data)
+            "density_level"} <= set(data)
+    assert isinstance(data["density_level"], float)
 
 
 def test_publishing_again_writes_nothing_new(published):

@@ -8,9 +8,19 @@ import subprocess
 import pytest
 
 from explorer import assets
-from explorer.component import MODULES, Drag, View, join_modules, read_drag, read_view
+from explorer.component import MODULES, Drag, Layers, View, join_modules, layer_settings, read_drag, read_view
 
 N = 10  # test digits
+
+
+def test_layer_settings_pass_valid_values_and_default_the_rest():
+    assert layer_settings("quantile", Layers(ellipses=True, holes=True)) == {
+        "grid_spacing": "quantile", "layers": {"ellipses": True, "prior": False, "holes": True}}
+    off = {"ellipses": False, "prior": False, "holes": False}
+    for spacing in ("Quantile", "", None, 3, ["even"], "log"):
+        assert layer_settings(spacing, Layers()) == {"grid_spacing": "even", "layers": off}
+    for layers in (None, {"holes": True}, "holes", True, Layers(prior="yes", holes=1)):
+        assert layer_settings("even", layers)["layers"] == off
 
 
 def test_well_formed_events_are_read():

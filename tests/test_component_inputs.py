@@ -9,8 +9,8 @@ from explorer.assets import PlaneAssets
 from explorer.component import Samples
 
 PLANE = PlaneAssets(decoder_url="d", layer_sizes=[2, 4, 784], points_url="p", n_points=3, train_url="t", n_train=5,
-                    test_images_url="ti", train_images_url="tri", image_shape=(28, 28), typical_gap=0.1,
-                    wide_gap=0.3, encoder_url="e", encoder_sizes=(784, 4, 4))
+                    test_images_url="ti", train_images_url="tri", image_shape=(28, 28), density_level=-5.0,
+                    encoder_url="e", encoder_sizes=(784, 4, 4))
 
 
 def test_samples_default_to_sixteen_mean_images():

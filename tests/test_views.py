@@ -29,23 +29,77 @@ def entries(tmp_path, small_checkpoint):
 def test_the_slider_reaches_every_shipped_lambda_and_every_library_lambda_exactly():
     choices = views.lam_choices([0.7000000000000001, 0.33, 25.0], [1.0])
     assert all(lam in choices for lam in SHIPPED_LAMS)
-    assert 0.7 in choices and 0.33 in choices and 25.0 not in choices  # out of the trainable range
-    assert choices == sorted(set(choices)) and choices[0] == 0.0 and choices[-1] == 10.0
+    assert 0.7 in choices and 0.33 in choices and 25.0 in choices
+    assert choices == sorted(set(choices)) and choices[0] == 0.0 and choices[-1] == 100.0
+    assert 25.0 in views.lam_choices([25.0]) and 150.0 not in views.lam_choices([150.0])  # out of range
+
+
+def _markers(fig):
+    return {t.name: t for t in fig.data if t.mode == "markers"}
+
+
+def _labels(fig, name="lam-label"):
+    return [a for a in fig.layout.annotations if a.name == name]
 
 
 def test_rate_distortion_has_a_point_per_scored_model_labelled_by_id_with_the_current_ringed(entries):
     fig = views.rate_distortion(entries, current=entries[1].id)
-    by_name = {t.name: t for t in fig.data}
+    by_name = _markers(fig)
     assert set(by_name) == {"shipped", "trained here", "exploring"}
     assert list(by_name["shipped"].customdata) == ["lam-1"]
     user = by_name["trained here"]
     assert len(user.customdata) == 1 and user.customdata[0].startswith("lam-0.3_")  # lambda 4 has no metrics
-    assert list(user.text) == ["λ=0.3"]
+    assert sorted(a.text for a in _labels(fig)) == ["λ=0.3", "λ=1"]
+    assert "λ = 0.3" in user.hovertext[0]  # lambda on hover
     current = entries[1]
     assert by_name["exploring"].customdata[0] == current.id
     assert by_name["exploring"].x[0] == pytest.approx(current.metrics.kl)
     assert by_name["exploring"].y[0] == pytest.approx(current.metrics.recon)
-    assert "exploring" not in {t.name for t in views.rate_distortion(entries, current=None).data}
+    assert "exploring" not in _markers(views.rate_distortion(entries, current=None))
+
+
+def _sweep(entries, points):
+    """Library entries at (lam, kl, recon), made from the fixture's first one."""
+    e = entries[0]
+    return [dataclasses.replace(e, id=f"lam-{lam:g}", config=dataclasses.replace(e.config, lam=lam),
+                                metrics=dataclasses.replace(e.metrics, kl=kl, recon=recon, neg_elbo=kl + recon))
+            for lam, kl, recon in points]
+
+
+SWEEP = [(0.0, 98.18, 123.84), (0.1, 10.61, 124.54), (0.5, 8.26, 125.13), (1.0, 7.33, 126.37),
+         (2.0, 6.34, 127.57), (5.0, 4.99, 133.06), (100.0, 0.0004, 206.4)]
+
+
+def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries):
+    fig = views.rate_distortion(_sweep(entries, SWEEP), current="lam-1")
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
+    # Two panels: the collapsed model's distortion is 80 nats above the rest, which share the lower one.
+    top, bottom = fig.layout.yaxis.range, fig.layout.yaxis2.range
+    assert top[0] < 206.4 < top[1] and bottom[0] < 123.84 and 133.06 < bottom[1] < 150
+    marked = [(x, y) for t in fig.data if t.mode == "markers" and t.name != "exploring" for x, y in zip(t.x, t.y)]
+    assert (views.RATE_FLOOR, 206.4) in marked  # KL ~0 drawn at the floor of the log axis
+    # Labels: one per model, and no two label boxes overlap (as placed for the narrowest chart).
+    labels = _labels(fig)
+    assert sorted(a.text for a in labels) == sorted(f"λ={lam:g}" for lam, _, _ in SWEEP)
+    boxes = []
+    for a in labels:
+        row = 1 if a.yref == "y" else 2
+        lo, hi = (top if row == 1 else bottom)
+        domain = (fig.layout.yaxis if row == 1 else fig.layout.yaxis2).domain
+        h = (views.RD_HEIGHT - views.RD_MARGIN["t"] - views.RD_MARGIN["b"]) * (domain[1] - domain[0])
+        x0, x1 = fig.layout.xaxis.range
+        w = views.RD_MIN_WIDTH - views.RD_MARGIN["l"] - views.RD_MARGIN["r"]
+        cx = (a.x - x0) / (x1 - x0) * w + a.ax
+        cy = (hi - a.y) / (hi - lo) * h + a.ay + (0 if row == 1 else 1000)  # panels apart
+        half = 3.5 * len(a.text) + 2
+        boxes.append((cx - half, cy - 7.5, cx + half, cy + 7.5))
+    assert not any(views._overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    # Lines of equal negative ELBO: recon + KL = c along each.
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert len(lines) >= 4
+    for t in lines:
+        c = float(t.name.split("= ")[1])
+        assert np.allclose(np.asarray(t.x) + np.asarray(t.y), c)
 
 
 def test_library_rows_show_settings_metrics_and_the_current_model(entries):

@@ -28,9 +28,9 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
-MODULES = ("protocol.js", "dom.js", "decoder.js", "encoder.js", "latent.js", "model.js", "geometry.js", "samples.js",
-           "render.js", "grid.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "drawpad.js",
-           "inputs.js", "plane.js", "hooks.js", "index.js")
+MODULES = ("protocol.js", "dom.js", "decoder.js", "encoder.js", "density.js", "latent.js", "model.js", "geometry.js",
+           "grid.js", "layers.js", "samples.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js",
+           "pointer.js", "drawpad.js", "inputs.js", "plane.js", "hooks.js", "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -68,6 +68,23 @@ class View:
     y: tuple[float, float]
 
 
+GRID_SPACINGS = ("even", "quantile")  # explorer.latent.GRID_SPACINGS, kept here so the page need not import torch
+
+
+@dataclass(frozen=True)
+class Layers:
+    """What the plane draws under and around the points (the hovered and selected digits'
+    posterior ellipses are always drawn)."""
+
+    ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
+    prior: bool = False  # N(0, I) contours at 1, 2, 3 sigma
+    holes: bool = False  # aggregate posterior q(z) against p(z): shaded where q < 1% of p
+
+    def to_data(self) -> dict:
+        """As sent to the browser; a field that is not a bool is off."""
+        return {name: getattr(self, name) is True for name in ("ellipses", "prior", "holes")}
+
+
 @dataclass(frozen=True)
 class Samples:
     """z ~ N(0, I) drawn in the browser from a seeded generator, marked on the plane and decoded."""
@@ -96,18 +113,26 @@ class PlaneEvents:
     view: View | None  # the latest visible range the browser reported
 
 
-def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, neighbours_k: int = 8,
-                 samples: Samples | None = None, key: str = "plane") -> PlaneEvents:
-    """Draw the plane, its decode panel and strip; return what Python needs of what the user did."""
+def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 15, grid_spacing: str = "even",
+                 neighbours_k: int = 8, layers: Layers = Layers(), samples: Samples | None = None,
+                 key: str = "plane") -> PlaneEvents:
+    """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
+    A grid spacing or layers that are not valid are drawn as the defaults; samples must be valid."""
     if samples is not None and not isinstance(samples, Samples):
         raise TypeError(f"samples must be a Samples or None, not {type(samples).__name__}")
     data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
-            "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
+            **layer_settings(grid_spacing, layers), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
             "samples": None if samples is None else samples.to_data()}
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run (0.5-0.8 s before the plane can paint).
     result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)
     return PlaneEvents(drag=read_drag(result.get("drag"), plane.n_points), view=read_view(result.get("view")))
+
+
+def layer_settings(grid_spacing, layers) -> dict:
+    """The data's `grid_spacing` and `layers`; a value that is not valid becomes the default."""
+    spacing = grid_spacing if isinstance(grid_spacing, str) and grid_spacing in GRID_SPACINGS else "even"
+    return {"grid_spacing": spacing, "layers": (layers if isinstance(layers, Layers) else Layers()).to_data()}
 
 
 def _ignore() -> None:

@@ -15,6 +15,10 @@
 //   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"
 //   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
 //   update(data)           apply new data as a rerun would (a model switch without Python)
+//   holes()                {cells, range, mask (row 0 on top, 1 = hole), ms} once the holes layer is done, else null
+//   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
+//   ndtri(ps)              Phi^-1 of each p;  gridCells()  the quantile grid's {centres, edges}, or null
+//   redrawBase()           draw the base layer again now; its ms and the digits whose ellipses it drew
 //   samples()              [{z, mean, shown}] per sample from the prior: its decode, and what its cell shows
 //   sampleZ(seed, n), bernoulli(p, seed, i)   the generator behind them, on its own
 //   encoderReady, encode(images)   the in-browser encoder on a list of H*W pixel arrays in [0, 1]: [{mu, logvar}]
@@ -24,6 +28,7 @@
 //   overlays()             {marks, ellipses} the plane draws besides the scatter
 //   tab()                  the panel's tab shown: "point", "samples" or "draw"
 
+import { logAggregatePosterior, ndtri } from "./density.js";
 import { PAD } from "./drawpad.js";
 import { bernoulliInto, sampleZ } from "./samples.js";
 
@@ -61,7 +66,17 @@ export function exposeHooks(plane) {
     frameTimes: (kind) => plane.timings[kind].slice(),
     resetTimes() { plane.timings = { drag: [], hover: [] }; },
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
-    gridReady: () => plane.grid.ready,
+    gridReady: () => plane.layers.grid.ready,
+    holes: () => (plane.layers.holes.ready ? { cells: plane.layers.holes.cells, range: plane.layers.holes.range,
+                                        mask: Array.from(plane.layers.holes.mask), ms: plane.layers.holes.ms } : null),
+    logDensity: (zs) => zs.map(([x, y]) => logAggregatePosterior(plane.model.points, x, y)),
+    ndtri: (ps) => ps.map((p) => ndtri(p)),
+    gridCells: () => plane.layers.grid.cells,
+    redrawBase() {
+      plane.baseChanged();
+      plane.frame();
+      return { ms: plane.renderer.baseMs, ellipses: plane.renderer.ellipsesDrawn };
+    },
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
     samples: () => plane.inputs.samples.zs.map((z, i) => ({ z, mean: copy(plane.inputs.samples.means[i]),
                                                             shown: copy(plane.inputs.samples.shown[i]) })),

@@ -1,6 +1,6 @@
 // What the panel says about a latent point: q(z|x) of a test digit, its KL to the prior, and the
-// nearest training encodings. The same figures as explorer.latent (point_stats, NeighbourIndex),
-// which the browser tests use as the oracle.
+// nearest training encodings (whether it is within the data is density.js's). The same figures as
+// explorer.latent (point_stats, NeighbourIndex), which the browser tests use as the oracle.
 
 /**
  * mu, sigma and KL(q(z|x) || N(0, I)) in nats of one test digit, in closed form for a diagonal
@@ -34,12 +34,4 @@ export function nearest(xy, n, z, k) {
     at[j] = i;
   }
   return { indices: Array.from(at), distances: Array.from(best, Math.sqrt) };
-}
-
-/**
- * Whether a point sits among the training encodings: its nearest one is no farther than the gap
- * that 99% of training encodings have to their own nearest other (PlaneData.wide_gap).
- */
-export function withinData(nearestDistance, wideGap) {
-  return nearestDistance <= wideGap;
 }

@@ -1,13 +1,24 @@
 // The decode panel beside the plot: the decoder's image large (at the pointer while it is over
 // the plot, else at the selected point), and what is known about the selected point: z, for a
-// test digit its label, q(z|x) and KL, and the nearest training digits with the verdict whether
-// the point sits within the data. Its size is fixed by CSS, so filling it moves nothing.
+// test digit its label, q(z|x) and KL, the verdict whether the point sits within the data (by the
+// aggregate posterior's density there), and the nearest training digits. Its size is fixed by
+// CSS, so filling it moves nothing.
 
+import { HOLE_RATIO, logAggregatePosterior, logPrior } from "./density.js";
 import { el, ImageView } from "./dom.js";
-import { nearest, pointStats, withinData } from "./latent.js";
+import { nearest, pointStats } from "./latent.js";
 
 const fmt = (v, digits = 3) => v.toFixed(digits).replace("-", "\u2212");
 const pair = (p, digits = 3) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
+
+/** q/p = exp(logRatio) in words: "3.2 times", "0.5% of", "about 10^−40 times". */
+function ratioWords(logRatio) {
+  const r = Math.exp(logRatio), power = Math.round(logRatio / Math.LN10);
+  if (logRatio > Math.log(1e4) || logRatio < Math.log(1e-4)) return `about 10^${String(power).replace("-", "\u2212")} times`;
+  if (r >= 1) return `${r.toFixed(r < 10 ? 1 : 0)} times`;
+  const percent = 100 * r;
+  return `${percent.toPrecision(percent < 1 ? 1 : 2)}% of`;
+}
 
 export class DecodePanel {
   constructor(shape) {
@@ -66,9 +77,26 @@ export class DecodePanel {
     if (!pointerShown) this.showDecode(this.selectedPixels, sel.z, false);
     const stats = sel.index >= 0 ? pointStats(points, sel.index) : null;
     this.showSelection(sel.z, sel.index, sel.index >= 0 ? points.labels[sel.index] : null, stats, testImages);
+    this.showVerdict(logAggregatePosterior(points, sel.z[0], sel.z[1]), logPrior(sel.z[0], sel.z[1]), data.density_level);
     if (!train) { this.neighboursLoading(data.neighbours_k); return; }
-    this.showNeighbours(nearest(train.mu, train.n, sel.z, data.neighbours_k), train.labels,
-                        { typical: data.typical_gap, wide: data.wide_gap }, trainImages);
+    this.showNeighbours(nearest(train.mu, train.n, sel.z, data.neighbours_k), train.labels, trainImages);
+  }
+
+  /**
+   * Within the data when log q(z) is above the level 99% of q's own mass lies above (its 99%
+   * highest-density region), and q against the prior there in words: a hole when q < 1% of p.
+   */
+  showVerdict(logQ, logP, level) {
+    const within = logQ >= level, hole = logQ - logP < Math.log(HOLE_RATIO);
+    this.verdict.dataset.within = String(within);
+    this.verdict.dataset.hole = String(hole);
+    this.verdict.dataset.logQ = String(logQ);
+    const lead = within ? "Within the data: the test digits' codes are dense here, so the decode resembles digits " +
+                          "the encoder has seen. "
+                        : "Off the data: outside the region that holds 99% of the test digits' codes (their " +
+                          "aggregate posterior q(z)), so the decode is the decoder's own invention. ";
+    this.verdict.textContent = lead + `Here q(z) is ${ratioWords(logQ - logP)} the prior's density p(z)` +
+      (hole ? ": a hole, where samples from the prior decode to what the encoder never produces." : ".");
   }
 
   /** The big image: `pixels` decoded at z, `atPointer` or at the selection. */
@@ -119,15 +147,14 @@ export class DecodePanel {
     this.neighboursTitle.textContent = `${k} nearest training digits`;
     this.neighbours.replaceChildren(el("div", { class: "lp-loading" }, "loading the training encodings\u2026"));
     this.cells = [];
-    this.verdict.textContent = "";
     this.neighbours.dataset.ready = "false";
   }
 
   /**
-   * The k nearest training digits (label \u00b7 latent distance), closest first, and the verdict.
+   * The k nearest training digits (label \u00b7 latent distance), closest first.
    * @param {{indices: number[], distances: number[]}} found
    */
-  showNeighbours(found, labels, gaps, trainImages) {
+  showNeighbours(found, labels, trainImages) {
     const k = found.indices.length;
     if (this.cells.length !== k) {
       this.cells = found.indices.map(() => ({ view: new ImageView(this.shape, "lp-neighbour-image", "neighbour-image"),
@@ -150,14 +177,6 @@ export class DecodePanel {
     });
     paint();
     trainImages.load(found.indices).then(paint, () => {});
-    const d0 = found.distances[0];
-    const within = withinData(d0, gaps.wide);
-    this.verdict.dataset.within = String(within);
-    this.verdict.textContent = (within ? "Within the data: decodes here resemble these neighbours. "
-                                       : "Off the data: no training digit was encoded this close, so the decode " +
-                                         "is the decoder's own invention. ") +
-      `The nearest is ${d0.toFixed(3)} away; training encodings sit ${gaps.typical.toFixed(3)} apart typically, ` +
-      `99% within ${gaps.wide.toFixed(3)}.`;
     this.neighbours.dataset.ready = "true";
   }
 }

@@ -1,12 +1,12 @@
 // The plane: holds what Python sent, the model it names and what the user did, and turns each
-// change into updates of the parts (panel, strip, grid, view); drawing happens once per animation
+// change into updates of the parts (panel, strip, layers, view); drawing happens once per animation
 // frame in frame(). A model's decoder and points are swapped in together, and everything derived
 // from the old model (selection, strip, pointer decode, neighbours, view) follows at once.
 
 import { el } from "./dom.js";
 import { STRIP_H, View, documentTop, layoutSizes } from "./geometry.js";
-import { GridLayer } from "./grid.js";
 import { Inputs } from "./inputs.js";
+import { PlaneLayers, posteriorOf } from "./layers.js";
 import { ModelSource } from "./model.js";
 import { DecodePanel } from "./panel.js";
 import { PointerInput } from "./pointer.js";
@@ -35,7 +35,7 @@ export class Plane {
     this.pointerFresh = false; // moved since the last click: the big decode follows the pointer
     // Drawing.
     this.view = new View();
-    this.grid = new GridLayer();
+    this.layers = new PlaneLayers(); // the latent grid, the holes, the prior, the ellipses
     this.top = null; // the component's document top at first layout; later changes above do not resize it
     this.liveZ = null; // where livePixels were decoded
     this.livePixels = null; // the decode under the pointer
@@ -48,7 +48,7 @@ export class Plane {
     this.toolbar = new Toolbar({ reset: () => this.resetView(), changed: () => this.baseChanged() });
     this.canvas = el("canvas", { class: "lp-canvas", "data-testid": "plane-canvas" });
     this.tooltip = new Tooltip(shape);
-    this.stage = el("div", { class: "lp-stage" }, this.canvas, this.tooltip.root);
+    this.stage = el("div", { class: "lp-stage" }, this.canvas, this.tooltip.root, this.layers.key);
     this.stripRoot = el("div", { class: "lp-strip", "data-testid": "live-strip" });
     this.strip = new Strip(this.stripRoot, data.strip_frames, shape);
     this.panel = new DecodePanel(shape);
@@ -69,7 +69,7 @@ export class Plane {
     this.resizer.disconnect();
     window.removeEventListener("resize", this.onWindowResize);
     clearTimeout(this.viewTimer);
-    this.grid.clear();
+    this.layers.clear();
     this.root.remove();
   }
 
@@ -84,13 +84,7 @@ export class Plane {
     const store = (old, url, n) => (old && old.url === url ? old : new ImageStore(url, n, h * w));
     this.testImages = store(this.testImages, data.test_images_url, data.n_points);
     this.trainImages = store(this.trainImages, data.train_images_url, data.n_train);
-    if (data.grid_show !== this.grid.show || data.grid_n !== this.grid.n) {
-      this.grid.show = !!data.grid_show;
-      this.grid.n = data.grid_n | 0;
-      this.grid.clear();
-      this.startGrid();
-      this.baseChanged();
-    }
+    if (this.layers.set(data)) { this.startLayers(); this.baseChanged(); }
     this.inputs.setData(data);
     if (this.source.want(data)) this.toolbar.say("loading\u2026");
     else if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
@@ -121,7 +115,7 @@ export class Plane {
     this.inputs.setModel(model, this.data);
     const drag = this.strip.follow(model, this.testImages);
     if (drag) this.report(drag); // Python's downloads follow the strip
-    this.grid.clear();
+    this.layers.clear();
     if (this.view.side > 0) this.fitView(!first);
     this.toolbar.say("");
     this.refreshSelection();
@@ -205,7 +199,7 @@ export class Plane {
   viewChanged() {
     this.baseChanged();
     clearTimeout(this.viewTimer);
-    this.viewTimer = setTimeout(() => { this.reportView(); this.startGrid(); }, VIEW_DEBOUNCE_MS);
+    this.viewTimer = setTimeout(() => { this.reportView(); this.startLayers(); }, VIEW_DEBOUNCE_MS);
   }
 
   reportView() {
@@ -213,9 +207,9 @@ export class Plane {
     if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
   }
 
-  startGrid() {
-    if (!this.model || !this.view.ready) return;
-    this.grid.start(this.model.decoder, this.view.range(), this.data.image_shape, () => this.baseChanged());
+  /** (Re)compute the latent grid's decodings and the holes for this view and model, as they need. */
+  startLayers() {
+    if (this.model && this.view.ready) this.layers.start(this.model, this.view.range(), this.data.image_shape, () => this.baseChanged());
   }
 
   /** Size the plot from the width the page gives and the window height below the component's top. */
@@ -247,7 +241,10 @@ export class Plane {
     if (!this.model || !this.view.ready) return;
     const t0 = performance.now();
     const { decoder, points } = this.model, view = this.view, pointer = this.input.pointer;
-    if (this.renderer.baseDirty) this.renderer.drawBase(view, points, this.toolbar.hidden, this.data.palette, this.grid.layer);
+    if (this.renderer.baseDirty) {
+      this.renderer.drawBase(view, points, this.toolbar.hidden, this.data.palette, this.layers.grid.layer,
+                             this.layers.base);
+    }
     let kind = null, hover = -1;
     const over = pointer && view.contains(pointer.sx, pointer.sy);
     const drag = this.strip.drag, selected = this.panel.selected;
@@ -271,10 +268,12 @@ export class Plane {
       this.tooltip.show(hover, label, this.data.palette[label % this.data.palette.length], sx, sy,
                         this.renderer.width, this.testImages);
     } else this.tooltip.hide();
+    const ellipses = [selected ? selected.index : -1, hover].filter((i, k, all) => i >= 0 && all.indexOf(i) === k)
+      .map((i) => posteriorOf(this.model.points, i, this.data.palette)).concat(this.inputs.ellipses());
     this.renderer.drawFrame(view, {
       selection: selected ? selected.z : null, hover: hover >= 0 ? this.pointZ(hover) : null,
-      drag: drag ? { start: drag.start, end: drag.end, frames: this.strip.length } : null,
-      marks: this.inputs.marks(), ellipses: this.inputs.ellipses(),
+      drag: drag ? { start: drag.start, end: drag.end, frames: this.strip.length } : null, ellipses,
+      marks: this.inputs.marks(),
     });
     this.inputs.painted(performance.now());
     if (kind) {
@@ -287,7 +286,7 @@ export class Plane {
       this.paintedAt = performance.now();
       this.root.dataset.painted = "true";
       this.reportView(); // at once: Python sends the rest of the page when the plane has painted
-      this.startGrid();
+      this.startLayers();
       setTimeout(() => this.wantTrain(), 0);
     }
   }

@@ -27,10 +27,11 @@
  * @property {string} train_images_url
  * @property {[number, number]} image_shape  [H, W]
  * @property {string[]} palette       one CSS colour per label
- * @property {number} typical_gap     median distance from a training encoding to its nearest other
- * @property {number} wide_gap        its 99th percentile: a nearest neighbour closer is "within the data"
+ * @property {number} density_level  log q(z) above which z is "within the data" (explorer/density.py)
  * @property {boolean} grid_show      decodings tiled behind the points
  * @property {number} grid_n          grid_n x grid_n tiles
+ * @property {"even"|"quantile"} grid_spacing  tiles over the view, or at the prior's quantiles
+ * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn under and around the points
  * @property {number} neighbours_k    nearest training images shown for a selected point
  * @property {number} strip_frames    interpolation frames, both ends included
  * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)

@@ -1,15 +1,15 @@
-// Drawing the figure: a base layer (grid decodings, the scatter, the axes) redrawn only when the
-// view or the data change, and per frame the base blitted with the overlays (selection, hover
-// ring, drag line, marks of samples and a drawn digit) on top. Nothing here changes what the
-// plane knows; it only draws it.
+// Drawing the figure: a base layer (grid decodings, the holes, the prior's contours, the scatter,
+// every visible digit's posterior ellipses, the axes) redrawn only when the view or the data
+// change, and per frame the base blitted with the overlays (posterior ellipses of the hovered and
+// selected digits and of a drawn digit, selection, hover ring, drag line, marks of samples and a
+// drawn digit) on top. Nothing here changes what the plane knows; it only draws it.
 
+import { DOT_RADIUS, drawAllEllipses, drawEllipse, drawGrid, drawHoles, drawPrior } from "./layers.js";
 import { drawMarks } from "./samples.js";
 
-const DOT_RADIUS = 2.1; // CSS px
 const DOT_ALPHA = 0.75;
 const GRID_ALPHA = 0.55;
 const HIT_RADIUS = 6; // CSS px: a press this close to a point is on that point
-
 function niceStep(span, targetTicks) {
   const raw = span / Math.max(1, targetTicks);
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -39,6 +39,20 @@ export class Renderer {
     this.sy = null;
     this.baseDirty = true;
     this.drawnCounts = []; // points drawn per label in the last base
+    this.ellipsesDrawn = 0; // visible digits whose ellipses the last base drew
+    this.baseMs = null; // how long the last base took to draw
+    this.sigma = null; // sigma of q(z|x) per test digit (Float32Array 2N), for `sigmaOf`
+    this.sigmaOf = null;
+  }
+
+  /** sigma = exp(logvar / 2) of every test digit, computed once per model. */
+  sigmas(points) {
+    if (this.sigmaOf !== points) {
+      this.sigma = new Float32Array(2 * points.n);
+      for (let k = 0; k < 2 * points.n; k++) this.sigma[k] = Math.exp(0.5 * points.logvar[k]);
+      this.sigmaOf = points;
+    }
+    return this.sigma;
   }
 
   resize(width, height, dpr) {
@@ -90,8 +104,13 @@ export class Renderer {
     this.dotsFor = palette;
   }
 
-  /** @param {{image: HTMLCanvasElement, range: ViewState}|null} grid decodings to tile behind the points */
-  drawBase(view, points, hidden, palette, grid) {
+  /**
+   * @param {{image: HTMLCanvasElement, range: ViewState|null, edges: {x: number[], y: number[]}|null}|null} grid
+   *   decodings to tile behind the points: over `range` evenly, or cell by cell between `edges`
+   * @param {{holes: {image: HTMLCanvasElement, range: ViewState}|null, prior: boolean, ellipses: boolean}} layers
+   */
+  drawBase(view, points, hidden, palette, grid, layers = { holes: null, prior: false, ellipses: false }) {
+    const t0 = performance.now();
     this.baseDirty = false;
     if (!this.dots || this.dotsFor !== palette) this.makeDots(palette);
     this.project(view, points);
@@ -104,13 +123,9 @@ export class Renderer {
     ctx.beginPath();
     ctx.rect(r.left, r.top, r.width, r.height);
     ctx.clip();
-    if (grid) {
-      const [gx0, gy0] = view.toScreen(grid.range.x[0], grid.range.y[1]);
-      const [gx1, gy1] = view.toScreen(grid.range.x[1], grid.range.y[0]);
-      ctx.globalAlpha = GRID_ALPHA;
-      ctx.drawImage(grid.image, gx0, gy0, gx1 - gx0, gy1 - gy0);
-      ctx.globalAlpha = 1;
-    }
+    if (grid) drawGrid(ctx, view, grid, GRID_ALPHA);
+    if (layers.holes) drawHoles(ctx, view, layers.holes);
+    if (layers.prior) drawPrior(ctx, view, this.font);
     // Points in the data's own (shuffled) order, so no digit is always drawn on top.
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     const half = (this.dots[0].width) / 2, counts = new Array(palette.length).fill(0);
@@ -122,9 +137,11 @@ export class Renderer {
       counts[label % palette.length]++;
     }
     this.drawnCounts = counts;
-    ctx.restore();
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.ellipsesDrawn = layers.ellipses ? drawAllEllipses(ctx, view, points, this, hidden, palette, r) : 0;
+    ctx.restore();
     this.drawAxes(ctx, view);
+    this.baseMs = performance.now() - t0;
   }
 
   drawAxes(ctx, view) {
@@ -166,9 +183,10 @@ export class Renderer {
   /**
    * The base with this frame's overlays.
    * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null,
-   *          marks?: {z: Z, kind: ("sample"|"drawn"), label?: string}[]}} overlays
+   *          ellipses: {mu: Z, sigma: Z, colour: string}[], marks?: {z: Z, kind: ("sample"|"drawn"), label?: string}[]}}
+   *          overlays  ellipses: 1 and 2 sigma, axis-aligned
    */
-  drawFrame(view, { selection, hover, drag, marks }) {
+  drawFrame(view, { selection, hover, drag, ellipses = [], marks }) {
     const ctx = this.ctx, dpr = this.dpr, r = view.rect();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.base, 0, 0);
@@ -177,6 +195,7 @@ export class Renderer {
     ctx.beginPath();
     ctx.rect(r.left, r.top, r.width, r.height);
     ctx.clip();
+    for (const e of ellipses) drawEllipse(ctx, view, e);
     if (drag) this.drawDrag(ctx, view, drag);
     if (marks) drawMarks(ctx, view, marks);
     if (selection) this.drawCross(ctx, view.toScreen(selection[0], selection[1]));

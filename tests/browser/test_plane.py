@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from explorer import assets, export, latent
+from explorer import assets, density, export, latent
 from explorer.data import load_split
 from tests.browser import harness
 from tests.browser.harness import PLANE, by_test_id, read_png, z_text
@@ -82,7 +82,7 @@ def _away(page):
 
 
 def _check_neighbours(page, checkpoint, train_split, z, k=8):
-    """The panel's neighbours are NeighbourIndex's, with their images, and its verdict follows the rule."""
+    """The panel's neighbours are NeighbourIndex's, with their images, and its verdict is the density's."""
     page.wait_for_function(f"{PLANE}.trainReady")
     index = latent.NeighbourIndex(checkpoint.embedding.train_mu)
     expected, distances = index.query(np.asarray(z, np.float32), k)
@@ -98,7 +98,9 @@ def _check_neighbours(page, checkpoint, train_split, z, k=8):
     first = _grey(page, "[data-testid=neighbour-image]")
     np.testing.assert_array_equal(first, train_split.images[expected[0]])
     verdict = by_test_id(page, "verdict")
-    within = distances[0] <= index.wide_gap
+    e = checkpoint.embedding
+    level = page.evaluate(f"{PLANE}.plane.data.density_level")
+    within = density.log_aggregate_posterior(np.asarray(z, np.float64), e.test_mu, e.test_logvar) >= level
     expect(verdict).to_have_attribute("data-within", str(within).lower())
     expect(verdict).to_contain_text("Within the data" if within else "Off the data")
 

@@ -53,7 +53,7 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
         expect(sidebar(page)).to_contain_text(f"Trained λ = {NEW_LAM}")
         expect_exploring(page, f"lam-{NEW_LAM}_e{EPOCHS}_bce_k1_s0_")
         expect_lam(page, NEW_LAM)
-        expect(page.locator(".st-key-rd .textpoint", has_text=f"λ={NEW_LAM}")).to_have_count(1)
+        expect(page.locator(".st-key-rd .annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1)
         page.get_by_role("tab", name=re.compile("Model library")).click()
         expect(keyed(page, "library")).to_contain_text("1 trained here")
         no_traceback(page)
@@ -66,7 +66,7 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
 
     with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server-2.log") as url:
         page = open_page(chromium, url)
-        expect(page.locator(".st-key-rd .textpoint", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
+        expect(page.locator(".st-key-rd .annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
         page.get_by_role("tab", name=re.compile("Model library")).click()
         library = keyed(page, "library")
         expect(library).to_contain_text("1 trained here")
