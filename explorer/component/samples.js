@@ -122,7 +122,7 @@ export function drawMarks(ctx, view, marks) {
     ctx.beginPath();
     if (m.kind === "drawn") {
       for (let k = 0; k < 10; k++) {
-        const r = k % 2 ? 3.6 : 9, a = -Math.PI / 2 + (k * Math.PI) / 5;
+        const r = k % 2 ? 2.8 : 7, a = -Math.PI / 2 + (k * Math.PI) / 5;
         ctx.lineTo(x + r * Math.cos(a), y + r * Math.sin(a));
       }
       ctx.closePath();
@@ -145,7 +145,7 @@ export function drawMarks(ctx, view, marks) {
       ctx.fillStyle = "#000";
       ctx.textAlign = "left";
       ctx.textBaseline = "middle";
-      ctx.fillText(m.label, x + 11, y);
+      ctx.fillText(m.label, x + 9, y);
     }
   }
 }
