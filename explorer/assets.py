@@ -8,6 +8,7 @@ atomically (temp file + rename), so a concurrent reader never sees half a file.
 Byte layouts (all little-endian, no headers; the sizes travel in the data, see `PlaneAssets`).
 explorer/component/protocol.js reads exactly these:
     decoder       per Linear layer in order: weight float32 (out, in) row-major, then bias float32 (out,)
+    encoder       the same, for the encoder's Linear layers and then `to_stats` (mu and logvar side by side)
     points        test_mu float32 (N, 2) | test_logvar float32 (N, 2) | test_labels uint8 (N,)
     train         train_mu float32 (M, 2) | train_labels uint8 (M,)
     test images   uint8 (N, H, W)   } raw, so the browser fetches single images with HTTP Range
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,8 @@ URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
+_ENCODER_KEY = re.compile(r"model\.encoder\.([\d.]+)\.weight")
+STATS_KEY = "model.to_stats.weight"  # the encoder's last Linear: mu and logvar side by side
 
 
 class AssetError(ValueError):
@@ -56,6 +59,8 @@ class PlaneArrays:
     test_labels: np.ndarray  # (N,) uint8
     train_mu: np.ndarray  # (M, 2) float32
     train_labels: np.ndarray  # (M,) uint8
+    # (weight, bias) per Linear of the encoder (ReLU after each) and then to_stats; empty if the file has none
+    encoder: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class PlaneAssets:
     train_images_url: str
     image_shape: tuple[int, int]  # (H, W)
     density_level: float  # log q(z) above which z is "within the data" (explorer.density.density_level)
+    encoder_url: str = ""  # the encoder, for digits drawn in the browser; "" if the model has none
+    encoder_sizes: tuple[int, ...] = ()  # [H*W, hidden..., 2 * latent_dim]
 
     def to_data(self) -> dict:
         """The model's part of the component's data (explorer/component/protocol.js, PlaneData)."""
@@ -80,11 +87,12 @@ class PlaneAssets:
                 "train_url": self.train_url, "n_train": self.n_train,
                 "test_images_url": self.test_images_url, "train_images_url": self.train_images_url,
                 "image_shape": list(self.image_shape), "palette": list(PALETTE),
-                "density_level": self.density_level}
+                "density_level": self.density_level,
+                "encoder_url": self.encoder_url, "encoder_sizes": list(self.encoder_sizes)}
 
 
 def pack_decoder(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, list[int]]:
-    """Each layer's weight (out x in, row-major) then its bias, as little-endian float32 bytes,
+    """Linear layers (the decoder's, or the encoder's with to_stats last): each layer's weight (out x in, row-major) then its bias, as little-endian float32 bytes,
     and the layer sizes [in of the first, out of each]."""
     sizes = [int(layers[0][0].shape[1])]
     parts = []
@@ -123,6 +131,7 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
             weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
                              for k in keys if (m := _DECODER_KEY.fullmatch(k)))
             decoder = [(f.get_tensor(k), f.get_tensor(k[: -len("weight")] + "bias")) for _, k in weights]
+            encoder = _encoder_layers(f, keys)
             arrays = {k: f.get_tensor(k) for k in ("test_mu", "test_logvar", "test_labels", "train_mu",
                                                   "train_labels")}
     except (SafetensorError, OSError, ValueError, KeyError) as e:
@@ -138,7 +147,18 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
         raise AssetError(f"{path}: test logvar {arrays['test_logvar'].shape} does not match test mu "
                          f"{arrays['test_mu'].shape}")
     return PlaneArrays(decoder, **{k: v.astype(np.uint8 if k.endswith("labels") else np.float32)
-                                   for k, v in arrays.items()})
+                                   for k, v in arrays.items()}, encoder=encoder)
+
+
+def _encoder_layers(f, keys: set[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The encoder's Linear layers in module order, then to_stats; [] if the file has no encoder."""
+    weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
+                     for k in keys if (m := _ENCODER_KEY.fullmatch(k)))
+    if not weights or STATS_KEY not in keys:
+        return []
+    names = [k for _, k in weights] + [STATS_KEY]
+    return [(f.get_tensor(k).astype(np.float32), f.get_tensor(k[: -len("weight")] + "bias").astype(np.float32))
+            for k in names]
 
 
 def _name(stem: str, blob: bytes) -> str:
@@ -160,7 +180,8 @@ def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
 
 def model_asset_names(arrays: PlaneArrays) -> list[str]:
     """Names of the cache files that belong to this model alone (not the images every model shares)."""
-    return [_name("decoder", pack_decoder(arrays.decoder)[0]),
+    encoder = [_name("encoder", pack_decoder(arrays.encoder)[0])] if arrays.encoder else []
+    return encoder + [_name("decoder", pack_decoder(arrays.decoder)[0]),
             _name("points", pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)),
             _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
 
@@ -221,6 +242,13 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
     if sizes[-1] != image_shape[0] * image_shape[1] or tuple(train_images.shape[1:]) != image_shape:
         raise AssetError(f"the decoder makes {sizes[-1]} pixels but the images are {image_shape} (test) "
                          f"and {tuple(train_images.shape[1:])} (training)")
+    encoder_url, encoder_sizes = "", ()
+    if arrays.encoder:
+        encoder_blob, encoder_sizes = pack_decoder(arrays.encoder)
+        if encoder_sizes[0] != sizes[-1] or encoder_sizes[-1] != 2 * sizes[0]:
+            raise AssetError(f"the encoder maps {encoder_sizes[0]} pixels to {encoder_sizes[-1]} numbers; the "
+                             f"decoder needs {sizes[-1]} pixels and mu and logvar of {sizes[0]} dimensions")
+        encoder_url = publish(static_dir, "encoder", encoder_blob)
     plane = PlaneAssets(
         decoder_url=publish(static_dir, "decoder", blob), layer_sizes=sizes,
         points_url=publish(static_dir, "points", pack_points(arrays.test_mu, arrays.test_logvar,
@@ -232,7 +260,8 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         train_images_url=publish(static_dir, "train-images",
                                  np.ascontiguousarray(train_images, np.uint8).tobytes()),
         image_shape=image_shape,
-        density_level=density_level(arrays.test_mu, arrays.test_logvar))
+        density_level=density_level(arrays.test_mu, arrays.test_logvar),
+        encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
     prune_cache(static_dir, keep=(plane.decoder_url, plane.points_url, plane.train_url, plane.test_images_url,
-                                  plane.train_images_url))
+                                  plane.train_images_url, plane.encoder_url))
     return plane

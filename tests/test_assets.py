@@ -3,9 +3,11 @@ explorer/component/protocol.js reads them, named by content, and the density lev
 "within the data" verdict uses equal to explorer.density's."""
 import numpy as np
 import pytest
+import torch
 
 from explorer import assets, density, latent
 from explorer import checkpoint as ckpt_io
+from explorer.model import LOGVAR_MAX, LOGVAR_MIN
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def test_publishing_again_writes_nothing_new(published):
     before = files()
     assert assets.publish_plane(static, arrays, test_images, train_images) == plane
     after = files()
-    assert before == after and len(after) == 5 and not any(n.endswith(".tmp") for n in after)
+    assert before == after and len(after) == 6 and not any(n.endswith(".tmp") for n in after)
     assert all(url.startswith("app/static/cache/") for url in (plane.decoder_url, plane.points_url, plane.train_url))
 
 
@@ -138,6 +140,52 @@ def test_a_models_own_files_are_known_before_it_is_deleted(published, tmp_path):
     static, arrays, _, _, plane = published
     files = assets.published_files(static, static.parent / "m.safetensors")
     assert sorted(f.name for f in files) == sorted(u.rsplit("/", 1)[1] for u in
-                                                   (plane.decoder_url, plane.points_url, plane.train_url))
+                                                   (plane.decoder_url, plane.points_url, plane.train_url,
+                                                    plane.encoder_url))
     assert all(f.is_file() for f in files)  # the shared images are not among them
     assert assets.published_files(static, tmp_path / "gone.safetensors") == []
+
+
+def _encoder_layers(model):
+    """The torch model's encoder Linears then to_stats, as (weight, bias) float32 numpy."""
+    linears = [m for m in model.encoder if isinstance(m, torch.nn.Linear)] + [model.to_stats]
+    return [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in linears]
+
+
+def test_encoder_file_is_the_torch_models_encoder_and_encodes_like_it(published, small_checkpoint, mnist_test):
+    static, _, _, _, plane = published
+    model = small_checkpoint.model
+    blob, sizes = assets.pack_decoder(_encoder_layers(model))
+    assert _file(static, plane.encoder_url) == blob
+    assert list(plane.encoder_sizes) == sizes == [784, 64, 32, 4]
+    assert plane.to_data()["encoder_url"] == plane.encoder_url
+    # The layout read back and run as the browser runs it (ReLU between, clamp of logvar) is model.encode.
+    flat, h = np.frombuffer(_file(static, plane.encoder_url), "<f4"), mnist_test.images[:50].reshape(50, -1) / 255
+    at = 0
+    for j, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        w = flat[at: at + n_in * n_out].reshape(n_out, n_in).astype(np.float64)
+        b = flat[at + n_in * n_out: at + n_in * n_out + n_out]
+        at += n_in * n_out + n_out
+        h = h @ w.T + b
+        if j < len(sizes) - 2:
+            h = np.maximum(h, 0)
+    assert at == len(flat)
+    with torch.no_grad():
+        mu, logvar = model.encode(torch.from_numpy(mnist_test.images[:50].reshape(50, -1)).float() / 255)
+    np.testing.assert_allclose(h[:, :2], mu.numpy(), atol=1e-4)
+    np.testing.assert_allclose(np.clip(h[:, 2:], LOGVAR_MIN, LOGVAR_MAX), logvar.numpy(), atol=1e-4)
+
+
+def test_a_file_without_an_encoder_publishes_no_encoder(published, tmp_path):
+    _, arrays, test_images, train_images, _ = published
+    from dataclasses import replace
+    plane = assets.publish_plane(tmp_path / "static", replace(arrays, encoder=[]), test_images, train_images)
+    assert plane.encoder_url == "" and plane.to_data()["encoder_sizes"] == []
+
+
+def test_an_encoder_that_does_not_fit_the_decoder_is_refused(published, tmp_path):
+    _, arrays, test_images, train_images, _ = published
+    from dataclasses import replace
+    bad = replace(arrays, encoder=arrays.encoder[:-1])  # no to_stats: 32 outputs, not mu and logvar
+    with pytest.raises(assets.AssetError, match="encoder"):
+        assets.publish_plane(tmp_path / "static", bad, test_images, train_images)

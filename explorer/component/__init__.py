@@ -28,9 +28,10 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
-MODULES = ("protocol.js", "dom.js", "decoder.js", "density.js", "latent.js", "model.js", "geometry.js", "grid.js",
-           "layers.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js", "pointer.js", "link.js",
-           "command.js", "layout.js", "plane.js", "hooks.js", "index.js")
+MODULES = ("protocol.js", "dom.js", "decoder.js", "encoder.js", "density.js", "latent.js", "model.js", "geometry.js",
+           "grid.js", "layers.js", "samples.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js",
+           "pointer.js", "link.js", "command.js", "layout.js", "drawpad.js", "inputs.js", "plane.js", "hooks.js",
+           "index.js")
 _IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w.]+)";\n', re.M)
 _EXPORT = re.compile(r"^export (?=(?:async )?(?:class|function|const|let) )", re.M)
 
@@ -134,12 +135,14 @@ def latent_plane(plane: PlaneAssets, *, grid_show: bool = False, grid_n: int = 1
                  command: Command | None = None, link: str | None = None, lock_axes: bool = False,
                  keep_axes: bool = False, compact: bool = False, key: str = "plane") -> PlaneEvents:
     """Draw the plane, its decode panel and strip; return what Python needs of what the user did.
-    A grid spacing or layers that are not valid are drawn as the defaults.
+    A grid spacing or layers that are not valid are drawn as the defaults; samples must be valid.
 
     Planes given the same `link` share the pointer (hovering one decodes the same z in all and
     marks it on the others) and, with `lock_axes`, the view. `keep_axes` keeps the view when the
     model changes instead of fitting it to the new points; `compact` lays the panel out under the
     plot, so two planes fit side by side."""
+    if samples is not None and not isinstance(samples, Samples):
+        raise TypeError(f"samples must be a Samples or None, not {type(samples).__name__}")
     data = {**plane.to_data(), "grid_show": bool(grid_show), "grid_n": int(grid_n),
             **layer_settings(grid_spacing, layers), "neighbours_k": int(neighbours_k), "strip_frames": STRIP_FRAMES,
             "samples": None if samples is None else samples.to_data(),

@@ -21,8 +21,18 @@
 //   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
 //   ndtri(ps)              Phi^-1 of each p;  gridCells()  the quantile grid's {centres, edges}, or null
 //   redrawBase()           draw the base layer again now; its ms and the digits whose ellipses it drew
+//   samples()              [{z, mean, shown}] per sample from the prior: its decode, and what its cell shows
+//   sampleZ(seed, n), bernoulli(p, seed, i)   the generator behind them, on its own
+//   encoderReady, encode(images)   the in-browser encoder on a list of H*W pixel arrays in [0, 1]: [{mu, logvar}]
+//   padInk()               {size, ink} the drawing pad's ink, row-major in [0, 1]
+//   drawn()                {input, mu, logvar, sigma, kl, recon, penUp, ms} of the drawn digit, or null
+//                          (ms: from its pen-up event to the end of the first frame drawing its mark)
+//   overlays()             {marks, ellipses} the plane draws besides the scatter
+//   tab()                  the panel's tab shown: "point", "samples" or "draw"
 
 import { logAggregatePosterior, ndtri } from "./density.js";
+import { PAD } from "./drawpad.js";
+import { bernoulliInto, sampleZ } from "./samples.js";
 
 export function exposeHooks(plane) {
   const copy = (pixels) => Array.from(pixels);
@@ -72,6 +82,19 @@ export function exposeHooks(plane) {
       return { ms: plane.renderer.baseMs, ellipses: plane.renderer.ellipsesDrawn };
     },
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
+    samples: () => plane.inputs.samples.zs.map((z, i) => ({ z, mean: copy(plane.inputs.samples.means[i]),
+                                                            shown: copy(plane.inputs.samples.shown[i]) })),
+    sampleZ: (seed, n) => sampleZ(seed, n),
+    bernoulli: (p, seed, i) => copy(bernoulliInto(p, seed, i, new Float32Array(p.length))),
+    get encoderReady() { return !!plane.inputs.encoder; },
+    encode: (images) => images.map((x) => plane.inputs.encoder.net.encode(x)),
+    padInk: () => ({ size: PAD, ink: copy(plane.inputs.pad.ink()) }),
+    drawn() {
+      const d = plane.inputs.drawn;
+      return d && { ...d, input: copy(d.input), recon: copy(d.recon) };
+    },
+    overlays: () => ({ marks: plane.inputs.marks(), ellipses: plane.inputs.ellipses() }),
+    tab: () => plane.inputs.tab,
   };
   plane.root.latentPlane = api;
   window.__latentPlane = api;

@@ -19,7 +19,7 @@ export function layoutPlane(plane, moved) {
   plane.stage.style.width = plane.stripRoot.style.width = `${w}px`;
   plane.stage.style.height = `${h}px`;
   plane.stripRoot.style.height = `${STRIP_H}px`;
-  plane.panel.root.style.height = compact ? "" : `${h + STRIP_H}px`;
+  plane.inputs.setHeight(compact ? null : h + STRIP_H);
   if (plane.model && !(plane.view.scale > 0)) plane.fitView(false);
   plane.baseChanged();
 }

@@ -6,6 +6,7 @@
 import { el } from "./dom.js";
 import { Commands } from "./command.js";
 import { View } from "./geometry.js";
+import { Inputs } from "./inputs.js";
 import { PlaneLayers, posteriorOf } from "./layers.js";
 import { layoutPlane } from "./layout.js";
 import { Link } from "./link.js";
@@ -30,10 +31,8 @@ export class Plane {
     this.train = null; // {url, points: TrainPoints} of the current model; null until fetched
     this.source = new ModelSource({ model: (m) => this.applyModel(m), train: (url, t) => this.applyTrain(url, t),
                                     error: (message) => this.toolbar.say(message, true) });
-    this.testImages = null; // ImageStore per images URL
-    this.trainImages = null;
-    this.setStateValue = null;
-    this.setTriggerValue = null;
+    this.testImages = this.trainImages = null; // ImageStore per images URL
+    this.setStateValue = this.setTriggerValue = null;
     this.commands = new Commands(); // the page's commands, each applied once
     this.link = new Link(this); // planes sharing the pointer and, locked, the view
     // What the user did.
@@ -45,8 +44,7 @@ export class Plane {
     this.top = null; // the component's document top at first layout; later changes above do not resize it
     this.liveZ = null; // where livePixels were decoded
     this.livePixels = null; // the decode under the pointer
-    this.framePending = false;
-    this.painted = false;
+    this.framePending = this.painted = false;
     this.paintedAt = null; // performance.now() of the first paint
     this.timings = { drag: [], hover: [] }; // ms of work per animation frame
     this.viewTimer = null;
@@ -59,9 +57,10 @@ export class Plane {
     this.stripRoot = el("div", { class: "lp-strip", "data-testid": "live-strip" });
     this.strip = new Strip(this.stripRoot, data.strip_frames, shape);
     this.panel = new DecodePanel(shape);
+    this.inputs = new Inputs(shape, this.panel.root, this);
     this.root = el("div", { class: "lp-root", "data-testid": "latent-plane" }, this.toolbar.root,
                    el("div", { class: "lp-body" }, el("div", { class: "lp-left" }, this.stage, this.stripRoot),
-                      this.panel.root));
+                      this.inputs.root));
     parent.append(this.root);
     this.renderer = new Renderer(this.canvas, getComputedStyle(this.root).fontFamily || "sans-serif");
     this.input = new PointerInput(this.canvas, this, () => this.view.copy());
@@ -92,6 +91,7 @@ export class Plane {
     this.testImages = store(this.testImages, data.test_images_url, data.n_points);
     this.trainImages = store(this.trainImages, data.train_images_url, data.n_train);
     if (this.layers.set(data)) { this.startLayers(); this.baseChanged(); }
+    this.inputs.setData(data);
     this.link.update(data, before);
     if (!!data.compact !== !!before.compact) this.layout(true);
     if (this.commands.receive(data.command)) this.requestFrame();
@@ -114,14 +114,14 @@ export class Plane {
   applyModel(model) {
     const first = !this.model;
     this.model = model;
-    const pixels = this.data.image_shape[0] * this.data.image_shape[1];
-    this.livePixels = new Float32Array(pixels);
+    this.livePixels = new Float32Array(this.data.image_shape[0] * this.data.image_shape[1]);
     this.liveZ = null;
     const labels = [...new Set(model.points.labels)].sort((a, b) => a - b);
     this.toolbar.setLabels(labels, this.data.palette);
     if (this.train && this.train.url !== this.data.train_url) this.train = null; // the old model's encodings
     // A test digit is where the new model encodes it; a free z stays where it is.
     this.panel.follow(model);
+    this.inputs.setModel(model, this.data);
     const drag = this.strip.follow(model, this.testImages);
     if (drag) this.report(drag); // Python's downloads follow the strip
     this.layers.clear();
@@ -133,10 +133,7 @@ export class Plane {
   }
 
   // ------------------------------------------------------------------ state changes
-  pointZ(i) {
-    const mu = this.model.points.mu;
-    return [mu[2 * i], mu[2 * i + 1]];
-  }
+  pointZ(i) { const mu = this.model.points.mu; return [mu[2 * i], mu[2 * i + 1]]; }
 
   /** The selection's decode, its test digit's figures and its neighbours, from the current model. */
   refreshSelection() {
@@ -147,6 +144,7 @@ export class Plane {
 
   select(z, index) {
     this.panel.select(z, index);
+    this.inputs.show("point");
     this.pointerFresh = false;
     this.refreshSelection();
     this.requestFrame();
@@ -164,25 +162,28 @@ export class Plane {
     return this.renderer.hitTest(sx, sy, this.model.points.labels, this.toolbar.hidden);
   }
 
+  /** What is at canvas (sx, sy): a mark (sample, drawn digit) over a test digit over empty space. */
+  at(sx, sy) {
+    const mark = this.inputs.hit(this.view, sx, sy), index = mark ? -1 : this.hit(sx, sy);
+    return mark || { z: index >= 0 ? this.pointZ(index) : this.view.toLatent(sx, sy), index, pixels: null };
+  }
+
   click(sx, sy, t) {
-    const index = this.hit(sx, sy);
-    const z = index >= 0 ? this.pointZ(index) : this.view.toLatent(sx, sy);
+    const { z, index } = this.at(sx, sy);
     this.lastClick = { z, index, t };
     this.select(z, index);
   }
 
   dragStart(press) {
-    const index = this.hit(press.sx, press.sy);
-    const start = index >= 0 ? this.pointZ(index) : this.view.toLatent(press.sx, press.sy);
-    this.strip.begin(this.model, this.testImages, start, index);
+    const { z, index, pixels } = this.at(press.sx, press.sy);
+    this.strip.begin(this.model, this.testImages, z, index, pixels);
   }
 
   dragEnd(press, sx, sy) {
     if (!this.strip.drag) return;
-    const index = this.hit(sx, sy);
-    const end = index >= 0 ? this.pointZ(index) : this.view.toLatent(sx, sy);
-    this.report(this.strip.end(this.model, this.testImages, end, index));
-    this.select(end, index);
+    const { z, index } = this.at(sx, sy);
+    this.report(this.strip.end(this.model, this.testImages, z, index));
+    this.select(z, index);
   }
 
   cancel() { this.strip.cancel(); this.requestFrame(); }
@@ -266,16 +267,16 @@ export class Plane {
       const [sx, sy] = view.toScreen(...this.pointZ(hover)), label = points.labels[hover];
       this.tooltip.show(hover, label, this.data.palette[label % this.data.palette.length], sx, sy,
                         this.renderer.width, this.testImages);
-    } else {
-      this.tooltip.hide();
-    }
+    } else this.tooltip.hide();
     const ellipses = [selected ? selected.index : -1, hover].filter((i, k, all) => i >= 0 && all.indexOf(i) === k)
-      .map((i) => posteriorOf(this.model.points, i, this.data.palette));
+      .map((i) => posteriorOf(this.model.points, i, this.data.palette)).concat(this.inputs.ellipses());
     this.renderer.drawFrame(view, {
       selection: selected ? selected.z : null,
       hover: hover >= 0 ? this.pointZ(hover) : kind === "linked" ? this.link.peerZ : null,
       drag: drag ? { start: drag.start, end: drag.end, frames: this.strip.length } : null, ellipses,
+      marks: this.inputs.marks(),
     });
+    this.inputs.painted(performance.now());
     const own = kind === "drag" || kind === "hover", list = own ? this.timings[kind] : null;
     this.link.pointer(own ? this.liveZ : null);
     if (own && list.push(performance.now() - t0) > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY);
@@ -290,8 +291,7 @@ export class Plane {
   }
 
   decodeLive(z) {
-    this.model.decoder.decodeInto(z[0], z[1], this.livePixels);
     this.liveZ = z;
-    this.panel.showDecode(this.livePixels, z, true);
+    this.panel.showDecode(this.model.decoder.decodeInto(z[0], z[1], this.livePixels), z, true);
   }
 }

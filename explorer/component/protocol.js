@@ -5,6 +5,7 @@
 // Static files (served at app/static/cache/, named by content hash, so never stale), all
 // little-endian and headerless; explorer/assets.py writes them:
 //   decoder       per Linear layer in order: weight float32 (out, in) row-major, bias float32 (out,)
+//   encoder       the same for the encoder's Linear layers, then to_stats (mu and logvar side by side)
 //   points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
 //   train         train mu float32 (M, 2) | train labels uint8 (M,)
 //   test images   uint8 (N, H, W)   read one image at a time with HTTP Range requests
@@ -33,6 +34,8 @@
  * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn under and around the points
  * @property {number} neighbours_k    nearest training images shown for a selected point
  * @property {number} strip_frames    interpolation frames, both ends included
+ * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)
+ * @property {number[]} encoder_sizes [H*W, hidden..., 2 * latent_dim]
  * @property {string} grid_spacing    "even" | "quantile" (the prior's quantiles)
  * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn besides the points
  * @property {{n: number, seed: number, bernoulli: boolean}|null} samples  z ~ N(0, I) to mark and decode

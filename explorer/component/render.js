@@ -1,10 +1,11 @@
 // Drawing the figure: a base layer (grid decodings, the holes, the prior's contours, the scatter,
 // every visible digit's posterior ellipses, the axes) redrawn only when the view or the data
 // change, and per frame the base blitted with the overlays (posterior ellipses of the hovered and
-// selected digits, selection, hover ring, drag line) on top. Nothing here changes what the plane
-// knows; it only draws it.
+// selected digits and of a drawn digit, selection, hover ring, drag line, marks of samples and a
+// drawn digit) on top. Nothing here changes what the plane knows; it only draws it.
 
 import { DOT_RADIUS, drawAllEllipses, drawEllipse, drawGrid, drawHoles, drawPrior } from "./layers.js";
+import { drawMarks } from "./samples.js";
 
 const DOT_ALPHA = 0.75;
 const GRID_ALPHA = 0.55;
@@ -182,9 +183,10 @@ export class Renderer {
   /**
    * The base with this frame's overlays.
    * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null,
-   *          ellipses: {mu: Z, sigma: Z, colour: string}[]}} overlays  ellipses: 1 and 2 sigma, axis-aligned
+   *          ellipses: {mu: Z, sigma: Z, colour: string}[], marks?: {z: Z, kind: ("sample"|"drawn"), label?: string}[]}}
+   *          overlays  ellipses: 1 and 2 sigma, axis-aligned
    */
-  drawFrame(view, { selection, hover, drag, ellipses = [] }) {
+  drawFrame(view, { selection, hover, drag, ellipses = [], marks }) {
     const ctx = this.ctx, dpr = this.dpr, r = view.rect();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.base, 0, 0);
@@ -195,6 +197,7 @@ export class Renderer {
     ctx.clip();
     for (const e of ellipses) drawEllipse(ctx, view, e);
     if (drag) this.drawDrag(ctx, view, drag);
+    if (marks) drawMarks(ctx, view, marks);
     if (selection) this.drawCross(ctx, view.toScreen(selection[0], selection[1]));
     if (hover) {
       const [sx, sy] = view.toScreen(hover[0], hover[1]);

@@ -21,6 +21,7 @@ export class Strip {
     this.ends = [-1, -1]; // test digits shown at the two ends
     this.drag = null; // {start, startIndex, end} while a drag is in progress
     this.done = null; // DragEvent of the finished drag the strip shows
+    this.doneStartPixels = null; // its start's own image (a drawn digit's), if it has one
     this.cursor = 1; // the middle frame to refresh next during a live drag
     this.caption = el("div", { class: "lp-strip-caption", "data-testid": "strip-caption" },
                       "Drag from one digit to another to interpolate between them.");
@@ -32,19 +33,22 @@ export class Strip {
     return this.frames.length;
   }
 
-  /** A drag starts at z, on test digit startIndex or -1; the end's digit is known on release. */
-  begin(model, images, start, startIndex) {
-    this.drag = { start, startIndex, end: start };
+  /**
+   * A drag starts at z, on test digit startIndex or -1; the end's digit is known on release.
+   * `startPixels` (H*W in [0, 1]): the start's own image, shown instead of the nearest test digit's.
+   */
+  begin(model, images, start, startIndex, startPixels = null) {
+    this.drag = { start, startIndex, end: start, startPixels };
     this.invalidate();
-    this.showEnds(nearestTest(model.points, start, startIndex), -1, images);
+    this.showEnds(nearestTest(model.points, start, startIndex), -1, images, startPixels);
     this.caption.textContent = "Interpolation from the drag's start to the pointer";
   }
 
   /** The drag ends at z (test digit endIndex or -1): every frame decoded; returns the DragEvent. */
   end(model, images, end, endIndex) {
-    const { start, startIndex } = this.drag;
+    const { start, startIndex, startPixels } = this.drag;
     this.drag = null;
-    return this.show(model, images, start, startIndex, end, endIndex);
+    return this.show(model, images, start, startIndex, end, endIndex, startPixels);
   }
 
   cancel() {
@@ -66,13 +70,15 @@ export class Strip {
     }
     if (!this.done) return null;
     const d = this.done, si = index(d.start_index), ei = index(d.end_index);
-    return this.show(model, images, at(d.start, si), si, at(d.end, ei), ei);
+    return this.show(model, images, at(d.start, si), si, at(d.end, ei), ei, this.doneStartPixels);
   }
 
   /** Decode start -> end and show the real test digits at (or nearest) the ends; the DragEvent. */
-  show(model, images, start, startIndex, end, endIndex) {
+  show(model, images, start, startIndex, end, endIndex, startPixels = null) {
     this.finish(model.decoder, start, end);
-    this.showEnds(nearestTest(model.points, start, startIndex), nearestTest(model.points, end, endIndex), images);
+    this.showEnds(nearestTest(model.points, start, startIndex), nearestTest(model.points, end, endIndex), images,
+                  startPixels);
+    this.doneStartPixels = startPixels;
     this.done = { start, end, start_index: startIndex >= 0 ? startIndex : null, end_index: endIndex >= 0 ? endIndex : null };
     return this.done;
   }
@@ -123,13 +129,14 @@ export class Strip {
   }
 
   /** The real test images at the ends, shown once the store has them. */
-  showEnds(startIndex, endIndex, images) {
+  showEnds(startIndex, endIndex, images, startPixels = null) {
     this.ends = [startIndex, endIndex];
     const paint = () => {
       if (this.ends[0] !== startIndex || this.ends[1] !== endIndex) return; // newer ends are shown
       for (const [view, i] of [[this.startImage, startIndex], [this.endImage, endIndex]]) {
         const bytes = images.get(i);
-        if (bytes) view.showBytes(bytes, i); else view.clear();
+        if (view === this.startImage && startPixels) view.showFloat(startPixels, "own");
+        else if (bytes) view.showBytes(bytes, i); else view.clear();
       }
     };
     paint();
