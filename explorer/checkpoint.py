@@ -41,7 +41,7 @@ EXTENSION = ".safetensors"
 MAX_HEADER_BYTES = 4 << 20
 MAX_TENSORS = 1024
 MAX_JSON_DEPTH = 32  # ours nests 4 deep; Python's json recurses once per level
-MIN_TRAIN_POINTS = 2  # the plane judges distances by each training point's gap to its nearest other one
+MIN_TRAIN_POINTS = 1  # a click on the plane shows its nearest training digits
 HISTORY_KEYS = ("epoch", "recon", "kl", "loss", "elapsed_s")
 # Embedding tensors: dtype and shape in terms of the test and training set sizes and latent_dim.
 _EMBEDDING = {"test_mu": ("F32", ("n_test", "L")), "test_logvar": ("F32", ("n_test", "L")),
