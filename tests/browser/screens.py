@@ -1,0 +1,68 @@
+"""Screenshots of the app as a person sees it, for the README and for review: `python -m tests.browser.screens [OUT]`.
+
+Starts `streamlit run app.py` on the shipped model and drives Debian's Chromium: the page at
+1400x900 and 1920x1080 after a click and a drag; every step of the guided tour; a digit drawn on
+the pad. Writes PNGs to OUT (default bench/out/screens, gitignored) and prints one line per file.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser import harness
+from tests.browser.drawing_helpers import SEVEN, draw_digit
+from tests.browser.page_helpers import keyed, open_page, settle
+
+PLANE = harness.PLANE
+
+
+def click_and_drag(page) -> None:
+    """Select a test digit (a 7, test #0) and drag from a 0 (#3) to a 1 (#2), as a person would."""
+    page.wait_for_function(f"{PLANE}.trainReady", timeout=60_000)
+    at = lambda i: page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i)  # noqa: E731
+    a, b, c = at(3), at(2), at(0)
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=30)
+    page.mouse.up()
+    page.mouse.click(c["x"], c["y"])
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(800)
+
+
+def shoot(page, out: Path, name: str) -> None:
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(path)
+
+
+def main(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    with harness.app_server(harness.model_path()) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(harness.CHROMIUM), args=harness.CHROMIUM_ARGS)
+        for width, height in ((1400, 900), (1920, 1080)):
+            page = open_page(browser, url, viewport={"width": width, "height": height})
+            click_and_drag(page)
+            shoot(page, out, f"page-{width}x{height}")
+            page.close()
+        page = open_page(browser, url)
+        draw_digit(page, SEVEN)
+        page.wait_for_timeout(500)
+        shoot(page, out, "drawn-digit")
+        keyed(page, "tour_start").get_by_role("button").click()
+        settle(page)
+        for step in range(1, 7):
+            page.wait_for_function(f"{PLANE} && {PLANE}.ready", timeout=60_000)
+            page.wait_for_timeout(2500)  # layers computed in slices, the grid, the strip
+            shoot(page, out, f"tour-{step}")
+            if step < 6:
+                keyed(page, "tour_next").get_by_role("button").click()
+                settle(page)
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else harness.ROOT / "bench" / "out" / "screens"))
