@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from tests.browser import harness  # noqa: E402
 from tests.browser.harness import PLANE  # noqa: E402
+from tests.browser.page_helpers import settle  # noqa: E402
 
 TARGETS = {"click_ms_p50": 30, "click_ms_p95": 60, "drag_frame_ms_p95": 2, "tti_s": 3, "layout_shift": 0,
            "click_ms_p50_loaded": 60, "click_ms_p95_loaded": 150, "lost_clicks_loaded": 0, "errors_loaded": 0,
@@ -155,12 +156,9 @@ def start_job(page) -> None:
     slider.wait_for(timeout=120_000)  # the slider comes once the page has loaded torch and the model
     slider.focus()
     page.keyboard.press("ArrowLeft")
-    page.wait_for_timeout(1500)
+    settle(page)
     if page.locator(".st-key-job-panel").count() == 0:
-        button = page.locator(".st-key-train_now button")
-        if not button.is_visible():
-            page.get_by_test_id("stExpander").filter(has=page.locator(".st-key-train_now")).locator("summary").click()
-        button.click()
+        page.locator(".st-key-train_now button").first.click()
     page.locator(".st-key-job-panel").wait_for(timeout=30_000)
 
 
