@@ -85,14 +85,25 @@ export class View {
     this.side = side;
   }
 
-  /** Centre on the central quantiles of n points (xy interleaved), with a little padding. */
-  fit(xy, n) {
-    const xs = new Float32Array(n), ys = new Float32Array(n);
-    for (let i = 0; i < n; i++) { xs[i] = xy[2 * i]; ys[i] = xy[2 * i + 1]; }
-    xs.sort();
-    ys.sort();
+  /**
+   * Centre on where n codes' posteriors lie (xy and logvar interleaved): the central quantiles of
+   * mu - 2 sigma and mu + 2 sigma on each axis, with a little padding. Where sigma is tiny this is
+   * the means' extent; a collapsed model's means all sit within 1e-4 of 0 but its sigmas are 1, so
+   * it is shown at the prior's scale, not as a magnified speck.
+   */
+  fit(xy, n, logvar = null) {
+    const ends = [0, 1, 2, 3].map(() => new Float32Array(n)); // x - 2 sigma, x + 2 sigma, y - .., y + ..
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < 2; d++) {
+        const mu = xy[2 * i + d], spread = logvar ? 2 * Math.exp(0.5 * logvar[2 * i + d]) : 0;
+        ends[2 * d][i] = mu - spread;
+        ends[2 * d + 1][i] = mu + spread;
+      }
+    }
+    for (const a of ends) a.sort();
     const q = (a, f) => a[Math.min(n - 1, Math.max(0, Math.round(f * (n - 1))))];
-    const x0 = q(xs, FIT_QUANTILE), x1 = q(xs, 1 - FIT_QUANTILE), y0 = q(ys, FIT_QUANTILE), y1 = q(ys, 1 - FIT_QUANTILE);
+    const x0 = q(ends[0], FIT_QUANTILE), x1 = q(ends[1], 1 - FIT_QUANTILE);
+    const y0 = q(ends[2], FIT_QUANTILE), y1 = q(ends[3], 1 - FIT_QUANTILE);
     this.cx = (x0 + x1) / 2;
     this.cy = (y0 + y1) / 2;
     this.scale = this.side / (Math.max(x1 - x0, y1 - y0, 1e-3) * FIT_PADDING);

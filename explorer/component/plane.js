@@ -198,7 +198,7 @@ export class Plane {
 
   // ------------------------------------------------------------------ view and layout
   fitView(report) {
-    this.view.fit(this.model.points.mu, this.model.points.n);
+    this.view.fit(this.model.points.mu, this.model.points.n, this.model.points.logvar);
     if (this.data.lock_axes) this.link.widen();
     if (report || this.data.lock_axes) this.viewChanged(); else this.baseChanged();
   }
