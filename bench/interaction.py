@@ -10,6 +10,9 @@ Idle, one session:
 - tti_s: opening the page in a fresh browser context (empty cache) to the first click answered,
   on a server that has served one session (as every visitor but the first finds it); paint_s is
   when the plane first painted. tti_first_s: the same for the first session of a new server.
+  Baseline: tti_bare_streamlit_s, a one-line Streamlit app (same config, same browser) opened cold
+  to its first element shown, median of 3 after one that warms its server: what any Streamlit
+  page costs before the app's own work.
 - layout_shift: the largest move or resize of the plot after its first paint, px.
 - Baseline for the neighbour images: the whole training set as one gzip file, fetched and inflated
   with DecompressionStream (gzip_ms, gzip_mb) against one Range request per click.
@@ -101,6 +104,26 @@ def drag_once(page, rng, n_points: int) -> None:
     page.mouse.up()
 
 
+BARE_APP = 'import streamlit as st\nst.markdown("bare-streamlit-first-element")\n'
+
+
+def bare_streamlit_s(browser, rounds: int = 3) -> float:
+    """A one-line Streamlit app opened cold to its first element: median s of `rounds`."""
+    with tempfile.TemporaryDirectory(prefix="bare-streamlit-") as folder:
+        script = Path(folder) / "bare.py"
+        script.write_text(BARE_APP)
+        times = []
+        with harness.app_server(harness.model_path(), script=script) as url:
+            for _ in range(rounds + 1):  # the first warms the server, as for tti_s
+                context, page, _ = open_page(browser, url)
+                t0 = time.time()
+                page.goto(url)
+                page.get_by_text("bare-streamlit-first-element").wait_for(timeout=60_000)
+                times.append(time.time() - t0)
+                context.close()
+    return float(np.median(times[1:]))
+
+
 def measure_idle(browser, url: str, clicks: int, drags: int, rng) -> dict:
     context, page, _ = open_page(browser, url)
     tti_first_s, _ = first_click(page, url)
@@ -132,6 +155,7 @@ def measure_idle(browser, url: str, clicks: int, drags: int, rng) -> dict:
             "range_kb_per_click": round(k * size / 1e3, 1), "gzip_ms": round(gzip_ms, 1), "gzip_mb": gzip_mb,
             "drag_frame_ms_p50": _pct(frames, 50), "drag_frame_ms_p95": _pct(frames, 95), "drag_frames": len(frames),
             "tti_s": round(tti_s, 3), "paint_s": round(paint_s, 3), "tti_first_s": round(tti_first_s, 3),
+            "tti_bare_streamlit_s": round(bare_streamlit_s(browser), 3),
             "layout_shift": round(shift, 1),
             "page_errors": len(errors)}
 
