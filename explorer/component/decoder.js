@@ -2,25 +2,33 @@
 // weights with float64 sums. It must match torch's decode to 1e-4 per pixel
 // (tests/browser/test_plane.py checks it against torch on random z).
 
+/**
+ * The Linear layers in a file of float32 weights (out, in) and biases (out,), layer by layer
+ * (protocol.js). Each weight is stored transposed, (in, out): one contiguous row per input, so an
+ * input that is zero (the units ReLU zeroed, about 80% of the widest layer's; a drawn digit's
+ * blank background) is skipped whole.
+ */
+export function readLayers(buffer, sizes, name) {
+  const flat = new Float32Array(buffer), layers = [];
+  let offset = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const nIn = sizes[l], nOut = sizes[l + 1];
+    const w = flat.subarray(offset, offset + nIn * nOut); // (out, in) row-major
+    offset += nIn * nOut;
+    const bias = flat.slice(offset, offset + nOut);
+    offset += nOut;
+    const wt = new Float32Array(nIn * nOut);
+    for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) wt[i * nOut + o] = w[o * nIn + i];
+    layers.push({ nIn, nOut, wt, bias, acc: new Float64Array(nOut), h: new Float64Array(nOut) });
+  }
+  if (offset !== flat.length) throw new Error(`${name} file has ${flat.length} floats, sizes need ${offset}`);
+  return layers;
+}
+
 export class Decoder {
   constructor(buffer, sizes) {
-    const flat = new Float32Array(buffer);
     this.sizes = sizes;
-    this.layers = [];
-    let offset = 0;
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      const nIn = sizes[l], nOut = sizes[l + 1];
-      const w = flat.subarray(offset, offset + nIn * nOut); // (out, in) row-major
-      offset += nIn * nOut;
-      const bias = flat.slice(offset, offset + nOut);
-      offset += nOut;
-      // Stored transposed, (in, out): one contiguous row per input, so the inputs that ReLU made
-      // zero (about 80% of the widest layer's) are skipped whole.
-      const wt = new Float32Array(nIn * nOut);
-      for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) wt[i * nOut + o] = w[o * nIn + i];
-      this.layers.push({ nIn, nOut, wt, bias, acc: new Float64Array(nOut), h: new Float64Array(nOut) });
-    }
-    if (offset !== flat.length) throw new Error(`decoder blob has ${flat.length} floats, sizes need ${offset}`);
+    this.layers = readLayers(buffer, sizes, "decoder");
     this.input = new Float64Array(sizes[0]);
     this.active = new Int32Array(Math.max(...sizes));
   }

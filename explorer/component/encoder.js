@@ -3,28 +3,15 @@
 // float32 weights, float64 sums, like decoder.js; it must match torch's `VAE.encode` to 1e-4
 // (tests/browser/test_inputs.py checks it on real test images).
 
+import { readLayers } from "./decoder.js";
+
 const LOGVAR_MIN = -30, LOGVAR_MAX = 10; // explorer/model.py: keeps exp(logvar) finite in float32
 
 export class Encoder {
   /** @param {ArrayBuffer} buffer the encoder file (protocol.js)  @param {number[]} sizes [H*W, hidden..., 2L] */
   constructor(buffer, sizes) {
-    const flat = new Float32Array(buffer);
     this.sizes = sizes;
-    this.layers = [];
-    let offset = 0;
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      const nIn = sizes[l], nOut = sizes[l + 1];
-      const w = flat.subarray(offset, offset + nIn * nOut); // (out, in) row-major
-      offset += nIn * nOut;
-      const bias = flat.slice(offset, offset + nOut);
-      offset += nOut;
-      // Stored (in, out), so each input that is zero (most of a digit's background and about
-      // half the hidden units after ReLU) is skipped whole.
-      const wt = new Float32Array(nIn * nOut);
-      for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) wt[i * nOut + o] = w[o * nIn + i];
-      this.layers.push({ nIn, nOut, wt, bias, h: new Float64Array(nOut) });
-    }
-    if (offset !== flat.length) throw new Error(`encoder file has ${flat.length} floats, sizes need ${offset}`);
+    this.layers = readLayers(buffer, sizes, "encoder");
     this.latentDim = sizes[sizes.length - 1] / 2;
   }
 
