@@ -55,11 +55,5 @@ def app_url(model_file, chromium, tmp_path_factory):
 
 @pytest.fixture
 def page(chromium, app_url):
-    context = chromium.new_context(viewport=harness.VIEWPORT, accept_downloads=True)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    harness.open_app(page, app_url)
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with harness.opened_app(chromium, app_url, accept_downloads=True) as page:
+        yield page

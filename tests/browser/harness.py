@@ -90,6 +90,20 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+@contextmanager
+def opened_app(chromium, url: str, **context_options):
+    """A page of the app in a fresh browser context, opened with `open_app`; on leaving, the
+    context is closed and any JavaScript error the page raised fails the caller."""
+    context = chromium.new_context(viewport=VIEWPORT, **context_options)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_app(page, url)
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
 def open_app(page, url: str, timeout_s: float = 60) -> None:
     """Load the app and wait until the plane has its points, its decoder and a first paint."""
     page.goto(url)

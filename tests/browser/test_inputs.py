@@ -25,14 +25,8 @@ def shared_page(chromium, app_url):
     """One page for the tests below that each start from no samples, an empty pad and the Point
     tab: opening the app costs more than these tests' own work on a shared 2-core machine."""
     from tests.browser import harness
-    context = chromium.new_context(viewport=harness.VIEWPORT)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    harness.open_app(page, app_url)
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with harness.opened_app(chromium, app_url) as page:
+        yield page
 
 
 @pytest.fixture
