@@ -53,7 +53,8 @@ def test_progress_reports_and_snapshot(small_subset):
     assert all(r.recon + r.kl == pytest.approx(r.loss, rel=1e-5) for r in reports)
 
 
-def test_cancel_stops_training(small_subset):
+@pytest.mark.parametrize("resident", [False, True], ids=["cpu-loop", "device-loop"])
+def test_cancel_stops_training(small_subset, resident):
     cancel = threading.Event()
     seen = []
 
@@ -63,7 +64,7 @@ def test_cancel_stops_training(small_subset):
 
     with pytest.raises(Cancelled):
         train(TrainConfig(epochs=50, batch_size=100, model=SMALL), small_subset,
-              on_progress=on_progress, cancel=cancel, report_every_s=0)
+              on_progress=on_progress, cancel=cancel, report_every_s=0, resident=resident)
     assert seen == [1]
 
 
@@ -220,18 +221,7 @@ def _recording(init, loops):
     return wrapped
 
 
-def test_the_device_loop_cancels_and_warm_starts(small_subset):
-    cancel = threading.Event()
-    seen = []
-
-    def on_progress(p):
-        seen.append(p.step)
-        cancel.set()
-
-    with pytest.raises(Cancelled):
-        train(TrainConfig(epochs=50, batch_size=100, model=SMALL), small_subset, on_progress=on_progress,
-              cancel=cancel, report_every_s=0, resident=True)
-    assert seen == [1]
+def test_the_device_loop_warm_starts_and_never_mutates_init(small_subset):
     config = TrainConfig(epochs=1, batch_size=64, model=SMALL)
     init, _ = train(dataclasses.replace(config, epochs=4), small_subset[:500], resident=True)
     before = {k: v.clone() for k, v in init.state_dict().items()}

@@ -9,8 +9,8 @@ const STREAM_Z = 0; // the generator's stream for z; stream 1 + i draws sample i
 
 // A counter-based generator: the k-th number of a stream is a hash of (seed, stream, k), so any
 // number is made on its own and a seed always gives the same ones. The hash is mulberry32's
-// output function (T. Ettinger) on the k-th step of its Weyl sequence from a key made of the seed
-// and the stream. Uniform on (0, 1), never 0, so ln u is finite.
+// output function (T. Ettinger) on the k-th step of its Weyl sequence, from a key made of the
+// samples' seed number and the stream. Uniform on (0, 1), never 0, so ln u is finite.
 function mix(a) {
   let t = Math.imul(a ^ (a >>> 15), a | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
