@@ -4,6 +4,7 @@
 // selected digits and of a drawn digit, selection, hover ring, drag line, marks of samples and a
 // drawn digit) on top. Nothing here changes what the plane knows; it only draws it.
 
+import { blendDots, makeSprites } from "./dots.js";
 import { DOT_RADIUS, drawAllEllipses, drawEllipse, drawGrid, drawHoles, drawPrior } from "./layers.js";
 import { drawMarks } from "./samples.js";
 
@@ -28,12 +29,12 @@ export class Renderer {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.base = document.createElement("canvas");
-    this.baseCtx = this.base.getContext("2d");
+    this.baseCtx = this.base.getContext("2d", { willReadFrequently: true }); // the dots are blended in its pixels
     this.font = font;
     this.width = 0; // CSS px
     this.height = 0;
     this.dpr = 1;
-    this.dots = null; // one pre-drawn dot per palette colour, at this dpr
+    this.dots = null; // one dot sprite per palette colour, at this dpr (dots.js)
     this.dotsFor = null; // the palette they were drawn with
     this.sx = null; // projected points, canvas CSS px (Float32Array N)
     this.sy = null;
@@ -89,18 +90,7 @@ export class Renderer {
   }
 
   makeDots(palette) {
-    const size = Math.ceil((DOT_RADIUS + 1) * 2 * this.dpr);
-    this.dots = palette.map((colour) => {
-      const c = document.createElement("canvas");
-      c.width = c.height = size;
-      const g = c.getContext("2d");
-      g.globalAlpha = DOT_ALPHA;
-      g.fillStyle = colour;
-      g.beginPath();
-      g.arc(size / 2, size / 2, DOT_RADIUS * this.dpr, 0, 2 * Math.PI);
-      g.fill();
-      return c;
-    });
+    this.dots = makeSprites(palette, DOT_RADIUS, DOT_ALPHA, this.dpr);
     this.dotsFor = palette;
   }
 
@@ -128,15 +118,7 @@ export class Renderer {
     if (layers.prior) drawPrior(ctx, view, this.font);
     // Points in the data's own (shuffled) order, so no digit is always drawn on top.
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    const half = (this.dots[0].width) / 2, counts = new Array(palette.length).fill(0);
-    const minX = r.left - 4, maxX = r.left + r.width + 4, minY = r.top - 4, maxY = r.top + r.height + 4;
-    for (let i = 0; i < points.n; i++) {
-      const label = points.labels[i], x = this.sx[i], y = this.sy[i];
-      if (hidden.has(label) || x < minX || x > maxX || y < minY || y > maxY) continue;
-      ctx.drawImage(this.dots[label % palette.length], Math.round(x * dpr - half), Math.round(y * dpr - half));
-      counts[label % palette.length]++;
-    }
-    this.drawnCounts = counts;
+    this.drawnCounts = blendDots(ctx, r, dpr, this.dots, points, this.sx, this.sy, hidden);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.ellipsesDrawn = layers.ellipses ? drawAllEllipses(ctx, view, points, this, hidden, palette, r) : 0;
     ctx.restore();
