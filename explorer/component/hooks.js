@@ -12,7 +12,8 @@
 //   selection()            {z, index, pixels} of the selected point and its decode, or null
 //   strip()                [{z, pixels}] per strip frame
 //   lastClick, lastDrag    the latest click {z, index, t} (t: its pointerup's timeStamp), finished drag
-//   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"
+//   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"; "strip":
+//                          per task refreshing the strip's middle frames during a drag
 //   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
 //   update(data)           apply new data as a rerun would (a model switch without Python)
 //   peerZ                  the pointer of a linked plane (compare view) as decoded here, or null
@@ -66,7 +67,7 @@ export function exposeHooks(plane) {
     get lastClick() { return plane.lastClick; },
     get lastDrag() { return plane.strip.done; },
     frameTimes: (kind) => plane.timings[kind].slice(),
-    resetTimes() { plane.timings = { drag: [], hover: [] }; },
+    resetTimes() { plane.timings = { drag: [], hover: [], strip: [] }; },
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
     gridReady: () => plane.layers.grid.ready,
     get peerZ() { return plane.link.peerZ; },

@@ -21,6 +21,8 @@ import { Tooltip } from "./tooltip.js";
 
 const VIEW_DEBOUNCE_MS = 400;
 const TIMING_CAPACITY = 4000;
+/** Keep the latest TIMING_CAPACITY timings in `list`. */
+const record = (list, ms) => { if (list.push(ms) > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY); };
 
 export class Plane {
   /** @param {PlaneData} data the first rerun's data: sizes the parts */
@@ -46,7 +48,7 @@ export class Plane {
     this.livePixels = null; // the decode under the pointer
     this.framePending = this.painted = false;
     this.paintedAt = null; // performance.now() of the first paint
-    this.timings = { drag: [], hover: [] }; // ms of work per animation frame
+    this.timings = { drag: [], hover: [], strip: [] }; // ms of work per animation frame; strip: per strip task
     this.viewTimer = null;
     // Parts.
     const shape = data.image_shape;
@@ -55,7 +57,7 @@ export class Plane {
     this.tooltip = new Tooltip(shape);
     this.stage = el("div", { class: "lp-stage" }, this.canvas, this.tooltip.root, this.layers.key);
     this.stripRoot = el("div", { class: "lp-strip", "data-testid": "live-strip" });
-    this.strip = new Strip(this.stripRoot, data.strip_frames, shape);
+    this.strip = new Strip(this.stripRoot, data.strip_frames, shape, (ms) => record(this.timings.strip, ms));
     this.panel = new DecodePanel(shape);
     this.inputs = new Inputs(shape, this.panel.root, this);
     this.root = el("div", { class: "lp-root", "data-testid": "latent-plane" }, this.toolbar.root,
@@ -72,6 +74,7 @@ export class Plane {
 
   destroy() {
     this.link.leave();
+    this.strip.close();
     this.resizer.disconnect();
     window.removeEventListener("resize", this.onWindowResize);
     clearTimeout(this.viewTimer);
@@ -250,7 +253,7 @@ export class Plane {
       const z = view.toLatent(pointer.sx, pointer.sy);
       drag.end = z;
       this.decodeLive(z);
-      this.strip.live(decoder, drag.start, z, this.livePixels, t0);
+      this.strip.live(decoder, drag.start, z, this.livePixels);
     } else if (over && !this.input.press && this.pointerFresh) {
       kind = "hover";
       this.decodeLive(view.toLatent(pointer.sx, pointer.sy));
@@ -277,9 +280,9 @@ export class Plane {
       marks: this.inputs.marks(),
     });
     this.inputs.painted(performance.now());
-    const own = kind === "drag" || kind === "hover", list = own ? this.timings[kind] : null;
+    const own = kind === "drag" || kind === "hover";
     this.link.pointer(own ? this.liveZ : null);
-    if (own && list.push(performance.now() - t0) > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY);
+    if (own) record(this.timings[kind], performance.now() - t0);
     if (!this.painted) {
       this.painted = true;
       this.paintedAt = performance.now();

@@ -4,14 +4,15 @@
 import { el, ImageView } from "./dom.js";
 import { nearest } from "./latent.js";
 
-const BUDGET_MS = 0.6; // of an animation frame's work, after which no further middle frame is refreshed
+const BUDGET_MS = 1; // per task of middle-frame decodes, after which the rest wait for the next task
 
 const same = (a, b) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
 /** Test digit i if the point is one, else the test digit encoded nearest z. */
 const nearestTest = (points, z, i) => (i >= 0 ? i : nearest(points.mu, points.n, z, 1).indices[0]);
 
 export class Strip {
-  constructor(root, frames, shape) {
+  /** @param {(ms: number) => void} onTask told the work of each task that refreshed middle frames */
+  constructor(root, frames, shape, onTask = () => {}) {
     this.shape = shape; // [H, W]
     this.frames = Array.from({ length: frames }, () => ({
       view: new ImageView(shape, "lp-strip-frame", "strip-frame"), z: null, pixels: new Float32Array(shape[0] * shape[1]),
@@ -23,6 +24,14 @@ export class Strip {
     this.done = null; // DragEvent of the finished drag the strip shows
     this.doneStartPixels = null; // its start's own image (a drawn digit's), if it has one
     this.cursor = 1; // the middle frame to refresh next during a live drag
+    this.decoder = null; // the live drag's decoder; null once the model changes, until the next frame
+    this.refreshPending = false;
+    this.onTask = onTask;
+    // Middle frames are decoded in tasks of their own, posted after the animation frame that moved
+    // the pointer: that frame paints the pointer's decode without waiting for them. A channel's
+    // message runs as soon as the thread is free; nested timeouts would wait 4 ms each.
+    this.channel = new MessageChannel();
+    this.channel.port1.onmessage = () => this.refreshMiddle();
     this.caption = el("div", { class: "lp-strip-caption", "data-testid": "strip-caption" },
                       "Drag from one digit to another to interpolate between them.");
     root.replaceChildren(el("div", { class: "lp-strip-row" }, this.startImage.canvas,
@@ -53,6 +62,10 @@ export class Strip {
 
   cancel() {
     this.drag = null;
+  }
+
+  close() {
+    this.channel.port1.close();
   }
 
   /**
@@ -99,25 +112,45 @@ export class Strip {
 
   /**
    * One animation frame of a drag, after the pointer's decode (`livePixels`, at `end`): the first
-   * frame once, the last a copy of the live decode, and the middle ones refreshed stalest first
-   * while the frame's budget lasts (at least one per frame, so the strip always catches up).
+   * frame once and the last a copy of the live decode; the middle ones follow in their own tasks.
    */
-  live(decoder, start, end, livePixels, t0) {
+  live(decoder, start, end, livePixels) {
     const targets = this.targets(start, end), n = this.frames.length;
     if (!same(this.frames[0].z, targets[0])) this.decodeFrame(decoder, this.frames[0], targets[0]);
     const last = this.frames[n - 1];
     last.pixels.set(livePixels);
     last.view.showFloat(last.pixels);
     last.z = targets[n - 1];
-    let done = 0;
+    this.decoder = decoder;
+    this.requestRefresh();
+  }
+
+  requestRefresh() {
+    if (this.refreshPending) return;
+    this.refreshPending = true;
+    this.channel.port2.postMessage(null);
+  }
+
+  /** The middle frames of the drag's line as it is now, stalest first, for at most BUDGET_MS (at
+   * least one); another task follows while any is stale, so the strip always catches up. */
+  refreshMiddle() {
+    this.refreshPending = false;
+    if (!this.drag || !this.decoder) return;
+    const t0 = performance.now(), targets = this.targets(this.drag.start, this.drag.end), n = this.frames.length;
+    const first = this.cursor;
+    let stale = false;
     for (let tries = 0; tries < n - 2; tries++) {
-      const k = 1 + ((this.cursor - 1 + tries) % (n - 2));
+      const k = 1 + ((first - 1 + tries) % (n - 2));
       if (same(this.frames[k].z, targets[k])) continue;
-      if (done > 0 && performance.now() - t0 > BUDGET_MS) break;
-      this.decodeFrame(decoder, this.frames[k], targets[k]);
+      if (performance.now() - t0 > BUDGET_MS) {
+        stale = true;
+        break;
+      }
+      this.decodeFrame(this.decoder, this.frames[k], targets[k]);
       this.cursor = 1 + (k % (n - 2));
-      done++;
     }
+    this.onTask(performance.now() - t0);
+    if (stale) this.requestRefresh();
   }
 
   /** Every frame decoded on the line from start to end. */
@@ -146,5 +179,6 @@ export class Strip {
   /** Forget what is drawn so the next live frame decodes everything again (a new drag, a new decoder). */
   invalidate() {
     for (const f of this.frames) f.z = null;
+    this.decoder = null;
   }
 }

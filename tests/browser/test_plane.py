@@ -192,6 +192,16 @@ def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, chec
         seen_z.append(live["z"])
     assert seen_z[0] != seen_z[1]
     assert page.evaluate(f"{PLANE}.frameTimes('drag').length") > 0
+    # Held still, every middle frame of the strip catches up with the line from the start to the pointer.
+    page.wait_for_function(f"""() => {{
+      const s = {PLANE}.strip(), end = {PLANE}.live().z, n = s.length, a = s[0].z;
+      return s.every((f, k) => f.z && Math.hypot(f.z[0] - (a[0] + k / (n - 1) * (end[0] - a[0])),
+                                                 f.z[1] - (a[1] + k / (n - 1) * (end[1] - a[1]))) < 1e-9);
+    }}""", timeout=10_000)
+    live_strip = page.evaluate(f"{PLANE}.strip()")
+    np.testing.assert_allclose([f["pixels"] for f in live_strip],
+                               _torch_decode(checkpoint, [f["z"] for f in live_strip]), atol=1e-4)
+    assert page.evaluate(f"{PLANE}.frameTimes('strip').length") > 0
     page.mouse.move(bx, by, steps=8)
     page.mouse.up()
 
