@@ -57,10 +57,12 @@ def test_a_new_session_gets_the_plane_alone_until_the_browser_has_painted_it(man
     manager_for(tmp_path / "models")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    assert not at.sidebar.select_slider and not at.metric  # the model's panels wait for the paint
+    # The plane's own controls, the tour and the model's panels all wait for the paint.
+    assert not at.sidebar.toggle and not at.sidebar.button and not at.sidebar.select_slider and not at.metric
     at.session_state["painted"] = True  # what actions.on_view records from the plane's first view
     at.run()
     assert at.sidebar.select_slider(key="lam").value == 1.0 and at.metric
+    assert at.sidebar.toggle(key="grid_show").value is False and at.sidebar.button(key="tour_start")
 
 
 def _slide(at: AppTest, lam: float) -> AppTest:

@@ -2,9 +2,11 @@
 
 Above the plane there is only what the first paint already shows, so nothing there can move the
 plane later; notices, the slider and the training job live in the sidebar, the model's figures
-and the library below the plane. A new session gets the plane alone first; the rest follows once
-the browser reports the plane painted (`actions.on_view`), so neither the rest's widget code nor
-`import torch` (the panels after the plane import it when first drawn) delays the plane.
+and the library below the plane. A new session gets the plane alone first, drawn with the
+controls' values from the session state; the rest, the sidebar's widgets too, follows once the
+browser reports the plane painted (`actions.on_view`), so neither the widgets' code (which the
+browser loads one kind at a time) nor `import torch` (the panels after the plane import it when
+first drawn) delays the plane.
 """
 from __future__ import annotations
 
@@ -25,12 +27,15 @@ def main() -> None:
     # Sidebar slots in display order; the model's are filled after the plane, once torch is in.
     tour_slot = st.sidebar.container()
     model_slot, job_slot, settings_slot = st.sidebar.container(), st.sidebar.container(), st.sidebar.container()
-    with tour_slot:
-        tour.start_button()
-    with st.sidebar:
-        controls = plane.controls()
-        compare_slot = st.container()
     s = state.get()
+    if s.painted:
+        with tour_slot:
+            tour.start_button()
+        with st.sidebar:
+            controls = plane.controls()
+    else:
+        controls = plane.controls_of(s)
+    compare_slot = st.sidebar.container()
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
     left, right = st.columns(2) if controls.compare else (st.container(), None)
     with left:

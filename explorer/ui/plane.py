@@ -15,6 +15,7 @@ from explorer.component import GRID_SPACINGS, STRIP_FRAMES, Layers, Samples, lat
 from explorer.data import DataError
 
 from . import actions, resources, state
+from .session import Session
 
 
 SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
@@ -40,39 +41,46 @@ def controls() -> Controls:
     st.subheader("Plane")
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
-    grid_n = st.slider("Grid size N (N × N)", 5, 30, key="grid_n", disabled=not grid_show)
-    spacing = st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get,
-                       horizontal=True, disabled=not grid_show,
-                       help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
-                            "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
+    st.slider("Grid size N (N × N)", 5, 30, key="grid_n", disabled=not grid_show)
+    st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get,
+             horizontal=True, disabled=not grid_show,
+             help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
+                  "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
     st.caption("Layers")
-    layers = Layers(
-        ellipses=st.toggle("Posterior ellipses for every digit", key="layer_ellipses",
-                           help="1 and 2 σ of q(z|x) around each visible test digit's μ (the hovered and the "
-                                "selected digit always have theirs)."),
-        prior=st.toggle("Prior N(0, I) contours", key="layer_prior", help="The prior p(z) at 1, 2 and 3 σ."),
-        holes=st.toggle("Holes: q(z) against p(z)", key="layer_holes",
-                        help="Shades where the aggregate posterior q(z), the mean of every test digit's "
-                             "q(z|x), falls far below the prior p(z): codes the decoder was never trained on."))
+    st.toggle("Posterior ellipses for every digit", key="layer_ellipses",
+              help="1 and 2 σ of q(z|x) around each visible test digit's μ (the hovered and the "
+                   "selected digit always have theirs).")
+    st.toggle("Prior N(0, I) contours", key="layer_prior", help="The prior p(z) at 1, 2 and 3 σ.")
+    st.toggle("Holes: q(z) against p(z)", key="layer_holes",
+              help="Shades where the aggregate posterior q(z), the mean of every test digit's "
+                   "q(z|x), falls far below the prior p(z): codes the decoder was never trained on.")
     samples_show = st.toggle("Samples from the prior", key="samples_show",
                              help="Draws z ~ N(0, I), marks them on the plane and shows their decodings.")
     row = st.container(horizontal=True)
     row.button("New samples", key="samples_new", on_click=actions.on_new_samples, disabled=not samples_show,
                icon=":material/casino:")
-    bernoulli = row.toggle("Bernoulli pixels", key="samples_bernoulli", disabled=not samples_show,
-                           help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
-                                "of p(x|z) itself.")
-    keep_axes = st.toggle("Keep the axes when the model changes", key="keep_axes",
-                          help="Off: each model's view is fitted to its points. On: the view stays, so λ = 0's "
-                               "spread and λ = 1's are seen at one scale.")
+    row.toggle("Bernoulli pixels", key="samples_bernoulli", disabled=not samples_show,
+               help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
+                    "of p(x|z) itself.")
+    st.toggle("Keep the axes when the model changes", key="keep_axes",
+              help="Off: each model's view is fitted to its points. On: the view stays, so λ = 0's "
+                   "spread and λ = 1's are seen at one scale.")
     compare = st.toggle("Compare two models side by side", key="compare",
                         help="A second model's plane beside the first: hovering one decodes the same z in both.")
-    lock_axes = st.toggle("Lock the two planes' axes", key="lock_axes", disabled=not compare,
-                          help="Panning or zooming one plane moves the other the same way.")
-    k = st.slider("Nearest training images", 1, 16, key="neighbours_k",
-                  help="How many training digits with the closest codes a click shows.")
-    samples = Samples(seed=state.get().samples_seed, bernoulli=bernoulli) if samples_show else None
-    return Controls(grid_show, grid_n, spacing, k, layers, samples, keep_axes, compare, lock_axes)
+    st.toggle("Lock the two planes' axes", key="lock_axes", disabled=not compare,
+              help="Panning or zooming one plane moves the other the same way.")
+    st.slider("Nearest training images", 1, 16, key="neighbours_k",
+              help="How many training digits with the closest codes a click shows.")
+    return controls_of(state.get())
+
+
+def controls_of(s: Session) -> Controls:
+    """What the plane's controls hold in this session: the widgets' values, which `state.init`
+    writes in every run, so the same before the widgets are drawn as after."""
+    layers = Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes)
+    samples = Samples(seed=s.samples_seed, bernoulli=s.samples_bernoulli) if s.samples_show else None
+    return Controls(s.grid_show, s.grid_n, s.grid_spacing, s.neighbours_k, layers, samples, s.keep_axes,
+                    s.compare, s.lock_axes)
 
 
 def draw(plane_assets: assets.PlaneAssets, c: Controls, *, key: str = "plane", command=None):
