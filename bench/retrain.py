@@ -163,7 +163,7 @@ def browser_clicks(model: Path, clicks: int, seed: int) -> dict:
         page = browser.new_page(viewport=harness.VIEWPORT)
         with harness.app_server(model, models_dir=Path(models_dir)) as url:
             harness.open_app(page, url)
-            page.wait_for_selector(".st-key-library", state="attached", timeout=60_000)  # the first run is over
+            page.wait_for_selector(".st-key-library_open", state="attached", timeout=60_000)  # the first run is over
             time.sleep(1.0)
             harness.click_latencies(page, 2, rng)  # first clicks warm caches; not counted
             idle = harness.click_latencies(page, clicks, rng)

@@ -65,6 +65,20 @@ def test_a_new_session_gets_the_plane_alone_until_the_browser_has_painted_it(man
     assert at.sidebar.toggle(key="grid_show").value is False and at.sidebar.button(key="tour_start")
 
 
+def test_the_library_and_its_chart_are_drawn_only_once_opened(manager_for, tmp_path):
+    manager_for(tmp_path / "models")
+    at = _open()
+    assert [e.label for e in at.expander] == ["Model library and rate–distortion chart"]
+    assert not at.tabs and not at.dataframe and not at.get("plotly_chart")
+    at.session_state["library_open"] = True  # what opening the section sets
+    at.run()
+    assert [t.label for t in at.tabs] == ["Model library", "Rate–distortion"]
+    assert len(at.dataframe) == 1 and not at.get("plotly_chart")
+    at.session_state["library_tab"] = "Rate–distortion"  # what choosing the tab sets
+    at.run()
+    assert not at.exception and not at.dataframe and len(at.get("plotly_chart")) == 1
+
+
 def _slide(at: AppTest, lam: float) -> AppTest:
     at.sidebar.select_slider(key="lam").set_value(lam).run()
     assert not at.exception, at.exception

@@ -1,4 +1,10 @@
-"""The rate-distortion chart (a click explores a model) and the table of every model."""
+"""The table of every model and the rate-distortion chart (a click explores a model): two tabs in
+a section under the plane, closed when the page opens.
+
+Only what is open is drawn (the section and the tabs rerun the page when opened or switched):
+the table's grid and the chart's Plotly bundle take the browser's main thread for hundreds of ms
+and over a second to load, so they load when asked for, not while the plane answers its first
+clicks. Tab labels stay fixed, since the open tab is remembered by its label."""
 from __future__ import annotations
 
 import streamlit as st
@@ -8,22 +14,30 @@ from explorer import views
 from . import actions, resources, state
 from .session import Explored
 
+TABS = ("Model library", "Rate–distortion")  # the first is Session.library_tab's default
+
 
 def panel(explored: Explored) -> None:
+    section = st.expander("Model library and rate–distortion chart", key="library_open", on_change="rerun",
+                          icon=":material/stacked_line_chart:")
+    if not section.open:
+        return
     listing = resources.manager().library.listing()
     entries = list(listing.entries)
-    rd_tab, table_tab = st.tabs(["Rate–distortion", f"Model library ({len(entries)})"])
-    with rd_tab, st.container(key="rd"):
-        st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
-                   "λ trades one for the other. Click a point to explore that model.")
-        key = f"rd_chart_{state.get().rd_generation}"
-        st.plotly_chart(views.rate_distortion(entries, explored.id), key=key,
-                        on_select=lambda: actions.on_rd_select(key), selection_mode="points",
-                        config={"displayModeBar": False})
-    with table_tab, st.container(key="library"):
-        for problem in listing.problems:
-            st.warning(f"Skipped `{problem.name}`: {problem.message}", icon=":material/warning:")
-        table(entries, explored)
+    table_tab, rd_tab = section.tabs(TABS, key="library_tab", on_change="rerun")
+    if table_tab.open:
+        with table_tab, st.container(key="library"):
+            for problem in listing.problems:
+                st.warning(f"Skipped `{problem.name}`: {problem.message}", icon=":material/warning:")
+            table(entries, explored)
+    if rd_tab.open:
+        with rd_tab, st.container(key="rd"):
+            st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
+                       "λ trades one for the other. Click a point to explore that model.")
+            key = f"rd_chart_{state.get().rd_generation}"
+            st.plotly_chart(views.rate_distortion(entries, explored.id), key=key,
+                            on_select=lambda: actions.on_rd_select(key), selection_mode="points",
+                            config={"displayModeBar": False})
 
 
 def table(entries, explored: Explored) -> None:

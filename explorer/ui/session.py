@@ -49,6 +49,8 @@ class Session:
     # The library panel.
     confirm_delete: str | None = None  # the model waiting for "Delete for good"
     rd_generation: int = 0  # part of the rate-distortion chart's key: bumping it clears its selection
+    library_open: bool = False  # widget: the section under the plane holding the library's two tabs is open
+    library_tab: str = "Model library"  # widget: the tab open there, "Model library" | "Rate–distortion"
     # Widgets: the plane's controls.
     grid_show: bool = False
     grid_n: int = 15
@@ -80,7 +82,7 @@ class Session:
 # Keys bound to widgets. A widget's key must never hold None (the widget would show nothing), so
 # those whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan for
 # this machine, the library's models) are set by `state.init_model` just before their widgets.
-WIDGETS = frozenset({"lam", "grid_show", "grid_n", "neighbours_k", "train_warm", "train_epochs", "train_recon",
+WIDGETS = frozenset({"lam", "library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_warm", "train_epochs", "train_recon",
                      "train_k", "train_seed", "layer_ellipses", "layer_prior", "layer_holes", "grid_spacing",
                      "samples_show", "samples_bernoulli", "keep_axes", "compare", "compare_id", "lock_axes"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))

@@ -79,6 +79,21 @@ WATCH_LAYOUT = """(() => {
 })()"""
 
 
+def open_library(page: Page, tab: str) -> Locator:
+    """Open the section under the plane and its tab "Model library" or "Rate–distortion" (each
+    drawn only once opened); the tab's own container ("library" or "rd")."""
+    section = keyed(page, "library_open")
+    section.wait_for(timeout=60_000)
+    if keyed(page, "library").count() + keyed(page, "rd").count() == 0:
+        section.get_by_text("Model library and rate–distortion chart").click()
+        settle(page)
+    page.get_by_role("tab", name=tab).click()
+    settle(page)
+    content = keyed(page, "library" if tab == "Model library" else "rd")
+    content.wait_for(timeout=30_000)
+    return content
+
+
 def no_traceback(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert "Traceback" not in page.content()

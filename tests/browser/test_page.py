@@ -20,8 +20,8 @@ def test_nothing_above_the_plane_moves_after_it_first_paints(chromium, app_url):
     page = chromium.new_page(viewport=LAPTOP)
     page.add_init_script(WATCH_LAYOUT)
     harness.open_app(page, app_url)
-    # Everything that loads after the plane (torch, the model panel, metrics, the library) has arrived.
-    expect(keyed(page, "library")).to_be_attached(timeout=60_000)
+    # Everything that loads after the plane (torch, the model panel, metrics, the library's section) has arrived.
+    expect(keyed(page, "library_open")).to_be_attached(timeout=60_000)
     expect(keyed(page, "metrics")).to_be_attached()
     page.wait_for_timeout(1000)
     tops = page.evaluate("window.__planeTops")

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import harness
-from tests.browser.page_helpers import (expect_exploring, expect_lam, keyed, no_traceback, open_page, set_training,
-                                        sidebar, step_lam)
+from tests.browser.page_helpers import (expect_exploring, expect_lam, keyed, no_traceback, open_library, open_page,
+                                        set_training, sidebar, step_lam)
 
 pytestmark = pytest.mark.browser
 
@@ -53,9 +53,9 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
         expect(sidebar(page)).to_contain_text(f"Trained λ = {NEW_LAM}")
         expect_exploring(page, f"lam-{NEW_LAM}_e{EPOCHS}_bce_k1_s0_")
         expect_lam(page, NEW_LAM)
-        expect(page.locator(".st-key-rd .annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1)
-        page.get_by_role("tab", name=re.compile("Model library")).click()
-        expect(keyed(page, "library")).to_contain_text("1 trained here")
+        rd = open_library(page, "Rate–distortion")
+        expect(rd.locator(".annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
+        expect(open_library(page, "Model library")).to_contain_text("1 trained here")
         no_traceback(page)
         page.screenshot(path=str(tmp_path / "trained.png"), full_page=True)
         page.close()
@@ -66,9 +66,9 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
 
     with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server-2.log") as url:
         page = open_page(chromium, url)
-        expect(page.locator(".st-key-rd .annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
-        page.get_by_role("tab", name=re.compile("Model library")).click()
-        library = keyed(page, "library")
+        rd = open_library(page, "Rate–distortion")
+        expect(rd.locator(".annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
+        library = open_library(page, "Model library")
         expect(library).to_contain_text("1 trained here")
         expect(library.get_by_test_id("stAlert")).to_contain_text("broken.safetensors")
         # Sliding back onto the trained lambda switches at once, with no job.
