@@ -102,7 +102,8 @@ export class DecodePanel {
   /** The big image: `pixels` decoded at z, `atPointer` or at the selection. */
   showDecode(pixels, z, atPointer) {
     this.decode.showFloat(pixels, z);
-    this.title.textContent = atPointer ? "Decoder at the pointer" : "Decoder at the selected point";
+    const title = atPointer ? "Decoder at the pointer" : "Decoder at the selected point";
+    if (this.title.textContent !== title) this.title.textContent = title; // unchanged text: no relayout
     this.decodeZ.textContent = `z = ${pair(z)}`;
   }
 

@@ -115,12 +115,11 @@ export class Strip {
    * frame once and the last a copy of the live decode; the middle ones follow in their own tasks.
    */
   live(decoder, start, end, livePixels) {
-    const targets = this.targets(start, end), n = this.frames.length;
-    if (!same(this.frames[0].z, targets[0])) this.decodeFrame(decoder, this.frames[0], targets[0]);
-    const last = this.frames[n - 1];
+    const first = this.frames[0], last = this.frames[this.frames.length - 1];
+    if (!same(first.z, start)) this.decodeFrame(decoder, first, [start[0], start[1]]);
     last.pixels.set(livePixels);
     last.view.showFloat(last.pixels);
-    last.z = targets[n - 1];
+    last.z = [end[0], end[1]];
     this.decoder = decoder;
     this.requestRefresh();
   }
