@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from tests.browser import harness
 from tests.browser.harness import z_text
 from tests.browser.page_helpers import (WATCH_LAYOUT, expect_exploring, expect_lam, keyed, lam_slider,
-                                        no_traceback, open_page, plane_call, plane_top, set_training, sidebar,
-                                        step_lam, wait_plane)
+                                        no_traceback, open_library, open_page, plane_call, plane_top, set_training,
+                                        sidebar, step_lam, wait_plane)
 
 pytestmark = pytest.mark.browser
 
@@ -101,20 +101,36 @@ def test_the_app_listens_on_loopback_only(app_url):
     assert _listening_addresses(int(app_url.rsplit(":", 1)[1])) == {"127.0.0.1"}
 
 
-def test_a_selection_follows_a_model_switched_with_the_slider(page):
-    """Select a test digit, switch lambda with the slider: the panel shows that digit where the
-    new model encodes it, and the decode is the new model's, not the old one's."""
+# The client centre of the rate-distortion chart's marker for one library id (its customdata),
+# scrolled into view.
+RD_MARKER = """(id) => {
+  for (const trace of document.querySelectorAll('.st-key-rd .scatterlayer .trace')) {
+    const calc = trace.__data__, t = calc && calc[0] && calc[0].trace;
+    if (!t || !t.customdata) continue;
+    for (const point of trace.querySelectorAll('path.point')) {
+      if (t.customdata[calc.indexOf(point.__data__)] !== id) continue;
+      point.scrollIntoView({ block: "center" });
+      const b = point.getBoundingClientRect();
+      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    }
+  }
+  return null;
+}"""
+
+
+def _select_a_test_digit(page) -> tuple[int, dict, str]:
+    """Click test digit 0 on the plane: its index, the selection and the model's points URL."""
     expect(lam_slider(page)).to_be_visible(timeout=60_000)
     z = plane_call(page, "plane", "p.point(arg).z", 0)
     at = plane_call(page, "plane", "p.toClient(arg[0], arg[1])", z)
     page.mouse.click(at["x"], at["y"])
     wait_plane(page, "plane", "p.selection() && p.selection().index >= 0")
-    index = plane_call(page, "plane", "p.selection().index")
-    old = plane_call(page, "plane", "p.selection()")
-    points = plane_call(page, "plane", "p.plane.data.points_url")
-    lam_slider(page).focus()
-    page.keyboard.press("Home")  # lambda = 0: a shipped model, switched to at once
-    expect_exploring(page, "lam-0")
+    return (plane_call(page, "plane", "p.selection().index"), plane_call(page, "plane", "p.selection()"),
+            plane_call(page, "plane", "p.plane.data.points_url"))
+
+
+def _expect_the_selection_followed(page, index: int, old: dict, points: str) -> None:
+    """The panel shows test digit `index` where the new model encodes it, decoded by the new model."""
     wait_plane(page, "plane", "p.plane.data.points_url !== arg", points)
     new_z = plane_call(page, "plane", "p.point(arg).z", index)
     selection = plane_call(page, "plane", "p.selection()")
@@ -124,3 +140,24 @@ def test_a_selection_follows_a_model_switched_with_the_slider(page):
     assert max(abs(a - b) for a, b in zip(selection["pixels"], decoded)) < 1e-6
     assert max(abs(a - b) for a, b in zip(selection["pixels"], old["pixels"])) > 0.1
     no_traceback(page)
+
+
+def test_a_selection_follows_a_model_switched_with_the_slider(page):
+    """Select a test digit, switch lambda with the slider: the panel shows that digit where the
+    new model encodes it, and the decode is the new model's, not the old one's."""
+    index, old, points = _select_a_test_digit(page)
+    lam_slider(page).focus()
+    page.keyboard.press("Home")  # lambda = 0: a shipped model, switched to at once
+    expect_exploring(page, "lam-0")
+    _expect_the_selection_followed(page, index, old, points)
+
+
+def test_a_click_on_the_rate_distortion_chart_explores_that_model_and_the_selection_follows(page):
+    """The chart, drawn once its tab is opened, explores the model whose marker is clicked."""
+    index, old, points = _select_a_test_digit(page)
+    open_library(page, "Rate–distortion")
+    page.wait_for_function(f"(id) => ({RD_MARKER})(id) !== null", arg="lam-0", timeout=30_000)
+    at = page.evaluate(RD_MARKER, "lam-0")
+    page.mouse.click(at["x"], at["y"])
+    expect_exploring(page, "lam-0")
+    _expect_the_selection_followed(page, index, old, points)
