@@ -37,7 +37,7 @@ class Controls:
 
 
 def controls() -> Controls:
-    """Sidebar widgets for the plane (drawn before it: their values go into it)."""
+    """The plane's widgets in the sidebar; what they hold, as `controls_of` reads it."""
     st.subheader("Plane")
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
