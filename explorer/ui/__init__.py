@@ -12,5 +12,5 @@
     models.py         sidebar: the lambda slider, notices and training settings
     training.py       sidebar: this session's training job, live
     metrics.py        the explored model's test figures
-    library_panel.py  the rate-distortion chart and the model library
+    library_panel.py  the model library and the rate-distortion chart, drawn when opened
 """
