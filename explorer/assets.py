@@ -13,6 +13,7 @@ explorer/component/protocol.js reads exactly these:
     train         train_mu float32 (M, 2) | train_labels uint8 (M,)
     test images   uint8 (N, H, W)   } raw, so the browser fetches single images with HTTP Range
     train images  uint8 (M, H, W)   } requests (a click needs k of the 60,000 train images)
+    level         float64 (1,): the points' density level, kept for the server (the browser gets it in the data)
 
 Torch-free on purpose: the app paints the plane from the checkpoint file's arrays (read with
 safetensors' numpy loader) before the much slower `import torch` that the rest of the app needs.
@@ -20,6 +21,7 @@ safetensors' numpy loader) before the much slower `import torch` that the rest o
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -181,9 +183,9 @@ def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
 def model_asset_names(arrays: PlaneArrays) -> list[str]:
     """Names of the cache files that belong to this model alone (not the images every model shares)."""
     encoder = [_name("encoder", pack_decoder(arrays.encoder)[0])] if arrays.encoder else []
-    return encoder + [_name("decoder", pack_decoder(arrays.decoder)[0]),
-            _name("points", pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)),
-            _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
+    points = pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)
+    return encoder + [_name("decoder", pack_decoder(arrays.decoder)[0]), _name("points", points),
+                      _name("level", points), _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
 
 
 def published_files(static_dir: str | Path, model_path: str | Path) -> list[Path]:
@@ -229,6 +231,23 @@ def prune_cache(static_dir: str | Path, keep: tuple[str, ...] = (), max_bytes: i
     return removed
 
 
+def cached_density_level(static_dir: str | Path, points: bytes, mu: np.ndarray, logvar: np.ndarray) -> float:
+    """`density_level(mu, logvar)` of the test codes packed in `points`, kept in the cache beside
+    them (8 bytes, float64): computing it takes most of a second, and a restarted server or a
+    model explored again finds it there. A missing or unreadable file is computed afresh."""
+    target = Path(static_dir) / CACHE_SUBDIR / _name("level", points)
+    try:
+        level = float(np.frombuffer(target.read_bytes(), "<f8")[0])
+        if math.isfinite(level):
+            os.utime(target)
+            return level
+    except (OSError, ValueError, IndexError):
+        pass
+    level = density_level(mu, logvar)
+    write_atomic(target, np.array([level], "<f8").tobytes())
+    return level
+
+
 def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.ndarray,
                   train_images: np.ndarray) -> PlaneAssets:
     """Publish everything the plane fetches; the images, uint8 (N, H, W) and (M, H, W), must be
@@ -249,10 +268,10 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
             raise AssetError(f"the encoder maps {encoder_sizes[0]} pixels to {encoder_sizes[-1]} numbers; the "
                              f"decoder needs {sizes[-1]} pixels and mu and logvar of {sizes[0]} dimensions")
         encoder_url = publish(static_dir, "encoder", encoder_blob)
+    points = pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)
     plane = PlaneAssets(
         decoder_url=publish(static_dir, "decoder", blob), layer_sizes=sizes,
-        points_url=publish(static_dir, "points", pack_points(arrays.test_mu, arrays.test_logvar,
-                                                             arrays.test_labels)),
+        points_url=publish(static_dir, "points", points),
         n_points=len(arrays.test_mu),
         train_url=publish(static_dir, "train", pack_train(arrays.train_mu, arrays.train_labels)),
         n_train=len(arrays.train_mu),
@@ -260,8 +279,8 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         train_images_url=publish(static_dir, "train-images",
                                  np.ascontiguousarray(train_images, np.uint8).tobytes()),
         image_shape=image_shape,
-        density_level=density_level(arrays.test_mu, arrays.test_logvar),
+        density_level=cached_density_level(static_dir, points, arrays.test_mu, arrays.test_logvar),
         encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
     prune_cache(static_dir, keep=(plane.decoder_url, plane.points_url, plane.train_url, plane.test_images_url,
-                                  plane.train_images_url, plane.encoder_url))
+                                  plane.train_images_url, plane.encoder_url, _name("level", points)))
     return plane

@@ -69,6 +69,22 @@ def test_the_density_level_is_explorer_density_s(published):
     assert (log_q > plane.density_level).mean() > 0.95
 
 
+def test_the_density_level_is_computed_once_per_points_file_and_afresh_when_unreadable(published, monkeypatch):
+    static, arrays, test_images, train_images, plane = published
+    [level_file] = (static / assets.CACHE_SUBDIR).glob("level-*.bin")
+    assert np.frombuffer(level_file.read_bytes(), "<f8")[0] == plane.density_level
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("computed again although the cache holds it")
+    monkeypatch.setattr(assets, "density_level", not_again)
+    assert assets.publish_plane(static, arrays, test_images, train_images).density_level == plane.density_level
+    monkeypatch.undo()
+    for damaged in (b"", b"\x00" * 5, np.array([np.nan], "<f8").tobytes()):
+        level_file.write_bytes(damaged)
+        assert assets.publish_plane(static, arrays, test_images, train_images).density_level == plane.density_level
+        assert level_file.read_bytes() == np.array([plane.density_level], "<f8").tobytes()
+
+
 def test_the_data_carries_everything_the_browser_reads(published):
     *_, plane = published
     data = plane.to_data()
@@ -87,7 +103,7 @@ def test_publishing_again_writes_nothing_new(published):
     before = files()
     assert assets.publish_plane(static, arrays, test_images, train_images) == plane
     after = files()
-    assert before == after and len(after) == 6 and not any(n.endswith(".tmp") for n in after)
+    assert before == after and len(after) == 7 and not any(n.endswith(".tmp") for n in after)
     assert all(url.startswith("app/static/cache/") for url in (plane.decoder_url, plane.points_url, plane.train_url))
 
 
@@ -139,9 +155,10 @@ def test_the_cache_keeps_to_its_cap_dropping_the_least_recently_published(tmp_pa
 def test_a_models_own_files_are_known_before_it_is_deleted(published, tmp_path):
     static, arrays, _, _, plane = published
     files = assets.published_files(static, static.parent / "m.safetensors")
-    assert sorted(f.name for f in files) == sorted(u.rsplit("/", 1)[1] for u in
-                                                   (plane.decoder_url, plane.points_url, plane.train_url,
-                                                    plane.encoder_url))
+    level = next((static / assets.CACHE_SUBDIR).glob("level-*.bin")).name
+    assert sorted(f.name for f in files) == sorted([level] + [u.rsplit("/", 1)[1] for u in
+                                                             (plane.decoder_url, plane.points_url, plane.train_url,
+                                                              plane.encoder_url)])
     assert all(f.is_file() for f in files)  # the shared images are not among them
     assert assets.published_files(static, tmp_path / "gone.safetensors") == []
 
