@@ -1,7 +1,8 @@
 """The page around the plane, in a real Chromium: nothing above the plane moves after it paints, the
 lambda slider starts no job by itself, the training panel never moves the plane, after Cancel the
-slider shows the lambda of the model being explored (a failed job: tests/test_ui_page.py), and the
-server listens on loopback only."""
+slider shows the lambda of the model being explored (a failed job: tests/test_ui_page.py), a
+selected digit follows a model switched by the slider, the rate-distortion chart or the library's
+table, and the server listens on loopback only."""
 import pytest
 from playwright.sync_api import expect
 
@@ -159,5 +160,26 @@ def test_a_click_on_the_rate_distortion_chart_explores_that_model_and_the_select
     page.wait_for_function(f"(id) => ({RD_MARKER})(id) !== null", arg="lam-0", timeout=30_000)
     at = page.evaluate(RD_MARKER, "lam-0")
     page.mouse.click(at["x"], at["y"])
+    expect_exploring(page, "lam-0")
+    _expect_the_selection_followed(page, index, old, points)
+
+
+GRID_ROW_PX = 35  # the height of a row (and of the header) in Streamlit's data grid
+
+
+def test_explore_in_the_library_table_switches_the_model_and_the_selection_follows(page):
+    """A row selected in the library's grid (its row marker, a canvas) offers Explore, which
+    switches to that model."""
+    index, old, points = _select_a_test_digit(page)
+    library = open_library(page, "Model library")
+    grid = library.get_by_test_id("stDataFrame")
+    grid.scroll_into_view_if_needed()
+    rows = [r.inner_text() for r in library.locator("tbody [role=row]").all()]  # the grid's accessible copy
+    row = next(i for i, text in enumerate(rows) if text.rstrip().endswith("lam-0"))
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + GRID_ROW_PX * (row + 1.5))
+    explore = library.get_by_role("button", name="Explore lam-0")
+    expect(explore).to_be_visible(timeout=20_000)
+    explore.click()
     expect_exploring(page, "lam-0")
     _expect_the_selection_followed(page, index, old, points)
