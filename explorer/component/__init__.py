@@ -28,7 +28,7 @@ FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded 
 # are joined in this fixed order, each after those it imports: their `import ... from "./x.js"`
 # lines are dropped (every name is then in the one module's scope) and `export` is kept only on
 # index.js's default. `join_modules` refuses an import of a module not joined before it.
-MODULES = ("protocol.js", "dom.js", "decoder.js", "encoder.js", "density.js", "latent.js", "model.js", "geometry.js",
+MODULES = ("protocol.js", "dom.js", "slices.js", "decoder.js", "encoder.js", "density.js", "latent.js", "model.js", "geometry.js",
            "grid.js", "layers.js", "samples.js", "dots.js", "render.js", "strip.js", "panel.js", "tooltip.js", "toolbar.js",
            "pointer.js", "link.js", "command.js", "layout.js", "drawpad.js", "inputs.js", "plane.js", "hooks.js",
            "index.js")

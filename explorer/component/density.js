@@ -4,13 +4,14 @@
 // explorer/density.py, which the browser tests use as the oracle; also the normal distribution's
 // functions they need (and the quantile grid needs: Phi^-1).
 
+import { runSliced } from "./slices.js";
+
 const LOG_2PI = Math.log(2 * Math.PI);
 const SQRT_PI = Math.sqrt(Math.PI);
 export const HOLE_RATIO = 0.01; // a hole: q below this share of p
 const TRUNCATE = 5; // a Gaussian's mass counts in the cells within this many sigma of its mean (per axis)
 export const HOLE_CELLS = 160; // cells per side over the visible range: ~4 CSS px each
 export const HOLE_RGBA = [88, 88, 150, 84]; // the holes' tint, drawn over the plot
-const HOLE_SLICE_MS = 8;
 
 // erfc(x) for x >= 2 is exp(-x^2) / (sqrt(pi) f(x)) with f the continued fraction
 // x + (1/2)/(x + 1/(x + (3/2)/(x + ...))); these many terms keep it to ~1e-15 (fewer as x grows).
@@ -156,7 +157,7 @@ export class HolesLayer {
     this.range = null; // ViewState the mask covers
     this.image = null; // the mask as a tinted canvas, cells x cells
     this.ms = null; // how long the last mask took, slices included
-    this.job = null; // {cancelled, next, t0, range} while computing
+    this.job = null; // {cancelled, next, range} while computing (slices.js)
   }
 
   /** Whether the mask of `range` is done or on its way. */
@@ -188,31 +189,23 @@ export class HolesLayer {
     const C = this.cells, ex = cellEdges(range.x[0], range.x[1], C), ey = cellEdges(range.y[0], range.y[1], C);
     const q = new Float64Array(C * C); // [x cell * C + y cell]: summed masses
     const px = new Float64Array(C + 2), py = new Float64Array(C + 2), edgeCdf = new Float64Array(2 * C + 4);
-    const job = { cancelled: false, next: 0, t0: performance.now(), range };
-    this.job = job;
-    const { mu, logvar, n } = points;
-    const slice = () => {
-      if (job.cancelled) return;
-      const t0 = performance.now();
-      while (job.next < n && performance.now() - t0 < HOLE_SLICE_MS) {
-        for (const end = Math.min(n, job.next + 256); job.next < end; job.next++) {
-          const i = job.next;
-          const x0 = axisMass(ex, mu[2 * i], Math.exp(0.5 * logvar[2 * i]), px, edgeCdf);
-          if (!px.count) continue;
-          const y0 = axisMass(ey, mu[2 * i + 1], Math.exp(0.5 * logvar[2 * i + 1]), py, edgeCdf);
-          for (let a = 0; a < px.count; a++) {
-            const row = (x0 + a) * C + y0, m = px[a];
-            for (let b = 0; b < py.count; b++) q[row + b] += m * py[b];
-          }
-        }
+    const { mu, logvar, n } = points, t0 = performance.now();
+    const step = (i) => {
+      const x0 = axisMass(ex, mu[2 * i], Math.exp(0.5 * logvar[2 * i]), px, edgeCdf);
+      if (!px.count) return;
+      const y0 = axisMass(ey, mu[2 * i + 1], Math.exp(0.5 * logvar[2 * i + 1]), py, edgeCdf);
+      for (let a = 0; a < px.count; a++) {
+        const row = (x0 + a) * C + y0, m = px[a];
+        for (let b = 0; b < py.count; b++) q[row + b] += m * py[b];
       }
-      if (job.next < n) { setTimeout(slice, 0); return; }
+    };
+    this.job = runSliced(n, step, () => {
       this.finish(q, ex, ey, n, range);
-      this.ms = performance.now() - job.t0;
+      this.ms = performance.now() - t0;
       this.job = null;
       done();
-    };
-    setTimeout(slice, 0);
+    }, 256);
+    this.job.range = range;
   }
 
   finish(q, ex, ey, n, range) {

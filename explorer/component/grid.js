@@ -6,6 +6,7 @@
 
 import { ndtri } from "./density.js";
 import { paintGrey } from "./dom.js";
+import { runSliced } from "./slices.js";
 
 /** Centres and cell bounds of the quantile grid on one axis, ascending (explorer.latent.quantile_edges). */
 export function quantileCells(n) {
@@ -18,8 +19,6 @@ export function quantileCells(n) {
   return { centres, edges };
 }
 
-const SLICE_MS = 8;
-
 export class GridLayer {
   constructor() {
     this.show = false;
@@ -28,7 +27,7 @@ export class GridLayer {
     this.image = null; // finished decodings, a canvas of n*W x n*H
     this.range = null; // ViewState the image covers (even spacing)
     this.cells = null; // {centres, edges} per axis, ascending (quantile spacing)
-    this.job = null; // {cancelled, next} while decoding
+    this.job = null; // {cancelled, next} while decoding (slices.js)
   }
 
   /** @returns {{image: HTMLCanvasElement, range: ViewState|null, edges: {x: number[], y: number[]}|null}|null} */
@@ -62,27 +61,19 @@ export class GridLayer {
     const ctx = canvas.getContext("2d");
     const image = ctx.createImageData(n * w, n * h);
     const pixels = new Float32Array(h * w);
-    const job = { cancelled: false, next: 0 };
-    this.job = job;
     const [x0, x1] = range.x, [y0, y1] = range.y;
-    const slice = () => {
-      if (job.cancelled) return;
-      const t0 = performance.now();
-      while (job.next < n * n && performance.now() - t0 < SLICE_MS) {
-        const r = (job.next / n) | 0, c = job.next % n; // row 0 = top = highest y; cell centres
-        if (quantile) decoder.decodeInto(cells.centres[c], cells.centres[n - 1 - r], pixels);
-        else decoder.decodeInto(x0 + ((c + 0.5) / n) * (x1 - x0), y1 - ((r + 0.5) / n) * (y1 - y0), pixels);
-        paintGrey(image, pixels, c * w, r * h, w, { inverted: true });
-        job.next++;
-      }
-      if (job.next < n * n) { setTimeout(slice, 0); return; }
+    this.job = runSliced(n * n, (k) => {
+      const r = (k / n) | 0, c = k % n; // row 0 = top = highest y; cell centres
+      if (quantile) decoder.decodeInto(cells.centres[c], cells.centres[n - 1 - r], pixels);
+      else decoder.decodeInto(x0 + ((c + 0.5) / n) * (x1 - x0), y1 - ((r + 0.5) / n) * (y1 - y0), pixels);
+      paintGrey(image, pixels, c * w, r * h, w, { inverted: true });
+    }, () => {
       ctx.putImageData(image, 0, 0);
       this.image = canvas;
       this.range = quantile ? null : range;
       this.cells = cells;
       this.job = null;
       done();
-    };
-    setTimeout(slice, 0);
+    });
   }
 }
