@@ -1,6 +1,7 @@
 import os
 import struct
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from explorer.pipeline import finish
 from explorer.train import TrainConfig, train
 
 SMALL = ModelConfig(hidden=(64, 32))
+PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained"
 
 # Fuzz tests (tests/test_fuzz.py): a fixed, reproducible set of examples per target in CI; a long
 # run with EXPLORER_FUZZ_EXAMPLES=5000 draws that many fresh ones per target. Each example must
@@ -51,3 +53,17 @@ def small_checkpoint(mnist_test) -> Checkpoint:
     test_split = type(mnist_test)(mnist_test.images[3000:4000], mnist_test.labels[3000:4000])
     model, history = train(config, train_split.images)
     return finish(model, config, history, train_split, test_split, iwae_k=10, command="pytest")
+
+
+@pytest.fixture(scope="session")
+def shipped_arrays():
+    """The plane arrays (explorer.assets.PlaneArrays) of the shipped lambda = 0 and lambda = 1
+    models, by lambda as written in their file names; skips if either file is missing."""
+    from explorer import assets
+    arrays = {}
+    for lam in ("0", "1"):
+        path = PRETRAINED / f"lam-{lam}.safetensors"
+        if not path.is_file():
+            pytest.skip(f"needs {path}")
+        arrays[lam] = assets.read_plane_arrays(path)
+    return arrays

@@ -98,14 +98,6 @@ def test_density_level_is_the_one_percent_quantile_of_log_q_under_q():
     assert density.density_level(mu, logvar) == density.density_level(mu, logvar)
 
 
-def test_shipped_models_have_more_holes_at_lambda_0_than_at_lambda_1():
-    from explorer import assets
-    from tests.browser import harness
-    fractions = {}
-    for lam in ("0", "1"):
-        path = harness.ROOT / "pretrained" / f"lam-{lam}.safetensors"
-        if not path.is_file():
-            pytest.skip(f"needs {path}")
-        arrays = assets.read_plane_arrays(path)
-        fractions[lam] = density.hole_fraction(arrays.test_mu, arrays.test_logvar)
+def test_shipped_models_have_more_holes_at_lambda_0_than_at_lambda_1(shipped_arrays):
+    fractions = {lam: density.hole_fraction(a.test_mu, a.test_logvar) for lam, a in shipped_arrays.items()}
     assert fractions["0"] > 0.9 and fractions["1"] < 0.6

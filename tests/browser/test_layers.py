@@ -23,17 +23,11 @@ CANVAS = "[data-testid=plane-canvas]"
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def shipped(shipped_arrays):
     """lambda = 0 and lambda = 1: their plane files published where the app serves them, and arrays."""
     test_images, train_images = load_split("test").images, load_split("train").images
-    models = {}
-    for lam in ("0", "1"):
-        path = harness.ROOT / "pretrained" / f"lam-{lam}.safetensors"
-        if not path.is_file():
-            pytest.skip(f"needs {path}")
-        arrays = assets.read_plane_arrays(path)
-        models[lam] = (assets.publish_plane(harness.ROOT / "static", arrays, test_images, train_images), arrays)
-    return models
+    return {lam: (assets.publish_plane(harness.ROOT / "static", arrays, test_images, train_images), arrays)
+            for lam, arrays in shipped_arrays.items()}
 
 
 def _show(page, plane, **data):
