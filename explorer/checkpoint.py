@@ -6,19 +6,16 @@ file under the real name.
 
 Reading goes through one validation layer, the same for `read_header` (the library's listing)
 and `load`: the file must be a regular file with a bounded header; the metadata JSON is
-depth-checked before parsing, then typed field by field against the config dataclasses; every
-tensor's dtype and shape, as the safetensors header declares them, must be what the config
-implies, checked before anything is allocated; `load` then checks the values (finite, labels
-in range). Whatever a file holds, it loads or raises `CheckpointError` naming the file.
+depth-checked before parsing, then typed field by field against the config dataclasses
+(`explorer.typed_json`); every tensor's dtype and shape, as the safetensors header declares
+them, must be what the config implies, checked before anything is allocated; `load` then
+checks the values (finite, labels in range). Whatever a file holds, it loads or raises `CheckpointError` naming the file.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import json
-import math
-import re
-import typing
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +30,7 @@ from .evaluate import Metrics
 from .files import NotRegularFileError, open_regular, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
 from .train import TrainConfig
+from .typed_json import Invalid, build, is_finite_number, is_int, json_depth, refuse_constant, short
 
 FORMAT = "vae-latent-explorer/1"
 EXTENSION = ".safetensors"
@@ -53,10 +51,6 @@ _EMBEDDING_KEYS = tuple(_EMBEDDING)
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, truncated or not one of ours."""
-
-
-class _Invalid(Exception):
-    """A validation failure, before the file's name is put in front of it."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +106,7 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
     try:
         _check_values({key: t.numpy() for key, t in tensors.items()})
         blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta, allow_nan=False)})
-    except (_Invalid, ValueError) as e:
+    except (Invalid, ValueError) as e:
         raise CheckpointError(f"not saved: {e}") from None
     if int.from_bytes(blob[:8], "little") > MAX_HEADER_BYTES:
         raise CheckpointError(f"not saved: header over {MAX_HEADER_BYTES} bytes (history of {len(history)} epochs)")
@@ -152,14 +146,14 @@ def _reading(path: Path):
         with open_regular(path) as f:  # never blocks, unlike safe_open on a named pipe
             size = int.from_bytes(f.read(8), "little")
         if size > MAX_HEADER_BYTES:
-            raise _Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
+            raise Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
         with safe_open(path, "pt") as f:
             yield f
     except CheckpointError:
         raise
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file not found") from None
-    except (NotRegularFileError, _Invalid) as e:
+    except (NotRegularFileError, Invalid) as e:
         raise CheckpointError(f"{path}: {e}") from None
     except (SafetensorError, ValueError) as e:
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
@@ -172,10 +166,10 @@ def _reading(path: Path):
 def _validate_header(f) -> Header:
     meta = f.metadata() or {}
     if meta.get("format") != FORMAT:
-        raise _Invalid(f"not a VAE Latent Explorer checkpoint (format {_short(meta.get('format'))})")
+        raise Invalid(f"not a VAE Latent Explorer checkpoint (format {short(meta.get('format'))})")
     keys = list(f.keys())
     if len(keys) > MAX_TENSORS:
-        raise _Invalid(f"{len(keys)} tensors, more than a model has")
+        raise Invalid(f"{len(keys)} tensors, more than a model has")
     header = _parse_metadata(meta.get("explorer"))
     specs = {key: (f.get_slice(key).get_dtype(), tuple(f.get_slice(key).get_shape())) for key in keys}
     _check_shapes(header.config.model, specs)
@@ -184,91 +178,32 @@ def _validate_header(f) -> Header:
 
 def _parse_metadata(text) -> Header:
     if not isinstance(text, str):
-        raise _Invalid("no 'explorer' metadata")
-    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
-        raise _Invalid(f"metadata JSON nested {depth} deep, more than {MAX_JSON_DEPTH}")
+        raise Invalid("no 'explorer' metadata")
+    if (depth := json_depth(text)) > MAX_JSON_DEPTH:
+        raise Invalid(f"metadata JSON nested {depth} deep, more than {MAX_JSON_DEPTH}")
     try:
-        info = json.loads(text, parse_constant=_refuse_constant)
+        info = json.loads(text, parse_constant=refuse_constant)
     except (ValueError, RecursionError) as e:
-        raise _Invalid(f"metadata is not valid JSON ({e})") from None
+        raise Invalid(f"metadata is not valid JSON ({e})") from None
     if not isinstance(info, dict):
-        raise _Invalid(f"metadata must be a JSON object, got {type(info).__name__}")
-    config = _build(TrainConfig, info.get("config"), "config")
-    metrics = None if info.get("metrics") is None else _build(Metrics, info["metrics"], "metrics")
+        raise Invalid(f"metadata must be a JSON object, got {type(info).__name__}")
+    config = build(TrainConfig, info.get("config"), "config")
+    metrics = None if info.get("metrics") is None else build(Metrics, info["metrics"], "metrics")
     for name in ("command", "dataset"):
         if not isinstance(info.get(name, ""), str):
-            raise _Invalid(f"{name} must be a string, got {_short(info[name])}")
+            raise Invalid(f"{name} must be a string, got {short(info[name])}")
     return Header(config, metrics, _history(info.get("history", [])), info.get("command", ""),
                   info.get("dataset", "mnist"))
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _build(cls, d, where: str):
-    """An instance of the dataclass `cls` from a JSON object, typed field by field first."""
-    _check_fields(cls, d, where)
-    try:
-        return cls.from_dict(d) if hasattr(cls, "from_dict") else cls(**d)
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError) as e:
-        raise _Invalid(f"{where}: {type(e).__name__}: {e}") from None
-
-
-def _check_fields(cls, d, where: str) -> None:
-    if not isinstance(d, dict):
-        raise _Invalid(f"{where} must be a JSON object, got {_short(d)}")
-    hints = _type_hints(cls)
-    for name, value in d.items():
-        if name not in hints:
-            raise _Invalid(f"{where}: unknown field {_short(name)}")
-        _check_value(hints[name], value, f"{where}.{name}")
-
-
-@functools.cache
-def _type_hints(cls) -> dict:
-    return typing.get_type_hints(cls)
-
-
-def _check_value(tp, value, where: str) -> None:
-    if dataclasses.is_dataclass(tp):
-        return _check_fields(tp, value, where)
-    if typing.get_origin(tp) is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, list) or (Ellipsis not in args and len(value) != len(args)):
-            raise _Invalid(f"{where} must be a list of {len(args) if Ellipsis not in args else 'any number of'} "
-                           f"values, got {_short(value)}")
-        for i, item in enumerate(value):
-            _check_value(args[0] if Ellipsis in args else args[i], item, f"{where}[{i}]")
-        return None
-    check = _SCALARS.get(tp)  # other types are left to the dataclass itself
-    if check is not None and not check[0](value):
-        raise _Invalid(f"{where} must be {check[1]}, got {_short(value)}")
-    return None
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63
-
-
-def _is_finite_number(v) -> bool:
-    return (type(v) is float and math.isfinite(v)) or _is_int(v)
-
-
-_SCALARS = {bool: (lambda v: isinstance(v, bool), "true or false"),
-            int: (_is_int, "an integer of at most 64 bits"),
-            float: (_is_finite_number, "a finite number"),
-            str: (lambda v: isinstance(v, str), "a string")}
-
-
 def _history(rows) -> list[dict]:
     if not isinstance(rows, list):
-        raise _Invalid(f"history must be a list, got {_short(rows)}")
+        raise Invalid(f"history must be a list, got {short(rows)}")
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not all(key in row for key in HISTORY_KEYS):
-            raise _Invalid(f"history[{i}] must be an object with {', '.join(HISTORY_KEYS)}, got {_short(row)}")
-        if not all(_is_finite_number(v) for v in row.values()) or not (_is_int(row["epoch"]) and row["epoch"] >= 1):
-            raise _Invalid(f"history[{i}] must hold finite numbers and an epoch >= 1, got {_short(row)}")
+            raise Invalid(f"history[{i}] must be an object with {', '.join(HISTORY_KEYS)}, got {short(row)}")
+        if not all(is_finite_number(v) for v in row.values()) or not (is_int(row["epoch"]) and row["epoch"] >= 1):
+            raise Invalid(f"history[{i}] must hold finite numbers and an epoch >= 1, got {short(row)}")
     return rows
 
 
@@ -277,25 +212,25 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     implies: the network's from a VAE built on the meta device (no memory), the embedding's from
     the test and training set sizes. Nothing the size of a tensor is allocated before this passes."""
     if not config.hidden or len(config.hidden) > len(specs):
-        raise _Invalid(f"config.model.hidden {_short(list(config.hidden))} does not fit the file's "
-                       f"{len(specs)} tensors")
+        raise Invalid(f"config.model.hidden {short(list(config.hidden))} does not fit the file's "
+                      f"{len(specs)} tensors")
     sizes = (*config.image_shape, *config.hidden, config.latent_dim)
     if min(sizes) < 1:
-        raise _Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
+        raise Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
     expected = dict(_network_shapes(config))
     dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu")}
     expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in _EMBEDDING.items()}
     for key in expected.keys() - specs.keys():
-        raise _Invalid(f"tensor {key} is missing")
+        raise Invalid(f"tensor {key} is missing")
     for key in specs.keys() - expected.keys():
-        raise _Invalid(f"unexpected tensor {_short(key)}")
+        raise Invalid(f"unexpected tensor {short(key)}")
     for key, want in expected.items():
         if specs[key] != want:
-            raise _Invalid(f"tensor {key} is {specs[key][0]} {list(specs[key][1])}, the config implies "
-                           f"{want[0]} {list(want[1])}")
+            raise Invalid(f"tensor {key} is {specs[key][0]} {list(specs[key][1])}, the config implies "
+                          f"{want[0]} {list(want[1])}")
     if dims["n_test"] < 1 or dims["n_train"] < MIN_TRAIN_POINTS:
-        raise _Invalid(f"embedding of {dims['n_test']} test and {dims['n_train']} training points; "
-                       f"at least 1 and {MIN_TRAIN_POINTS} are needed")
+        raise Invalid(f"embedding of {dims['n_test']} test and {dims['n_train']} training points; "
+                      f"at least 1 and {MIN_TRAIN_POINTS} are needed")
 
 
 @functools.lru_cache(maxsize=64)
@@ -306,7 +241,7 @@ def _network_shapes(config: ModelConfig) -> dict[str, tuple[str, tuple[int, ...]
         with torch.device("meta"):
             network = VAE(config)
     except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as e:
-        raise _Invalid(f"config.model cannot be built ({type(e).__name__}: {e})") from None
+        raise Invalid(f"config.model cannot be built ({type(e).__name__}: {e})") from None
     return {f"model.{k}": ("F32", tuple(v.shape)) for k, v in network.state_dict().items()}
 
 
@@ -320,36 +255,11 @@ def _check_values(arrays: dict[str, np.ndarray]) -> None:
     within the encoder's clamp, labels within the dataset's classes."""
     for key, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise _Invalid(f"tensor {key} holds {np.size(a) - np.isfinite(a).sum()} NaN or infinite values")
+            raise Invalid(f"tensor {key} holds {np.size(a) - np.isfinite(a).sum()} NaN or infinite values")
     logvar = arrays.get("test_logvar")
     if logvar is not None and logvar.size and not (LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX):
-        raise _Invalid(f"test_logvar outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
+        raise Invalid(f"test_logvar outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
     for key in ("test_labels", "train_labels"):
         if key in arrays and arrays[key].size and arrays[key].max() >= N_CLASSES:
-            raise _Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes "
-                           f"0-{N_CLASSES - 1}")
-
-
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-
-
-def _json_depth(text: str, chunk: int = 1 << 20) -> int:
-    """How deep arrays and objects nest in a JSON text (strings skipped), without recursion:
-    json.loads recurses once per level, so the depth is bounded before it runs."""
-    outside = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8", "replace"), np.uint8)
-    deepest = level = 0
-    for start in range(0, len(outside), chunk):
-        part = outside[start:start + chunk]
-        steps = ((part == ord("[")) | (part == ord("{"))).astype(np.int32) - ((part == ord("]")) | (part == ord("}")))
-        levels = level + np.cumsum(steps)
-        if levels.size:
-            deepest, level = max(deepest, int(levels.max())), int(levels[-1])
-    return deepest
-
-
-def _short(value, limit: int = 60) -> str:
-    """A value for an error message: a file's content is quoted, but never at length."""
-    if isinstance(value, int) and abs(value) >= 10**limit:
-        return f"an integer of {len(str(abs(value)))} digits"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
+            raise Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes "
+                          f"0-{N_CLASSES - 1}")
