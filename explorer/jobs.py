@@ -5,8 +5,8 @@ is the web server's). `submit` returns the job already queued or running for the
 configuration (see `TrainConfig.key`), so two tabs asking for one lambda share one job;
 a configuration already in the library comes back as a finished job at once.
 
-The queue is fair: sessions take turns (round-robin), so one session's many jobs never hold
-back another session's first. A page passes its session id to `submit`; such a session may
+The queue is fair (`fair_queue.FairQueue`): sessions take turns (round-robin), so one session's
+many jobs never hold back another session's first. A page passes its session id to `submit`; such a session may
 have at most MAX_ACTIVE_PER_SESSION jobs queued or running, each within PAGE_LIMITS (epochs,
 K, lambda). Calls without a session (tests, benchmarks, scripts) are not limited.
 
@@ -37,7 +37,6 @@ still land in the same library, under names derived from the config).
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import enum
 import itertools
@@ -52,6 +51,7 @@ import torch
 from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, Split, load_split
 from .device import resolve_device
+from .fair_queue import FairQueue
 from .library import LibraryError, ModelLibrary
 from .model import VAE
 from .pipeline import fit
@@ -221,7 +221,7 @@ class JobManager:
         self._splits_value = splits
         self._splits_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._queue = _FairQueue()
+        self._queue = FairQueue()
         self._jobs: dict[str, Job] = {}  # every job, in submit order
         self._active: dict[str, Job] = {}  # config key -> queued or running job
         self._ids = itertools.count(1)
@@ -386,47 +386,6 @@ class JobManager:
         for position, job in enumerate(self._queue, start=1):
             if job.status().position != position:
                 job._update(position=position)
-
-
-class _FairQueue:
-    """Queued jobs, one FIFO per session, served round-robin: sessions take turns in the order
-    they were last served (never served first, then by arrival). Iterating gives the jobs in the
-    order they will run."""
-
-    def __init__(self):
-        self._by_session: dict[object, collections.deque[Job]] = {}
-        self._served: dict[object, int] = {}  # session -> when it was last served
-        self._clock = itertools.count()
-
-    def __iter__(self):
-        sessions = sorted(self._by_session, key=lambda s: self._served.get(s, -1))  # stable: ties by arrival
-        queues = [list(self._by_session[s]) for s in sessions]
-        for i in range(max(map(len, queues), default=0)):
-            yield from (q[i] for q in queues if i < len(q))
-
-    def __bool__(self) -> bool:
-        return bool(self._by_session)
-
-    def __contains__(self, job: Job) -> bool:
-        return job in self._by_session.get(job.session, ())
-
-    def append(self, job: Job) -> None:
-        self._by_session.setdefault(job.session, collections.deque()).append(job)
-
-    def remove(self, job: Job) -> None:
-        queue = self._by_session[job.session]
-        queue.remove(job)
-        if not queue:
-            del self._by_session[job.session]
-
-    def popleft(self) -> Job:
-        job = next(iter(self))
-        self.remove(job)
-        self._served[job.session] = next(self._clock)
-        return job
-
-    def clear(self) -> None:
-        self._by_session.clear()
 
 
 def _describe(config: TrainConfig, warm_from: str | None) -> str:
