@@ -45,7 +45,8 @@ from explorer.data import load_split  # noqa: E402
 from explorer.device import DeviceError, native_bf16, resolve_device  # noqa: E402
 from explorer.evaluate import evaluate  # noqa: E402
 from explorer.model import VAE, ModelConfig, kl_to_standard_normal  # noqa: E402
-from explorer.train import TrainConfig, images_to_tensor, train  # noqa: E402
+from explorer.config import TrainConfig  # noqa: E402
+from explorer.train import images_to_tensor, train  # noqa: E402
 
 ROUND_EPOCHS = 2  # per loop per speed round: about 2-3 s each
 ROUND_SECONDS = 3.0  # the baseline's share of a round

@@ -29,7 +29,7 @@ from .data import N_CLASSES
 from .evaluate import Metrics
 from .files import NotRegularFileError, open_regular, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
-from .train import TrainConfig
+from .config import TrainConfig
 from .typed_json import Invalid, build, is_finite_number, is_int, json_depth, refuse_constant, short
 
 FORMAT = "vae-latent-explorer/1"

@@ -22,7 +22,8 @@ from .evaluate import evaluate
 from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .train import EpochStats, Progress, TrainConfig, check_number, images_to_tensor
+from .config import TrainConfig, check_number
+from .train import EpochStats, Progress, images_to_tensor
 
 IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)
 

@@ -23,7 +23,7 @@ import torch
 from .model import VAE, vae_loss
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Eager steps before the capture, on the capture's own stream (PyTorch's CUDA-graph recipe): they

@@ -55,7 +55,8 @@ from .fair_queue import FairQueue
 from .library import LibraryError, ModelLibrary
 from .model import VAE
 from .pipeline import fit
-from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress, TrainConfig, check_setting
+from .config import TrainConfig, check_setting
+from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from . import checkpoint as ckpt_io
 from . import files
 from .checkpoint import Checkpoint
 from .evaluate import Metrics
-from .train import EpochStats, TrainConfig, canonical
+from .config import TrainConfig, canonical
+from .train import EpochStats
 
 log = logging.getLogger(__name__)
 REPO_DIR = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """The VAE: its shape config, the network, and its loss (Kingma & Welling 2014).
 
-No I/O here; what a valid config is lives in `explorer.train.TrainConfig`. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
+No I/O here; what a valid config is lives in `explorer.config.TrainConfig`. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
 `VAE.decode` maps z to Bernoulli logits over pixels. Losses are per image, in nats.
 """
 from __future__ import annotations

@@ -10,7 +10,8 @@ from .checkpoint import Checkpoint, Embedding
 from .data import DEFAULT_DIR, Split, load_split
 from .evaluate import evaluate_images, summarise
 from .model import VAE
-from .train import EpochStats, Progress, TrainConfig, embed, images_to_tensor, train
+from .config import TrainConfig
+from .train import EpochStats, Progress, embed, images_to_tensor, train
 
 
 def fit(config: TrainConfig, data_dir: str | Path = DEFAULT_DIR,

@@ -12,7 +12,8 @@ from explorer.checkpoint import Checkpoint
 from explorer.data import load_split
 from explorer.model import ModelConfig
 from explorer.pipeline import finish
-from explorer.train import TrainConfig, train
+from explorer.config import TrainConfig
+from explorer.train import train
 
 SMALL = ModelConfig(hidden=(64, 32))
 PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained"

@@ -22,7 +22,7 @@ from explorer.checkpoint import Checkpoint, CheckpointError, Embedding
 from explorer.data import N_CLASSES, DataError, load_split, read_idx
 from explorer.evaluate import Metrics
 from explorer.model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
-from explorer.train import TrainConfig
+from explorer.config import TrainConfig
 
 IDX_TYPES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
 # Training in other tests sets flush-to-zero for the whole process (torch.set_flush_denormal), where

@@ -15,7 +15,8 @@ from explorer.device import ResidentLoop
 from explorer.jobs import JobManager, JobState, default_plan
 from explorer.library import ModelLibrary
 from explorer.pipeline import fit
-from explorer.train import TrainConfig, images_to_tensor, train
+from explorer.config import TrainConfig
+from explorer.train import images_to_tensor, train
 from conftest import SMALL
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -12,7 +12,8 @@ from explorer import checkpoint as ckpt_io, files, jobs, library as library_mod
 from explorer.data import Split
 from explorer.jobs import JobManager, JobState, Plan, default_plan, training_config
 from explorer.library import ModelLibrary
-from explorer.train import SNAPSHOT_SIZE, TrainConfig
+from explorer.config import TrainConfig
+from explorer.train import SNAPSHOT_SIZE
 from conftest import SMALL, idx_bytes
 
 TINY = TrainConfig(epochs=2, batch_size=256, model=SMALL)  # about 0.1 s of training on 1,500 images

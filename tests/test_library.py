@@ -9,7 +9,7 @@ import torch
 from explorer import checkpoint as ckpt_io
 from explorer import files
 from explorer.library import LibraryError, ModelLibrary, file_stem
-from explorer.train import TrainConfig
+from explorer.config import TrainConfig
 
 
 def at_lam(ckpt, lam, **changes):

@@ -9,7 +9,8 @@ import torch
 from explorer.device import DeviceError, resolve_device
 from explorer.evaluate import evaluate
 from explorer.model import ModelConfig
-from explorer.train import Cancelled, EpochStats, TrainConfig, images_to_tensor, train
+from explorer.config import TrainConfig
+from explorer.train import Cancelled, EpochStats, images_to_tensor, train
 from conftest import SMALL
 
 

@@ -133,7 +133,7 @@ def test_the_rules_import_neither_streamlit_nor_torch():
 
 def test_the_rules_read_real_job_states():
     from explorer.jobs import JobState, JobStatus
-    from explorer.train import TrainConfig
+    from explorer.config import TrainConfig
     failed = JobStatus("job-1", JobState.FAILED, TrainConfig(lam=0.7), True, error="OSError: disk full")
     assert decide.job_ended(at(1.0, job_id="job-1"), LAM_1, failed, never).notice.kind == "error"
     cancelled = dataclasses.replace(failed, state=JobState.CANCELLED)

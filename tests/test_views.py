@@ -9,7 +9,7 @@ from explorer import checkpoint as ckpt_io
 from explorer import views
 from explorer.jobs import EpochStats, JobState, JobStatus
 from explorer.library import ModelLibrary
-from explorer.train import TrainConfig
+from explorer.config import TrainConfig
 
 SHIPPED_LAMS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)
 

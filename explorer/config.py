@@ -1,0 +1,148 @@
+"""The train config: every rule of what a valid training setting is, and when two configs are
+the same model (`TrainConfig.key`)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import numbers
+from dataclasses import dataclass, field
+
+from .device import DEVICES
+from .model import RECONSTRUCTIONS, ModelConfig
+
+_FLOAT_DIGITS = 10  # in a config's identity, 0.1 * 3 and 0.3 are the same lambda
+
+# Each numeric setting: its name in messages, its type, and its valid [low, high]: wide enough
+# for any sensible run, narrow enough that no value overflows float32 or allocates without bound.
+SETTINGS = {
+    "lam": ("lambda", float, 0.0, 1e4),
+    "epochs": ("epochs", int, 1, 100_000),
+    "batch_size": ("batch size", int, 1, 1 << 20),
+    "lr": ("learning rate", float, 1e-8, 1.0),
+    "seed": ("seed", int, 0, 2**63 - 1),
+    "k": ("samples per image K", int, 1, 1024),
+    "encoder_noise": ("encoder noise", float, 0.0, 10.0),
+    "threads": ("threads", int, 0, 1024),
+}
+MAX_SAMPLES_PER_STEP = 1 << 20  # K x batch size: the decoder's output alone is this many images
+MAX_WIDTH, MAX_LAYERS, MAX_LATENT, MAX_SIDE = 16384, 8, 64, 1024
+MAX_PARAMETERS = 50_000_000  # 200 MB of fp32 weights; the shipped network has 0.8 M
+
+
+def check_setting(name: str, value, limits: tuple[float, float] | None = None):
+    """`value` as the type of setting `name` of SETTINGS, if it is one and lies in its range, or
+    in the narrower `limits` a caller sets (the app's); ValueError in the user's words otherwise."""
+    label, kind, low, high = SETTINGS[name]
+    return check_number(label, value, kind, *(limits or (low, high)))
+
+
+def check_number(label: str, value, kind: type, low: float, high: float):
+    """value as `kind` (int or float) if it is one and lies in [low, high]; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if kind is int else numbers.Real):
+        raise ValueError(f"{label} must be {'a whole number' if kind is int else 'a number'}, "
+                         f"got {type(value).__name__} {short(value)}")
+    between = f"between {low} and {high}" if kind is int else f"between {low:g} and {high:g}"
+    try:
+        value = kind(value)
+    except OverflowError:  # a 400-digit integer as a float
+        raise ValueError(f"{label} must be {between}, got {short(value)}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError(f"{label} must be {between}, got {short(value)}")
+    return value
+
+
+def short(value) -> str:
+    """A value for a settings message, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    lam: float = 1.0  # weight of the KL term (Kingma & Welling 2014); 0 is a plain autoencoder
+    epochs: int = 100
+    batch_size: int = 1024
+    lr: float = 3e-3  # peak learning rate, decayed to 0 on a cosine
+    seed: int = 0
+    reconstruction: str = "bce"  # "bce" (Bernoulli, nats) or "mse" (squared error)
+    k: int = 1  # samples of z per image in the expectation of the reconstruction term
+    # Std of Gaussian noise added to the encoder's input (not the decoder's target) in training:
+    # amortised inference regularisation (Shu et al. 2018). At lambda = 1, 400 epochs, it gave
+    # test neg-ELBO 133.7 nats (the shipped model) against 136.3 without: the encoder overfits.
+    encoder_noise: float = 0.15
+    bf16: bool = True  # bf16 autocast for the matmuls
+    # torch.compile the CPU loop's loss and its backward: fused elementwise kernels, faster steps
+    # after a first-call warm-up of seconds. For long CLI runs, not the app's short jobs.
+    compile: bool = False
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    device: str = "auto"  # "auto" (a CUDA GPU if there is one, else the CPU), "cpu", "cuda" or "mps"
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self):
+        for name in SETTINGS:
+            object.__setattr__(self, name, check_setting(name, getattr(self, name)))
+        if self.k * self.batch_size > MAX_SAMPLES_PER_STEP:
+            raise ValueError(f"samples per image K x batch size must be at most {MAX_SAMPLES_PER_STEP:,}, "
+                             f"got {self.k} x {self.batch_size}")
+        for name, choices in (("reconstruction", RECONSTRUCTIONS), ("device", DEVICES)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {short(getattr(self, name))}")
+        for name in ("bf16", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {short(getattr(self, name))}")
+        if not isinstance(self.model, ModelConfig):
+            raise ValueError(f"model must be a ModelConfig, got {type(self.model).__name__}")
+        object.__setattr__(self, "model", _checked_model(self.model))
+
+    @property
+    def key(self) -> str:
+        """What "the same model" means: every setting that changes the trained model.
+
+        `threads`, `compile` and `device` change how a run is computed, not what it trains
+        (results differ only in floating-point and random-stream detail), so they are left out;
+        floats are rounded to 10 significant digits so that a slider's 0.30000000000000004 is
+        lambda 0.3.
+        """
+        identity = dataclasses.replace(self, threads=0, compile=False).to_dict()
+        del identity["device"]  # absent, not fixed: keys (and file names) of configs from before the field stay
+        return json.dumps(canonical(identity), sort_keys=True)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config as `to_dict` wrote it; ValueError (or TypeError for unknown fields) if not one."""
+        if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
+            raise ValueError("a train config must be an object with a model object")
+        d = dict(d)
+        d.setdefault("encoder_noise", 0.0)  # files from before the field trained without it
+        d.setdefault("compile", False)
+        d.setdefault("device", "cpu")  # files from before the field were trained on the CPU
+        return cls(model=ModelConfig.from_dict(d.pop("model")), **d)
+
+
+def _checked_model(m: ModelConfig) -> ModelConfig:
+    """The network's settings, checked before anything is allocated for them."""
+    if not isinstance(m.image_shape, tuple) or len(m.image_shape) != 2:
+        raise ValueError(f"image shape must be (rows, cols), got {short(m.image_shape)}")
+    if not isinstance(m.hidden, tuple) or not 1 <= len(m.hidden) <= MAX_LAYERS:
+        raise ValueError(f"hidden must list 1 to {MAX_LAYERS} layer widths, got {short(m.hidden)}")
+    m = ModelConfig(image_shape=tuple(check_number("image side", s, int, 1, MAX_SIDE) for s in m.image_shape),
+                    hidden=tuple(check_number("hidden width", w, int, 1, MAX_WIDTH) for w in m.hidden),
+                    latent_dim=check_number("latent dimensions", m.latent_dim, int, 1, MAX_LATENT),
+                    dropout=check_number("dropout", m.dropout, float, 0.0, 0.99))
+    if m.parameter_count > MAX_PARAMETERS:
+        raise ValueError(f"the network would have {m.parameter_count:,} parameters; at most {MAX_PARAMETERS:,}")
+    return m
+
+
+def canonical(value):
+    """Floats rounded to 10 significant digits, containers as lists: the form identities compare."""
+    if isinstance(value, float):
+        return float(f"{value:.{_FLOAT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
