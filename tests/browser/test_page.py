@@ -174,7 +174,10 @@ def test_explore_in_the_library_table_switches_the_model_and_the_selection_follo
     library = open_library(page, "Model library")
     grid = library.get_by_test_id("stDataFrame")
     grid.scroll_into_view_if_needed()
-    rows = [r.inner_text() for r in library.locator("tbody [role=row]").all()]  # the grid's accessible copy
+    # The grid's accessible copy of its rows, filled in once the grid has its data.
+    page.wait_for_function("() => [...document.querySelectorAll('.st-key-library tbody [role=row]')]"
+                           ".some((r) => r.innerText.trim().endsWith('lam-0'))", timeout=20_000)
+    rows = [r.inner_text() for r in library.locator("tbody [role=row]").all()]
     row = next(i for i, text in enumerate(rows) if text.rstrip().endswith("lam-0"))
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 15, box["y"] + GRID_ROW_PX * (row + 1.5))
