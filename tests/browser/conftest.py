@@ -53,6 +53,20 @@ def app_url(model_file, chromium, tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="session")
+def other_model():
+    """A second shipped model, its files published where the app serves them."""
+    from explorer import assets
+    from explorer import checkpoint as ckpt_io
+    from explorer.data import load_split
+    path = harness.ROOT / "pretrained" / "lam-5.safetensors"
+    if not path.is_file():
+        _unavailable(f"needs {path}")
+    plane = assets.publish_plane(harness.ROOT / "static", assets.read_plane_arrays(path), load_split("test").images,
+                                 load_split("train").images)
+    return ckpt_io.load(path), plane
+
+
 @pytest.fixture
 def page(chromium, app_url):
     with harness.opened_app(chromium, app_url, accept_downloads=True) as page:

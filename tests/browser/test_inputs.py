@@ -12,8 +12,7 @@ from explorer import drawing, export, latent
 from explorer.data import load_split
 from tests.browser.drawing_helpers import FOUR, ONE, SEVEN, draw_digit, pad_box
 from tests.browser.harness import PLANE, by_test_id, z_text
-from tests.browser.test_plane import (_away, _canvas, _client, _grey, _isolated_point, _switch, _torch_decode,
-                                      other_model)  # noqa: F401 (a fixture)
+from tests.browser.test_plane import _away, _canvas, _client, _grey, _isolated_point, _switch, _torch_decode
 
 pytestmark = pytest.mark.browser
 

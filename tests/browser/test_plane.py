@@ -273,18 +273,6 @@ def test_the_plane_its_panel_and_strip_fit_a_laptop_screen_and_stay_put(chromium
     context.close()
 
 
-@pytest.fixture(scope="module")
-def other_model():
-    """A second shipped model, its files published where the app serves them."""
-    from explorer import checkpoint as ckpt_io
-    path = harness.ROOT / "pretrained" / "lam-5.safetensors"
-    if not path.is_file():
-        pytest.skip(f"needs {path}")
-    plane = assets.publish_plane(harness.ROOT / "static", assets.read_plane_arrays(path), load_split("test").images,
-                                 load_split("train").images)
-    return ckpt_io.load(path), plane
-
-
 def _switch(page, plane):
     """Give the component another model's data, as a rerun after a model change would."""
     page.evaluate(f"(data) => {PLANE}.update(data)", plane.to_data())
