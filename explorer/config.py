@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .device import DEVICES
 from .model import RECONSTRUCTIONS, ModelConfig
+from .typed_json import short
 
 _FLOAT_DIGITS = 10  # in a config's identity, 0.1 * 3 and 0.3 are the same lambda
 
@@ -49,12 +50,6 @@ def check_number(label: str, value, kind: type, low: float, high: float):
     if not low <= value <= high:  # also refuses nan
         raise ValueError(f"{label} must be {between}, got {short(value)}")
     return value
-
-
-def short(value) -> str:
-    """A value for a settings message, cut to 40 characters."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from .device import ResidentLoop, native_bf16, resolve_device
-from .config import SETTINGS, TrainConfig, check_number, short
+from .config import SETTINGS, TrainConfig, check_number
 from .model import VAE, Loss, vae_loss
+from .typed_json import short
 
 SNAPSHOT_SIZE = 1000  # test images whose embedding is reported with each progress update
 NOISE_BANK = 16384  # rows of encoder-input noise drawn once per run (fresh noise per step: +1/3 step time)

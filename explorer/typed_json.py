@@ -97,8 +97,15 @@ def json_depth(text: str, chunk: int = 1 << 20) -> int:
 
 
 def short(value, limit: int = 60) -> str:
-    """A value for an error message: a file's content is quoted, but never at length."""
+    """A value for an error message, quoted but never at length. A huge integer is described by
+    its digit count: Python refuses to write out one of over 4,300 digits."""
     if isinstance(value, int) and abs(value) >= 10**limit:
-        return f"an integer of {len(str(abs(value)))} digits"
+        return f"an integer of {digit_count(abs(value)):,} digits"
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def digit_count(n: int) -> int:
+    """Decimal digits of a positive integer of any size, without converting it to a string."""
+    digits = int(math.log10(n)) + 1  # log10 of a big int may be one off beside a power of ten
+    return digits - (10 ** (digits - 1) > n) + (10**digits <= n)

@@ -93,6 +93,8 @@ def test_warm_start_across_dropout_rates(small_subset):
     ("lr", 0, "learning rate"), ("lr", 1e30, "learning rate must be between"), ("seed", -1, "seed must be"),
     ("reconstruction", "l2", "reconstruction must be one of bce, mse"), ("reconstruction", None, "reconstruction must"),
     ("k", 0, "samples per image"), ("k", 10**400, "samples per image K must be between"),
+    pytest.param("epochs", 10**5000, "epochs must be between 1 and 100000, got an integer of 5,001 digits",
+                 id="epochs-of-5001-digits"),
     ("encoder_noise", -0.1, "encoder noise"), ("encoder_noise", float("inf"), "encoder noise"),
     ("threads", -1, "threads must be"), ("bf16", "yes", "bf16 must be true or false"),
     ("device", "tpu", "device must be one of auto, cpu, cuda, mps"),
