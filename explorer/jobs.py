@@ -42,6 +42,7 @@ import enum
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, Split, load_split
 from .device import resolve_device
 from .fair_queue import FairQueue
-from .library import LibraryError, ModelLibrary
+from .library import LibraryEntry, LibraryError, ModelLibrary
 from .model import VAE
 from .pipeline import fit
 from .config import TrainConfig, check_setting
@@ -207,10 +208,13 @@ class JobManager:
 
     def __init__(self, library: ModelLibrary, data_dir: str | Path = DEFAULT_DIR, max_running: int = 1,
                  threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int | None = None,
-                 report_every_s: float = REPORT_EVERY_S, device: str = "auto"):
+                 report_every_s: float = REPORT_EVERY_S, device: str = "auto",
+                 on_saved: Callable[[LibraryEntry, tuple[Split, Split]], None] | None = None):
         """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks).
         `device` (a TrainConfig device name) is where every job trains; `iwae_k` defaults to
-        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU."""
+        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU. `on_saved(entry, splits)` runs in the
+        worker after a model is saved and before its job reports done: the page prepares what
+        it will show of the model there. Its failure is logged; the job still succeeds."""
         if max_running < 1:
             raise ValueError(f"max_running must be >= 1, got {max_running}")
         self.plan = default_plan(device)  # DeviceError now, not in every job, if it is not there
@@ -219,6 +223,7 @@ class JobManager:
         if iwae_k is None:
             iwae_k = JOB_IWAE_K if self.plan.device == "cpu" else GPU_IWAE_K
         self.library, self.data_dir, self.iwae_k, self.report_every_s = library, Path(data_dir), iwae_k, report_every_s
+        self._on_saved = on_saved
         self._splits_value = splits
         self._splits_lock = threading.Lock()
         self._cond = threading.Condition()
@@ -359,6 +364,11 @@ class JobManager:
                     raise Cancelled()
                 job._update(phase="saving")
             entry = self.library.add(ckpt)
+            if self._on_saved is not None:
+                try:
+                    self._on_saved(entry, splits)
+                except Exception:
+                    log.exception("preparing the new model %s for the page failed", entry.id)
             return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(ckpt.history))
         except Cancelled:
             return dict(state=JobState.CANCELLED, phase="cancelled")
@@ -399,8 +409,9 @@ _shared: JobManager | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_manager() -> JobManager:
-    """The one manager of this process, over the default library and data.
+def shared_manager(on_saved: Callable[[LibraryEntry, tuple[Split, Split]], None] | None = None) -> JobManager:
+    """The one manager of this process, over the default library and data; `on_saved` is
+    given to the manager the first call makes (see `JobManager`).
 
     The page wraps it in st.cache_resource; being a process singleton as well means a cleared
     cache never starts a second set of workers next to the first.
@@ -408,6 +419,6 @@ def shared_manager() -> JobManager:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = JobManager(ModelLibrary())
+            _shared = JobManager(ModelLibrary(), on_saved=on_saved)
         return _shared
 

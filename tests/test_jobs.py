@@ -343,3 +343,49 @@ def test_one_shared_manager_per_process(tmp_path, monkeypatch):
     finally:
         managers[0].close(timeout=30)
         torch.set_num_threads(threads)
+
+
+def test_on_saved_runs_in_the_worker_before_the_job_reports_done(make_manager):
+    calls = []
+    manager = make_manager(on_saved=lambda entry, splits: calls.append((entry.id, len(splits[1].images),
+                                                                        job.status().state)))
+    job = manager.submit(TINY)
+    status = job.wait(60)
+    assert status.state == JobState.DONE and calls == [(status.result, 1200, JobState.RUNNING)]
+
+
+def test_a_failing_on_saved_is_logged_and_the_job_still_succeeds(make_manager, library, caplog):
+    def broken(entry, splits):
+        raise OSError("disk full")
+
+    status = make_manager(on_saved=broken).submit(TINY).wait(60)
+    assert status.state == JobState.DONE and library.get(status.result).path.is_file()
+    assert "preparing the new model" in caplog.text and "disk full" in caplog.text
+
+
+def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_manager, library, splits, tmp_path,
+                                                                          monkeypatch):
+    from explorer import assets
+    from explorer.ui import resources
+    static = tmp_path / "static"
+    monkeypatch.setattr(resources, "STATIC_DIR", static)
+    status = make_manager(on_saved=resources.publish_new_model).submit(TINY).wait(60)
+    assert status.state == JobState.DONE, status.error
+    arrays = assets.read_plane_arrays(library.get(status.result).path)
+    names = assets.model_asset_names(arrays)
+    assert all((static / assets.CACHE_SUBDIR / name).is_file() for name in names), names
+    level = assets.density_level(arrays.test_mu, arrays.test_logvar)
+    monkeypatch.setattr(assets, "density_level", lambda *a: pytest.fail("the level was computed again"))
+    train, test = splits
+    assert assets.publish_plane(static, arrays, test.images, train.images).density_level == level
+
+
+def test_the_pages_manager_publishes_each_new_model(monkeypatch):
+    from explorer.ui import resources
+    given = []
+    monkeypatch.setattr(jobs, "shared_manager", lambda on_saved=None: given.append(on_saved) or "manager")
+    resources.manager.clear()
+    try:
+        assert resources.manager() == "manager" and given == [resources.publish_new_model]
+    finally:
+        resources.manager.clear()

@@ -62,7 +62,14 @@ def manager():
     importing it, and a pandas half-imported by another thread there fails the page's run."""
     import pandas  # noqa: F401
     from explorer.jobs import shared_manager
-    return shared_manager()
+    return shared_manager(on_saved=publish_new_model)
+
+
+def publish_new_model(entry, splits) -> None:
+    """Publish a newly trained model's plane files from its job's thread (`JobManager`'s
+    on_saved), so that exploring it finds them ready: its density level alone takes most of a second."""
+    train, test = splits
+    assets.publish_plane(STATIC_DIR, assets.read_plane_arrays(entry.path), test.images, train.images)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
