@@ -1,45 +1,86 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU, in one go: the GPU tests (with the full 400-epoch lambda = 1 run),
 # the same run through the CLI, and bench/train_speed.py --device cuda; then the figures the README
-# records. About 5-8 minutes on an H100/H200 (the baseline's run to 136 nats is capped at --budget).
+# records. An estimated 5-8 minutes on an H100/H200 (the baseline's run to 136 nats is capped at --budget).
 #
-#     bash bench/gpu_check.sh [--budget SECONDS]    # budget: the baseline's limit to reach 136 nats (default 120)
+#     bash bench/gpu_check.sh [--budget SECONDS] [--logs DIR]
+#
+# --budget: the baseline's time limit to reach 136 nats (default 120); --logs: keep each step's
+# output in DIR (default: a temporary folder, removed at the end). $PYTHON is the interpreter
+# (default python3: on GPU images it is often the one that holds CUDA's torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUDGET=120
-if [[ "${1:-}" == "--budget" ]]; then BUDGET="$2"; fi
-OUT="$(mktemp -d)"
-trap 'rm -rf "$OUT"' EXIT
+LOGS=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --budget) BUDGET="$2"; shift 2 ;;
+    --logs) LOGS="$2"; shift 2 ;;
+    *) echo "error: unknown option $1 (use --budget SECONDS, --logs DIR)" >&2; exit 2 ;;
+  esac
+done
+PY="${PYTHON:-python3}"
+if [[ -n "$LOGS" ]]; then
+  mkdir -p "$LOGS"; OUT="$LOGS"
+else
+  OUT="$(mktemp -d)"; trap 'rm -rf "$OUT"' EXIT
+fi
+export PYTHONUNBUFFERED=1
+SECONDS=0
 
-python - <<'PY'
+"$PY" - <<'PY'
 import sys, torch
 if not torch.cuda.is_available():
     sys.exit(f"error: torch {torch.__version__} sees no CUDA GPU; this script is for a GPU machine")
 print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}")
 PY
 
-echo "== GPU tests (tests/test_gpu.py, full run included)"
-EXPLORER_GPU_FULL=1 python -m pytest -q -s -rA tests/test_gpu.py 2>&1 | tee "$OUT/tests.txt"
+# Each step runs even if one before it failed, so that one run gives every figure it can.
+FAILED=()
+step() {  # step NAME LOG COMMAND...: run, show and keep the output; note a failure and go on
+  local name="$1" log="$OUT/$2"; shift 2
+  echo "== $name ($SECONDS s in)"
+  "$@" 2>&1 | tee "$log" || FAILED+=("$name")
+}
 
-echo "== lambda = 1 from scratch, 400 epochs, through the CLI"
-python -m explorer train --device cuda --lam 1 --epochs 400 --out "$OUT/lam-1.safetensors" | tee "$OUT/train.txt"
-python -m explorer eval "$OUT/lam-1.safetensors" --device cuda --json | tee "$OUT/eval.json"
+step "GPU tests (tests/test_gpu.py, full run included)" tests.txt \
+  env EXPLORER_GPU_FULL=1 "$PY" -m pytest -q -s -rA tests/test_gpu.py
+step "lambda = 1 from scratch, 400 epochs, through the CLI" train.txt \
+  "$PY" -m explorer train --device cuda --lam 1 --epochs 400 --out "$OUT/lam-1.safetensors" --force
+step "eval --device cuda" eval.txt "$PY" -m explorer eval "$OUT/lam-1.safetensors" --device cuda --json
+step "bench/train_speed.py --device cuda" speed.txt \
+  "$PY" bench/train_speed.py --device cuda --budget "$BUDGET" --json
 
-echo "== bench/train_speed.py --device cuda"
-python bench/train_speed.py --device cuda --budget "$BUDGET" --json | tee "$OUT/speed.txt"
-
-echo "== figures for the README"
-python - "$OUT" <<'PY'
+echo "== figures for the README ($SECONDS s in all)"
+"$PY" - "$OUT" <<'PY'
 import json, re, sys
-out = sys.argv[1]
-train = open(f"{out}/train.txt").read()
+from pathlib import Path
+
+out = Path(sys.argv[1])
+
+
+def last_json(name):
+    """The JSON object a step printed last, or None if it printed none."""
+    lines = (out / name).read_text(errors="replace").splitlines() if (out / name).is_file() else []
+    for line in reversed(lines):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+train = (out / "train.txt").read_text(errors="replace") if (out / "train.txt").is_file() else ""
 m = re.search(r"test neg-ELBO ([\d.]+).*IWAE log p\(x\) (-?[\d.]+).*training ([\d.]+) s, evaluation ([\d.]+) s", train)
-ev = json.loads(open(f"{out}/eval.json").read().strip().splitlines()[-1])
-speed = json.loads(open(f"{out}/speed.txt").read().strip().splitlines()[-1])
 print(f"CLI, lambda = 1, 400 epochs from scratch: training {m[3]} s (target <= 12), evaluation {m[4]} s "
-      f"(target <= 3), test neg-ELBO {m[1]} (target <= 134), IWAE {m[2]}")
-print(f"eval --device cuda (IWAE k = {ev['iwae_k']}): {ev['seconds']} s, neg-ELBO {ev['neg_elbo']:.2f}")
-print("train_speed --device cuda: " + ", ".join(f"{k} {speed[k]}" for k in
-      ("ours_samples_per_s", "baseline_samples_per_s", "ratio", "ms_per_step", "seconds_to_136",
-       "baseline_seconds_to_136")))
+      f"(target <= 3), test neg-ELBO {m[1]} (target <= 134), IWAE {m[2]}" if m else "CLI run: no figures (failed)")
+ev = last_json("eval.txt")
+print(f"eval --device cuda (IWAE k = {ev['iwae_k']}): {ev['seconds']} s, neg-ELBO {ev['neg_elbo']:.2f}"
+      if ev else "eval: no figures (failed)")
+speed = last_json("speed.txt")
+print("train_speed --device cuda: " + ", ".join(f"{k} {speed[k]}" for k in (
+    "ours_samples_per_s", "baseline_samples_per_s", "ratio", "ms_per_step", "seconds_to_136",
+    "baseline_seconds_to_136")) if speed else "train_speed: no figures (failed)")
 PY
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  printf 'failed: %s\n' "${FAILED[@]}" >&2
+  exit 1
+fi
