@@ -176,6 +176,20 @@ def _shown(widget):
     return p.value if p.set_value else p.default
 
 
+def test_on_a_gpu_the_page_offers_a_converged_run_from_scratch_and_warm_start_on_request(manager_for, tmp_path):
+    """The plan a CUDA machine gets (jobs.default_plan), given to a CPU manager: only the page's
+    defaults are checked here; tests/test_gpu.py trains with it on a GPU."""
+    manager = manager_for(tmp_path / "models")
+    manager.plan = jobs.Plan("cuda", False, jobs.DEFAULT_WARM_EPOCHS, jobs.CONVERGED_EPOCHS)
+    at = _open()
+    assert at.sidebar.toggle(key="train_warm").value is False
+    assert at.sidebar.number_input(key="train_epochs").value == jobs.CONVERGED_EPOCHS == 400
+    at.sidebar.toggle(key="train_warm").set_value(True).run()
+    assert at.sidebar.number_input(key="train_epochs").value == jobs.DEFAULT_WARM_EPOCHS
+    at.sidebar.toggle(key="train_warm").set_value(False).run()
+    assert at.sidebar.number_input(key="train_epochs").value == 400 and not at.exception
+
+
 def test_every_run_sends_the_widgets_their_values_so_a_late_drawn_widget_shows_them(manager_for, tmp_path):
     """The user acting while the page loads makes the browser draw the sidebar from the second
     run's message, which must carry the plan's epochs and warm start, not the widgets' defaults
