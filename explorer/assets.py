@@ -82,6 +82,12 @@ class PlaneAssets:
     encoder_url: str = ""  # the encoder, for digits drawn in the browser; "" if the model has none
     encoder_sizes: tuple[int, ...] = ()  # [H*W, hidden..., 2 * latent_dim]
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every file the browser fetches for this plane."""
+        return tuple(url for url in (self.decoder_url, self.points_url, self.train_url, self.test_images_url,
+                                     self.train_images_url, self.encoder_url) if url)
+
     def to_data(self) -> dict:
         """The model's part of the component's data (explorer/component/protocol.js, PlaneData)."""
         return {"decoder_url": self.decoder_url, "layer_sizes": list(self.layer_sizes),
@@ -281,6 +287,12 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         image_shape=image_shape,
         density_level=cached_density_level(static_dir, points, arrays.test_mu, arrays.test_logvar),
         encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
-    prune_cache(static_dir, keep=(plane.decoder_url, plane.points_url, plane.train_url, plane.test_images_url,
-                                  plane.train_images_url, plane.encoder_url, _name("level", points)))
+    prune_cache(static_dir, keep=(*plane.urls, _name("level", points)))
     return plane
+
+
+def all_published(static_dir: str | Path, plane: PlaneAssets) -> bool:
+    """Whether every file of `plane` is still in the cache: `prune_cache` may have deleted a
+    file of a model published long ago, while a server still holds its PlaneAssets."""
+    folder = Path(static_dir) / CACHE_SUBDIR
+    return all((folder / Path(url).name).is_file() for url in plane.urls)

@@ -152,6 +152,24 @@ def test_the_cache_keeps_to_its_cap_dropping_the_least_recently_published(tmp_pa
     assert sorted(p.name for p in folder.iterdir()) == sorted(u.rsplit("/", 1)[1] for u in (urls[0], urls[1], urls[4]))
 
 
+def test_the_page_publishes_a_plane_again_once_the_cache_has_pruned_one_of_its_files(tmp_path, monkeypatch):
+    """The server keeps each model's PlaneAssets; a file the cap pruned since must not stay a dead URL."""
+    from explorer.ui import resources
+    static = tmp_path / "static"
+    monkeypatch.setattr(resources, "STATIC_DIR", static)
+    path, mtime = resources.stamp(resources.DEFAULT_MODEL)
+    resources._published_plane.clear()
+    try:
+        plane = resources.plane_assets(path, mtime)
+        assert assets.all_published(static, plane) and len(plane.urls) == 6
+        decoder = static / assets.CACHE_SUBDIR / plane.decoder_url.rsplit("/", 1)[1]
+        decoder.unlink()
+        assert not assets.all_published(static, plane)
+        assert resources.plane_assets(path, mtime) == plane and decoder.is_file()
+    finally:
+        resources._published_plane.clear()
+
+
 def test_a_models_own_files_are_known_before_it_is_deleted(published, tmp_path):
     static, arrays, _, _, plane = published
     files = assets.published_files(static, static.parent / "m.safetensors")

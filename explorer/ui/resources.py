@@ -40,9 +40,18 @@ def images(split: str):
     return load_split(split)
 
 
-@st.cache_resource(show_spinner=False)
 def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
-    """Publish what the in-browser plane fetches for this model (AssetError, DataError if it cannot)."""
+    """What the in-browser plane fetches for this model, published once and again if the cache
+    has pruned any of its files since (AssetError, DataError if it cannot be)."""
+    plane = _published_plane(path, mtime)
+    if not assets.all_published(STATIC_DIR, plane):
+        _published_plane.clear(path, mtime)
+        plane = _published_plane(path, mtime)
+    return plane
+
+
+@st.cache_resource(show_spinner=False)
+def _published_plane(path: str, mtime: float) -> assets.PlaneAssets:
     arrays = assets.read_plane_arrays(path)
     return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
 
