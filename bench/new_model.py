@@ -1,12 +1,12 @@
 """How long does the page's run take to show a model a training job has just finished?
 
-Exploring a model publishes what the in-browser plane fetches (`explorer.ui.resources.plane_assets`
--> `explorer.assets.publish_plane`): its weights and embeddings as files, and the density level
-of its test codes, the slow part. In one process, on a shipped model standing in for a new one,
-alternating rounds, each with an empty plane cache:
-  baseline: the page's publish of a model nobody has published yet;
-  ours:     the same publish after the job's thread has run `resources.publish_new_model` (the
-            job manager's on_saved hook), as the app does when a job saves its model.
+Exploring a model asks `explorer.ui.resources.plane_assets` for what the in-browser plane fetches:
+its weights and embeddings published as files, and the density level of its test codes, the slow
+part. In one process, on a shipped model standing in for a new one, alternating rounds, each with
+an empty plane cache (files and the server's cached answers):
+  baseline: the page's `plane_assets` for a model nobody has published yet;
+  ours:     the same after the job's thread has run `resources.publish_new_model` (the job
+            manager's on_saved hook), as the app does when a job saves its model.
 The hook's own time (spent in the job's thread, before the job reports done) is shown beside.
 
     python bench/new_model.py [--rounds 5] [--model PATH] [--json]
@@ -24,15 +24,12 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from explorer import assets  # noqa: E402
-from explorer.data import load_split  # noqa: E402
 from explorer.ui import resources  # noqa: E402
 
 
-def page_publish(static: Path, path: Path, train, test) -> float:
-    """Seconds the page's run spends publishing the model's plane (what plane_assets does)."""
+def timed(fn, *args) -> float:
     start = time.perf_counter()
-    assets.publish_plane(static, assets.read_plane_arrays(path), test.images, train.images)
+    fn(*args)
     return time.perf_counter() - start
 
 
@@ -42,27 +39,26 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=resources.DEFAULT_MODEL)
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     args = p.parse_args()
-    train, test = load_split("train"), load_split("test")
-    entry = SimpleNamespace(path=args.model)  # what the hook reads of a library entry
+    resources.images("train"), resources.images("test")  # loaded once per server, before any model
+    stamp, entry = resources.stamp(args.model), SimpleNamespace(path=args.model)  # what the hook reads of an entry
     times: dict[str, list[float]] = {"baseline": [], "ours": [], "hook": []}
     for _ in range(args.rounds):
-        with tempfile.TemporaryDirectory() as folder:
-            times["baseline"].append(page_publish(Path(folder), args.model, train, test))
-        with tempfile.TemporaryDirectory() as folder:
-            resources.STATIC_DIR = Path(folder)
-            start = time.perf_counter()
-            resources.publish_new_model(entry, (train, test))
-            times["hook"].append(time.perf_counter() - start)
-            times["ours"].append(page_publish(Path(folder), args.model, train, test))
+        for name in ("baseline", "ours"):
+            with tempfile.TemporaryDirectory() as folder:
+                resources.STATIC_DIR = Path(folder)
+                resources._published_plane.clear()
+                if name == "ours":
+                    times["hook"].append(timed(resources.publish_new_model, entry))
+                times[name].append(timed(resources.plane_assets, *stamp))
+    resources._published_plane.clear()
     ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
-    ratio = statistics.median(b / o for b, o in zip(times["baseline"], times["ours"]))
-    print(f"publishing {args.model.name}'s plane in the page's run, median of {args.rounds} alternating rounds")
-    print(f"  {'baseline (not yet published)':34}{ms['baseline']:>9.0f} ms")
-    print(f"  {'ours (published by the job)':34}{ms['ours']:>9.0f} ms   {ratio:.1f}x faster")
-    print(f"  {'  the job thread, beforehand':34}{ms['hook']:>9.0f} ms")
+    print(f"{args.model.name}: the page's plane_assets for a new model, median of {args.rounds} alternating rounds")
+    print(f"  {'baseline (not yet published)':34}{ms['baseline']:>10.1f} ms")
+    print(f"  {'ours (published by the job)':34}{ms['ours']:>10.1f} ms   {ms['baseline'] / ms['ours']:,.0f}x faster")
+    print(f"  {'  the job thread, beforehand':34}{ms['hook']:>10.1f} ms")
     if args.json:
         print(json.dumps({"model": str(args.model), "rounds": args.rounds, "baseline_ms": ms["baseline"],
-                          "ours_ms": ms["ours"], "ratio": ratio, "hook_ms": ms["hook"],
+                          "ours_ms": ms["ours"], "ratio": ms["baseline"] / ms["ours"], "hook_ms": ms["hook"],
                           "round_s": times}))
 
 

@@ -209,10 +209,10 @@ class JobManager:
     def __init__(self, library: ModelLibrary, data_dir: str | Path = DEFAULT_DIR, max_running: int = 1,
                  threads: int = 1, splits: tuple[Split, Split] | None = None, iwae_k: int | None = None,
                  report_every_s: float = REPORT_EVERY_S, device: str = "auto",
-                 on_saved: Callable[[LibraryEntry, tuple[Split, Split]], None] | None = None):
+                 on_saved: Callable[[LibraryEntry], None] | None = None):
         """`splits` (train, test) injects data instead of reading `data_dir` (tests, benchmarks).
         `device` (a TrainConfig device name) is where every job trains; `iwae_k` defaults to
-        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU. `on_saved(entry, splits)` runs in the
+        JOB_IWAE_K on the CPU and GPU_IWAE_K on a GPU. `on_saved(entry)` runs in the
         worker after a model is saved and before its job reports done: the page prepares what
         it will show of the model there. Its failure is logged; the job still succeeds."""
         if max_running < 1:
@@ -366,7 +366,7 @@ class JobManager:
             entry = self.library.add(ckpt)
             if self._on_saved is not None:
                 try:
-                    self._on_saved(entry, splits)
+                    self._on_saved(entry)
                 except Exception:
                     log.exception("preparing the new model %s for the page failed", entry.id)
             return dict(state=JobState.DONE, phase="done", result=entry.id, epoch=len(ckpt.history))
@@ -409,7 +409,7 @@ _shared: JobManager | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_manager(on_saved: Callable[[LibraryEntry, tuple[Split, Split]], None] | None = None) -> JobManager:
+def shared_manager(on_saved: Callable[[LibraryEntry], None] | None = None) -> JobManager:
     """The one manager of this process, over the default library and data; `on_saved` is
     given to the manager the first call makes (see `JobManager`).
 

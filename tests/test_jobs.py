@@ -347,15 +347,14 @@ def test_one_shared_manager_per_process(tmp_path, monkeypatch):
 
 def test_on_saved_runs_in_the_worker_before_the_job_reports_done(make_manager):
     calls = []
-    manager = make_manager(on_saved=lambda entry, splits: calls.append((entry.id, len(splits[1].images),
-                                                                        job.status().state)))
+    manager = make_manager(on_saved=lambda entry: calls.append((entry.id, job.status().state)))
     job = manager.submit(TINY)
     status = job.wait(60)
-    assert status.state == JobState.DONE and calls == [(status.result, 1200, JobState.RUNNING)]
+    assert status.state == JobState.DONE and calls == [(status.result, JobState.RUNNING)]
 
 
 def test_a_failing_on_saved_is_logged_and_the_job_still_succeeds(make_manager, library, caplog):
-    def broken(entry, splits):
+    def broken(entry):
         raise OSError("disk full")
 
     status = make_manager(on_saved=broken).submit(TINY).wait(60)
@@ -368,7 +367,10 @@ def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_ma
     from explorer import assets
     from explorer.ui import resources
     static = tmp_path / "static"
+    train, test = splits
     monkeypatch.setattr(resources, "STATIC_DIR", static)
+    monkeypatch.setattr(resources, "images", {"train": train, "test": test}.get)  # the data the jobs train on
+    resources._published_plane.clear()
     status = make_manager(on_saved=resources.publish_new_model).submit(TINY).wait(60)
     assert status.state == JobState.DONE, status.error
     arrays = assets.read_plane_arrays(library.get(status.result).path)
@@ -376,8 +378,12 @@ def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_ma
     assert all((static / assets.CACHE_SUBDIR / name).is_file() for name in names), names
     level = assets.density_level(arrays.test_mu, arrays.test_logvar)
     monkeypatch.setattr(assets, "density_level", lambda *a: pytest.fail("the level was computed again"))
-    train, test = splits
     assert assets.publish_plane(static, arrays, test.images, train.images).density_level == level
+    monkeypatch.setattr(assets, "publish_plane", lambda *a: pytest.fail("the page published the model again"))
+    try:
+        assert resources.plane_assets(*resources.stamp(library.get(status.result).path)).density_level == level
+    finally:
+        resources._published_plane.clear()
 
 
 def test_the_pages_manager_publishes_each_new_model(monkeypatch):
