@@ -45,7 +45,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from explorer import checkpoint as ckpt_io  # noqa: E402
 from explorer.data import DEFAULT_DIR, load_split  # noqa: E402
-from explorer.jobs import JobManager, JobState, training_config  # noqa: E402
+from explorer.jobs import JobManager, JobState  # noqa: E402
+from explorer.plans import training_config  # noqa: E402
 from explorer.library import SHIPPED_DIR, ModelLibrary  # noqa: E402
 from tests.browser import harness  # noqa: E402
 

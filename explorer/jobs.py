@@ -7,12 +7,12 @@ a configuration already in the library comes back as a finished job at once.
 
 The queue is fair (`fair_queue.FairQueue`): sessions take turns (round-robin), so one session's
 many jobs never hold back another session's first. A page passes its session id to `submit`; such a session may
-have at most MAX_ACTIVE_PER_SESSION jobs queued or running, each within PAGE_LIMITS (epochs,
+have at most MAX_ACTIVE_PER_SESSION jobs queued or running, each within `plans.PAGE_LIMITS` (epochs,
 K, lambda). Calls without a session (tests, benchmarks, scripts) are not limited.
 
 Jobs train on the manager's device: a CUDA GPU when there is one (`TrainConfig.device`
-"auto"). `default_plan` says how the page should train a new lambda there: on a GPU from
-scratch to convergence (seconds), on the CPU a short warm start from the nearest model.
+"auto"). `plans.default_plan` says how the page should train a new lambda there, and
+`plans.training_config` turns the page's controls into a config within PAGE_LIMITS.
 
 Threads: `torch.set_num_threads` is process-wide, so the manager sets it once, in its
 constructor (1 by default), and jobs never change it (their `TrainConfig.threads` is
@@ -51,30 +51,16 @@ import torch
 
 from . import checkpoint as ckpt_io
 from .data import DEFAULT_DIR, Split, load_split
-from .device import resolve_device
 from .fair_queue import FairQueue
 from .library import LibraryEntry, LibraryError, ModelLibrary
 from .model import VAE
 from .pipeline import fit
 from .config import TrainConfig, check_setting
+from .plans import PAGE_LIMITS, default_plan
 from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress
 
 log = logging.getLogger(__name__)
 
-# Epoch budgets for the page (bench/retrain.py, lambda 0.7, one torch thread, ~1.4 s/epoch idle):
-# warm-started from lambda 1, 5 epochs match the converged 150-epoch model (gap -0.02 nats) and
-# 3 are within 0.3; from scratch, 20 epochs (~30 s idle) end ~12 nats away and even 60 end 3.7
-# nats away, so a scratch run cannot be both quick and converged.
-DEFAULT_WARM_EPOCHS = 5
-DEFAULT_SCRATCH_EPOCHS = 20
-# On a GPU a new lambda trains from scratch with the shipped models' recipe: 400 epochs, seconds there.
-CONVERGED_EPOCHS = 400
-# What one request from the page may ask for (narrower than what TrainConfig accepts).
-LAM_RANGE = (0.0, 100.0)
-EPOCHS_RANGE = (1, 500)
-K_RANGE = (1, 64)
-SEED_RANGE = (0, 2**31 - 1)
-PAGE_LIMITS = {"lam": LAM_RANGE, "epochs": EPOCHS_RANGE, "k": K_RANGE, "seed": SEED_RANGE}
 REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
 JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU (100 takes a minute)
 GPU_IWAE_K = 100  # on a GPU, the shipped models' figure costs well under a second
@@ -90,29 +76,6 @@ class JobState(str, enum.Enum):
 
 
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How the page trains a new lambda by default on this machine."""
-
-    device: str  # the torch device type jobs run on: "cpu", "cuda" or "mps"
-    warm_start: bool
-    warm_epochs: int  # epochs when warm-starting
-    scratch_epochs: int  # epochs from scratch
-
-    @property
-    def epochs(self) -> int:
-        return self.warm_epochs if self.warm_start else self.scratch_epochs
-
-
-def default_plan(device: str = "auto") -> Plan:
-    """On a CUDA GPU: from scratch to convergence (CONVERGED_EPOCHS); elsewhere: a short warm
-    start from the nearest library model (DEFAULT_WARM_EPOCHS; DEFAULT_SCRATCH_EPOCHS without)."""
-    kind = resolve_device(device).type
-    if kind == "cuda":
-        return Plan(kind, False, DEFAULT_WARM_EPOCHS, CONVERGED_EPOCHS)
-    return Plan(kind, True, DEFAULT_WARM_EPOCHS, DEFAULT_SCRATCH_EPOCHS)
 
 
 @dataclass(frozen=True, eq=False)  # eq would compare arrays; snapshots are compared by version
@@ -147,16 +110,6 @@ class JobStatus:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
-
-
-def training_config(lam, epochs=DEFAULT_WARM_EPOCHS, reconstruction="bce", k=1, seed=0,
-                    base: TrainConfig = TrainConfig()) -> TrainConfig:
-    """A TrainConfig from the page's controls, each checked by TrainConfig's rules (within the
-    page's narrower PAGE_LIMITS) with a clear ValueError. Settings the page does not offer (batch
-    size, learning rate, network) come from `base`."""
-    values = {name: check_setting(name, value, PAGE_LIMITS[name])
-              for name, value in (("lam", lam), ("epochs", epochs), ("k", k), ("seed", seed))}
-    return dataclasses.replace(base, reconstruction=reconstruction, **values)
 
 
 class QueueFull(ValueError):

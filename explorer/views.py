@@ -10,7 +10,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .jobs import LAM_RANGE, JobStatus
+from .jobs import JobStatus
+from .plans import LAM_RANGE
 from .library import LibraryEntry
 
 # Slider stops, evenly spaced on the slider, so it is a log scale above 0: the shipped models

@@ -12,7 +12,8 @@ import torch
 
 from explorer.data import Split, load_split
 from explorer.device import ResidentLoop
-from explorer.jobs import JobManager, JobState, default_plan
+from explorer.jobs import JobManager, JobState
+from explorer.plans import default_plan
 from explorer.library import ModelLibrary
 from explorer.pipeline import fit
 from explorer.config import TrainConfig

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoint as ckpt_io, files, jobs, library as library_mod
+from explorer import checkpoint as ckpt_io, files, jobs, library as library_mod, plans
 from explorer.data import Split
-from explorer.jobs import JobManager, JobState, Plan, default_plan, training_config
+from explorer.jobs import JobManager, JobState
+from explorer.plans import Plan, default_plan, training_config
 from explorer.library import ModelLibrary
 from explorer.config import TrainConfig
 from explorer.train import SNAPSHOT_SIZE
@@ -229,12 +230,12 @@ def test_a_warm_start_with_no_readable_source_trains_from_scratch(make_manager, 
 
 def test_the_default_plan_trains_to_convergence_on_a_gpu_and_warm_starts_on_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert default_plan() == Plan("cpu", True, jobs.DEFAULT_WARM_EPOCHS, jobs.DEFAULT_SCRATCH_EPOCHS)
-    assert default_plan().epochs == jobs.DEFAULT_WARM_EPOCHS
+    assert default_plan() == Plan("cpu", True, plans.DEFAULT_WARM_EPOCHS, plans.DEFAULT_SCRATCH_EPOCHS)
+    assert default_plan().epochs == plans.DEFAULT_WARM_EPOCHS
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     plan = default_plan()
-    assert plan == Plan("cuda", False, jobs.DEFAULT_WARM_EPOCHS, jobs.CONVERGED_EPOCHS) and plan.epochs == 400
-    assert jobs.EPOCHS_RANGE[0] <= plan.epochs <= jobs.EPOCHS_RANGE[1]
+    assert plan == Plan("cuda", False, plans.DEFAULT_WARM_EPOCHS, plans.CONVERGED_EPOCHS) and plan.epochs == 400
+    assert plans.EPOCHS_RANGE[0] <= plan.epochs <= plans.EPOCHS_RANGE[1]
     assert default_plan("cpu").device == "cpu"
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import jobs
+from explorer import jobs, plans
 from explorer.data import load_split
 from explorer.library import SHIPPED_DIR, ModelLibrary
 from explorer.ui import resources
@@ -177,15 +177,15 @@ def _shown(widget):
 
 
 def test_on_a_gpu_the_page_offers_a_converged_run_from_scratch_and_warm_start_on_request(manager_for, tmp_path):
-    """The plan a CUDA machine gets (jobs.default_plan), given to a CPU manager: only the page's
+    """The plan a CUDA machine gets (plans.default_plan), given to a CPU manager: only the page's
     defaults are checked here; tests/test_gpu.py trains with it on a GPU."""
     manager = manager_for(tmp_path / "models")
-    manager.plan = jobs.Plan("cuda", False, jobs.DEFAULT_WARM_EPOCHS, jobs.CONVERGED_EPOCHS)
+    manager.plan = plans.Plan("cuda", False, plans.DEFAULT_WARM_EPOCHS, plans.CONVERGED_EPOCHS)
     at = _open()
     assert at.sidebar.toggle(key="train_warm").value is False
-    assert at.sidebar.number_input(key="train_epochs").value == jobs.CONVERGED_EPOCHS == 400
+    assert at.sidebar.number_input(key="train_epochs").value == plans.CONVERGED_EPOCHS == 400
     at.sidebar.toggle(key="train_warm").set_value(True).run()
-    assert at.sidebar.number_input(key="train_epochs").value == jobs.DEFAULT_WARM_EPOCHS
+    assert at.sidebar.number_input(key="train_epochs").value == plans.DEFAULT_WARM_EPOCHS
     at.sidebar.toggle(key="train_warm").set_value(False).run()
     assert at.sidebar.number_input(key="train_epochs").value == 400 and not at.exception
 

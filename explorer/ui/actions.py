@@ -54,7 +54,7 @@ def on_back() -> None:
 
 @_notice_errors
 def on_train() -> None:
-    from explorer.jobs import training_config
+    from explorer.plans import training_config
     s = state.get()
     library = _library()
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import views
-from explorer.jobs import EPOCHS_RANGE, K_RANGE, SEED_RANGE
+from explorer.plans import EPOCHS_RANGE, K_RANGE, SEED_RANGE
 from explorer.model import RECONSTRUCTIONS
 
 from . import actions, decide, resources, state

@@ -72,7 +72,7 @@ class Session:
     command: Command | None = None
     tour_step: int | None = None  # the guided tour's step on screen, None outside the tour
     # Widgets: the training settings.
-    train_warm: bool | None = None  # set from the machine's plan (explorer.jobs.Plan) once jobs is imported
+    train_warm: bool | None = None  # set from the machine's plan (explorer.plans.Plan) once jobs is imported
     train_epochs: int | None = None  # likewise
     train_recon: str = "bce"
     train_k: int = 1

@@ -34,7 +34,7 @@ def init() -> None:
 
 def init_model(explored_lam: float, plan) -> None:
     """The defaults known only once the explored model (and the jobs module) are loaded: the slider
-    starts at the explored lambda, and training follows the machine's plan (`explorer.jobs.Plan`:
+    starts at the explored lambda, and training follows the machine's plan (`explorer.plans.Plan`:
     a short warm start on a CPU, from scratch to convergence on a GPU). Call before the widgets."""
     from .decide import stop
     if "lam" not in st.session_state:
