@@ -1,7 +1,6 @@
 import os
 import struct
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,13 +8,13 @@ from hypothesis import HealthCheck, settings
 
 from explorer.checkpoint import Checkpoint
 from explorer.data import load_split
+from explorer.library import SHIPPED_DIR
 from explorer.model import ModelConfig
 from explorer.pipeline import finish
 from explorer.config import TrainConfig
 from explorer.train import train
 
 SMALL = ModelConfig(hidden=(64, 32))
-PRETRAINED = Path(__file__).resolve().parents[1] / "pretrained"
 
 # Fuzz tests (tests/test_fuzz.py): a fixed, reproducible set of examples per target in CI; a long
 # run with EXPLORER_FUZZ_EXAMPLES=5000 draws that many fresh ones per target. Each example must
@@ -62,7 +61,7 @@ def shipped_arrays():
     from explorer import assets
     arrays = {}
     for lam in ("0", "1"):
-        path = PRETRAINED / f"lam-{lam}.safetensors"
+        path = SHIPPED_DIR / f"lam-{lam}.safetensors"
         if not path.is_file():
             pytest.skip(f"needs {path}")
         arrays[lam] = assets.read_plane_arrays(path)

@@ -59,7 +59,8 @@ def other_model():
     from explorer import assets
     from explorer import checkpoint as ckpt_io
     from explorer.data import load_split
-    path = harness.ROOT / "pretrained" / "lam-5.safetensors"
+    from explorer.library import SHIPPED_DIR
+    path = SHIPPED_DIR / "lam-5.safetensors"
     if not path.is_file():
         _unavailable(f"needs {path}")
     plane = assets.publish_plane(harness.ROOT / "static", assets.read_plane_arrays(path), load_split("test").images,
