@@ -17,12 +17,12 @@ import torch
 from . import checkpoint as ckpt_io
 from . import files
 from .data import DEFAULT_DIR, load_split
-from .device import DEVICES, resolve_device
+from .device import resolve_device
 from .evaluate import evaluate
 from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .config import TrainConfig, check_number
+from .config import DEVICES, TrainConfig, check_number
 from .train import EpochStats, Progress, images_to_tensor
 
 IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)

@@ -7,7 +7,6 @@ import json
 import numbers
 from dataclasses import dataclass, field
 
-from .device import DEVICES
 from .model import RECONSTRUCTIONS, ModelConfig
 from .typed_json import short
 
@@ -25,6 +24,7 @@ SETTINGS = {
     "encoder_noise": ("encoder noise", float, 0.0, 10.0),
     "threads": ("threads", int, 0, 1024),
 }
+DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": a CUDA GPU if torch sees one, else the CPU
 MAX_SAMPLES_PER_STEP = 1 << 20  # K x batch size: the decoder's output alone is this many images
 MAX_WIDTH, MAX_LAYERS, MAX_LATENT, MAX_SIDE = 16384, 8, 64, 1024
 MAX_PARAMETERS = 50_000_000  # 200 MB of fp32 weights; the shipped network has 0.8 M

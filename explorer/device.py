@@ -16,16 +16,12 @@ import functools
 import math
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import torch
 
+from .config import DEVICES, TrainConfig
 from .model import VAE, vae_loss
 
-if TYPE_CHECKING:
-    from .config import TrainConfig
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
 # Eager steps before the capture, on the capture's own stream (PyTorch's CUDA-graph recipe): they
 # create Adam's state, cuBLAS handles and autocast's kernels, none of which may allocate mid-capture.
 WARMUP_STEPS = 3
@@ -73,7 +69,7 @@ class ResidentLoop:
     fresh noise each step instead of the CPU's noise bank (on a GPU a draw costs nothing).
     """
 
-    def __init__(self, model: VAE, config: "TrainConfig", data: torch.Tensor):
+    def __init__(self, model: VAE, config: TrainConfig, data: torch.Tensor):
         self.model, self.config, self.data = model, config, data
         self.device = dev = data.device
         self.batch = min(config.batch_size, len(data))
