@@ -1,19 +1,11 @@
-// The protocol between Python and the plane, written once.
+// The protocol between Python and the plane, the browser's half; explorer/component/protocol.py is
+// the other (it also describes the static files' byte layouts, which the readers below follow).
+// tests/test_protocol.py holds the halves together: the keys Python sends are the @property names
+// of PlaneData, and the events' fields those of DragEvent and ViewState.
 //
-// In (Python -> browser): `data`, JSON sent as UTF-8 bytes on every rerun (PlaneData below);
-// explorer/component/__init__.py builds it from explorer.assets.PlaneAssets.to_data().
-// Static files (served at app/static/cache/, named by content hash, so never stale), all
-// little-endian and headerless; explorer/assets.py writes them:
-//   decoder       per Linear layer in order: weight float32 (out, in) row-major, bias float32 (out,)
-//   encoder       the same for the encoder's Linear layers, then to_stats (mu and logvar side by side)
-//   points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
-//   train         train mu float32 (M, 2) | train labels uint8 (M,)
-//   test images   uint8 (N, H, W)   read one image at a time with HTTP Range requests
-//   train images  uint8 (M, H, W)
-// Out (browser -> Python), validated in __init__.py:
-//   trigger "drag"  DragEvent, once per finished drag (Python makes the downloads)
-//   state   "view"  ViewState, the visible latent range, debounced (Python makes the grid PNG)
-// Clicks are answered here and are not sent.
+// In (Python -> browser): `data`, JSON sent as UTF-8 bytes on every rerun (PlaneData).
+// Out (browser -> Python): trigger TRIGGER_DRAG (DragEvent, once per finished drag) and state
+// STATE_VIEW (ViewState, the visible latent range, debounced). Clicks are answered here and are not sent.
 
 /**
  * @typedef {Object} PlaneData
@@ -26,36 +18,50 @@
  * @property {string} test_images_url
  * @property {string} train_images_url
  * @property {[number, number]} image_shape  [H, W]
- * @property {string[]} palette       one CSS colour per label
- * @property {number} density_level  log q(z) above which z is "within the data" (explorer/density.py)
+ * @property {number} density_level   log q(z) above which z is "within the data" (explorer/density.py)
+ * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)
+ * @property {number[]} encoder_sizes [H*W, hidden..., 2 * latent_dim]
  * @property {boolean} grid_show      decodings tiled behind the points
  * @property {number} grid_n          grid_n x grid_n tiles
  * @property {"even"|"quantile"} grid_spacing  tiles over the view, or at the prior's quantiles
  * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn under and around the points
  * @property {number} neighbours_k    nearest training images shown for a selected point
- * @property {number} strip_frames    interpolation frames, both ends included
- * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)
- * @property {number[]} encoder_sizes [H*W, hidden..., 2 * latent_dim]
- * @property {string} grid_spacing    "even" | "quantile" (the prior's quantiles)
- * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn besides the points
  * @property {{n: number, seed: number, bernoulli: boolean}|null} samples  z ~ N(0, I) to mark and decode
- * @property {Command|null} command   applied once per nonce, as the user's click or drag would be
  * @property {string|null} link       planes with the same link share the pointer (link.js)
  * @property {boolean} lock_axes      ... and their view
  * @property {boolean} keep_axes      a new model keeps the view instead of fitting it
  * @property {boolean} compact        the panel under the plot, for two planes side by side
+ * @property {string[]} palette       one CSS colour per label
+ * @property {number} strip_frames    interpolation frames, both ends included
+ * @property {Command|null} command   applied once per nonce, as the user's click or drag would be
  */
-/** @typedef {{nonce: number, select_index: (number|null), select_z: (Z|null), drag: ({start: Z, end: Z}|null)}} Command */
+/**
+ * @typedef {Object} Command
+ * @property {number} nonce                 each is applied once
+ * @property {number|null} select_index     select test digit i, as a click on it would
+ * @property {Z|null} select_z              or select a free z
+ * @property {{start: Z, end: Z}|null} drag  or draw the strip of this drag
+ */
 /** @typedef {[number, number]} Z  a latent point */
 /** @typedef {{mu: Float32Array, logvar: Float32Array, labels: Uint8Array, n: number}} TestPoints */
 /** @typedef {{mu: Float32Array, labels: Uint8Array, n: number}} TrainPoints */
-/** @typedef {{start: Z, end: Z, start_index: (number|null), end_index: (number|null)}} DragEvent */
-/** @typedef {{x: [number, number], y: [number, number]}} ViewState */
+/**
+ * @typedef {Object} DragEvent
+ * @property {Z} start
+ * @property {Z} end
+ * @property {number|null} start_index  the test digit under the press, if any
+ * @property {number|null} end_index    ... and under the release
+ */
+/**
+ * @typedef {Object} ViewState
+ * @property {[number, number]} x  visible latent range, (low, high)
+ * @property {[number, number]} y
+ */
 
 export const TRIGGER_DRAG = "drag";
 export const STATE_VIEW = "view";
 
-/** @returns {PlaneData} Python sends bytes (see __init__.py); a parsed object is accepted too. */
+/** @returns {PlaneData} Python sends JSON as bytes (protocol.py); a parsed object is accepted too. */
 export function parseData(raw) {
   if (raw instanceof Uint8Array || raw instanceof ArrayBuffer) return JSON.parse(new TextDecoder().decode(raw));
   return raw || {};

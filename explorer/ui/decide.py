@@ -20,6 +20,8 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from explorer.component.protocol import Command
+
 from .session import Explored, Notice, Session
 
 _DIGITS = 10  # lambdas equal to 10 decimals are one slider stop (0.1 * 3 is 0.3)
@@ -132,7 +134,6 @@ def compare_default(explored_lam: float, entries: Sequence[Any]) -> str | None:
 
 def command(s: Session, **ask: Any) -> Session:
     """Ask the plane to do something once (explorer.component.Command): the next nonce."""
-    from explorer.component import Command  # the type the plane reads; its module needs Streamlit
     return dataclasses.replace(s, command=Command((s.command.nonce if s.command else 0) + 1, **ask))
 
 

@@ -32,14 +32,14 @@ def main() -> None:
         with tour_slot:
             tour.start_button()
         with st.sidebar:
-            controls = plane.controls()
+            settings = plane.controls()
     else:
-        controls = plane.controls_of(s)
+        settings = plane.settings_of(s)
     compare_slot = st.sidebar.container()
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
-    left, right = st.columns(2) if controls.compare else (st.container(), None)
+    left, right = st.columns(2) if s.compare else (st.container(), None)
     with left:
-        if not plane.panel(path, mtime, controls) or not s.painted:
+        if not plane.panel(path, mtime, settings) or not s.painted:
             return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
     from . import compare, library_panel, metrics, models, training
@@ -61,7 +61,7 @@ def main() -> None:
                 compare.caption(explored, "caption_a")
             if other is not None:
                 with right:
-                    plane.compare_panel(*resources.stamp(other.path), controls)
+                    plane.compare_panel(*resources.stamp(other.path), settings)
                     compare.caption(other, "caption_b")
         metrics.panel(explored)
         library_panel.panel(explored)

@@ -6,12 +6,11 @@ imports torch until a download is asked for, so the plane paints before torch ha
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 
-from explorer import assets, export
-from explorer.component import GRID_SPACINGS, STRIP_FRAMES, Layers, Samples, latent_plane
+from explorer import assets, export, formats
+from explorer.component.protocol import GRID_SPACINGS, STRIP_FRAMES, Layers, PlaneSettings, Samples
+from explorer.component.widget import latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
@@ -23,21 +22,8 @@ COMPARE_KEY = "plane_b"  # the second plane of the compare view
 LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
 
-@dataclass(frozen=True)
-class Controls:
-    grid_show: bool
-    grid_n: int
-    grid_spacing: str
-    neighbours_k: int
-    layers: Layers
-    samples: Samples | None
-    keep_axes: bool
-    compare: bool
-    lock_axes: bool
-
-
-def controls() -> Controls:
-    """The plane's widgets in the sidebar; what they hold, as `controls_of` reads it."""
+def controls() -> PlaneSettings:
+    """The plane's widgets in the sidebar; what they hold, as `settings_of` reads it."""
     st.subheader("Plane")
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
@@ -71,36 +57,30 @@ def controls() -> Controls:
               help="Panning or zooming one plane moves the other the same way.")
     st.slider("Nearest training images", 1, 16, key="neighbours_k",
               help="How many training digits with the closest codes a click shows.")
-    return controls_of(state.get())
+    return settings_of(state.get())
 
 
-def controls_of(s: Session) -> Controls:
-    """What the plane's controls hold in this session: the widgets' values, which `state.init`
-    writes in every run, so the same before the widgets are drawn as after."""
-    layers = Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes)
+def settings_of(s: Session) -> PlaneSettings:
+    """The plane's settings in this session: the widgets' values, which `state.init` writes in
+    every run, so the same before the widgets are drawn as after."""
     samples = Samples(seed=s.samples_seed, bernoulli=s.samples_bernoulli) if s.samples_show else None
-    return Controls(s.grid_show, s.grid_n, s.grid_spacing, s.neighbours_k, layers, samples, s.keep_axes,
-                    s.compare, s.lock_axes)
-
-
-def draw(plane_assets: assets.PlaneAssets, c: Controls, *, key: str = "plane", command=None):
-    """The one call to the component per plane."""
-    return latent_plane(plane_assets, grid_show=c.grid_show, grid_n=c.grid_n, grid_spacing=c.grid_spacing,
-                        neighbours_k=c.neighbours_k, layers=c.layers, samples=c.samples, command=command,
-                        link=LINK if c.compare else None, lock_axes=c.compare and c.lock_axes,
-                        keep_axes=c.keep_axes, compact=c.compare, key=key)
+    return PlaneSettings(grid_show=s.grid_show, grid_n=s.grid_n, grid_spacing=s.grid_spacing,
+                         neighbours_k=s.neighbours_k,
+                         layers=Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes),
+                         samples=samples, link=LINK if s.compare else None, lock_axes=s.compare and s.lock_axes,
+                         keep_axes=s.keep_axes, compact=s.compare)
 
 
 def _assets(path: str, mtime: float):
     try:
         return resources.plane_assets(path, mtime)
-    except (assets.AssetError, DataError) as e:
+    except (formats.AssetError, DataError) as e:
         st.error(f"Cannot show the latent plane: {e}", icon=":material/error:")
         return None
 
 
 @st.fragment
-def panel(path: str, mtime: float, c: Controls) -> bool:
+def panel(path: str, mtime: float, settings: PlaneSettings) -> bool:
     """The plane and its downloads; a fragment, so a drag reruns only this. False if it cannot show."""
     plane_assets = _assets(path, mtime)
     if plane_assets is None:
@@ -108,19 +88,19 @@ def panel(path: str, mtime: float, c: Controls) -> bool:
     s = state.get()
     # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
     # must not replay its last step over what the user has selected since.
-    events = draw(plane_assets, c, command=s.command if s.tour_step is not None else None)
+    events = latent_plane(plane_assets, settings, command=s.command if s.tour_step is not None else None)
     actions.on_drag(events.drag)
     actions.on_view(events.view)
-    downloads(path, mtime, state.get().drag, events.view, c.grid_n, c.grid_spacing)
+    downloads(path, mtime, state.get().drag, events.view, settings.grid_n, settings.grid_spacing)
     return True
 
 
 @st.fragment
-def compare_panel(path: str, mtime: float, c: Controls) -> None:
+def compare_panel(path: str, mtime: float, settings: PlaneSettings) -> None:
     """The compare view's second plane: the same layers and settings, another model."""
     plane_assets = _assets(path, mtime)
     if plane_assets is not None:
-        draw(plane_assets, c, key=COMPARE_KEY)
+        latent_plane(plane_assets, settings, key=COMPARE_KEY)
 
 
 def downloads(path: str, mtime: float, drag, view, n: int, spacing: str = "even") -> None:

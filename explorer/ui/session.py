@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from explorer.component import Command, Drag
+from explorer.component.protocol import Command, Drag
 
 
 @dataclass(frozen=True)
