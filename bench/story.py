@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from explorer import assets, density  # noqa: E402
+from explorer import density, formats  # noqa: E402
 from explorer.checkpoint import read_header  # noqa: E402
 from explorer.data import load_split  # noqa: E402
 from explorer.library import ModelLibrary  # noqa: E402
@@ -63,7 +63,7 @@ def gap_off_share(train_mu: np.ndarray, points: np.ndarray) -> float:
 
 def model_figures(library: ModelLibrary) -> dict:
     shipped = {e.lam: e for e in library.entries() if e.shipped}
-    arrays = {lam: assets.read_plane_arrays(shipped[lam].path) for lam in (0.0, 1.0)}
+    arrays = {lam: formats.read_plane_arrays(shipped[lam].path) for lam in (0.0, 1.0)}
     out = {}
     for lam, a in arrays.items():
         tag = f"lam{lam:g}"
@@ -88,7 +88,7 @@ def model_figures(library: ModelLibrary) -> dict:
     mean_digit = load_split("train").images.reshape(60_000, -1).mean(0) / 255.0
     z = rng.standard_normal((16, 2))
     for name, entry in (("collapse", collapse), ("lam1", shipped[1.0])):
-        decoded = decode_np(assets.read_plane_arrays(entry.path).decoder, z)
+        decoded = decode_np(formats.read_plane_arrays(entry.path).decoder, z)
         out[f"decode_vs_mean_digit_{name}"] = round(float(np.abs(decoded - mean_digit).mean()), 4)
     return out
 

@@ -1,68 +1,32 @@
-"""The binary files the in-browser latent plane fetches, and the small facts sent beside them.
+"""The content-addressed cache of files the in-browser plane fetches, and `PlaneAssets`, what the
+page tells the browser about them.
 
 Files are served as static files (Streamlit's `server.enableStaticServing`, URL `app/static/...`)
 rather than sent as component data, so they cross the wire once, not on every rerun. Each file is
 named by a hash of its content, so a browser cache can never hold a stale one, and is written
-atomically (temp file + rename), so a concurrent reader never sees half a file.
-
-Byte layouts (all little-endian, no headers; the sizes travel in the data, see `PlaneAssets`).
-explorer/component/protocol.js reads exactly these:
-    decoder       per Linear layer in order: weight float32 (out, in) row-major, then bias float32 (out,)
-    encoder       the same, for the encoder's Linear layers and then `to_stats` (mu and logvar side by side)
-    points        test_mu float32 (N, 2) | test_logvar float32 (N, 2) | test_labels uint8 (N,)
-    train         train_mu float32 (M, 2) | train_labels uint8 (M,)
-    test images   uint8 (N, H, W)   } raw, so the browser fetches single images with HTTP Range
-    train images  uint8 (M, H, W)   } requests (a click needs k of the 60,000 train images)
-    level         float64 (1,): the points' density level, kept for the server (the browser gets it in the data)
-
-Torch-free on purpose: the app paints the plane from the checkpoint file's arrays (read with
-safetensors' numpy loader) before the much slower `import torch` that the rest of the app needs.
+atomically (temp file + rename), so a concurrent reader never sees half a file. The cache is
+bounded (`prune_cache`). What each file holds is `explorer.formats`'s; besides those, the cache
+keeps each model's density level (float64, 8 bytes) for the server, which computes it slowly.
 """
 from __future__ import annotations
 
 import hashlib
 import math
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 
 from .density import density_level
 from .files import sweep_temp_files, write_atomic
+from .formats import AssetError, PlaneArrays, pack_decoder, pack_points, pack_train, read_plane_arrays
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
 # The images every model shares take 55 MB and each model's own files about 2.8 MB, so this
 # holds the files of some 70 models before the least recently published go.
 CACHE_MAX_BYTES = 256 * 2**20
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
-# matplotlib's tab10 (Tableau 10), one colour per digit: distinguishable for the common
-# colour-vision deficiencies. The browser gets it in the data; this is its one definition.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-_DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
-_ENCODER_KEY = re.compile(r"model\.encoder\.([\d.]+)\.weight")
-STATS_KEY = "model.to_stats.weight"  # the encoder's last Linear: mu and logvar side by side
-
-
-class AssetError(ValueError):
-    """The arrays for the plane cannot be read from a checkpoint file, or do not fit together."""
-
-
-@dataclass(frozen=True)
-class PlaneArrays:
-    """What the browser needs from a trained model: its decoder and the data's encodings."""
-
-    decoder: list[tuple[np.ndarray, np.ndarray]]  # (weight (out, in), bias (out,)) per Linear, in order
-    test_mu: np.ndarray  # (N, 2) float32
-    test_logvar: np.ndarray  # (N, 2) float32
-    test_labels: np.ndarray  # (N,) uint8
-    train_mu: np.ndarray  # (M, 2) float32
-    train_labels: np.ndarray  # (M,) uint8
-    # (weight, bias) per Linear of the encoder (ReLU after each) and then to_stats; empty if the file has none
-    encoder: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -94,79 +58,9 @@ class PlaneAssets:
                 "points_url": self.points_url, "n_points": self.n_points,
                 "train_url": self.train_url, "n_train": self.n_train,
                 "test_images_url": self.test_images_url, "train_images_url": self.train_images_url,
-                "image_shape": list(self.image_shape), "palette": list(PALETTE),
+                "image_shape": list(self.image_shape),
                 "density_level": self.density_level,
                 "encoder_url": self.encoder_url, "encoder_sizes": list(self.encoder_sizes)}
-
-
-def pack_decoder(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, list[int]]:
-    """Linear layers (the decoder's, or the encoder's with to_stats last): each layer's weight (out x in, row-major) then its bias, as little-endian float32 bytes,
-    and the layer sizes [in of the first, out of each]."""
-    sizes = [int(layers[0][0].shape[1])]
-    parts = []
-    for weight, bias in layers:
-        if weight.shape != (len(bias), sizes[-1]):
-            raise ValueError(f"layer weight {weight.shape} does not follow a layer of width {sizes[-1]}")
-        sizes.append(len(bias))
-        parts += [np.ascontiguousarray(weight, "<f4").tobytes(), np.ascontiguousarray(bias, "<f4").tobytes()]
-    return b"".join(parts), sizes
-
-
-def pack_points(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray) -> bytes:
-    """float32 (N, 2) mu, float32 (N, 2) logvar, then uint8 (N,) labels."""
-    return (np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(logvar, "<f4").tobytes()
-            + np.ascontiguousarray(labels, np.uint8).tobytes())
-
-
-def pack_train(mu: np.ndarray, labels: np.ndarray) -> bytes:
-    """float32 (M, 2) mu, then uint8 (M,) labels."""
-    return np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(labels, np.uint8).tobytes()
-
-
-def read_plane_arrays(path: str | Path) -> PlaneArrays:
-    """The decoder weights and data encodings of a checkpoint file, without importing torch.
-
-    Decoder Linear layers are the `model.decoder.<path>.weight` tensors in module order (the
-    order `nn.Module.modules()` visits them); `tests/test_latent.py` checks this gives exactly
-    the bytes `latent.decoder_blob` takes from the loaded model.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AssetError(f"{path}: file not found")
-    try:
-        with safe_open(path, framework="numpy") as f:
-            keys = set(f.keys())
-            weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
-                             for k in keys if (m := _DECODER_KEY.fullmatch(k)))
-            decoder = [(f.get_tensor(k), f.get_tensor(k[: -len("weight")] + "bias")) for _, k in weights]
-            encoder = _encoder_layers(f, keys)
-            arrays = {k: f.get_tensor(k) for k in ("test_mu", "test_logvar", "test_labels", "train_mu",
-                                                  "train_labels")}
-    except (SafetensorError, OSError, ValueError, KeyError) as e:
-        raise AssetError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-    if not decoder:
-        raise AssetError(f"{path}: holds no decoder weights")
-    for split in ("test", "train"):
-        mu, labels = arrays[f"{split}_mu"], arrays[f"{split}_labels"]
-        if mu.ndim != 2 or mu.shape[1] != 2 or len(labels) != len(mu):
-            raise AssetError(f"{path}: the plane needs a 2-D {split} embedding, found mu {mu.shape}, "
-                             f"labels {labels.shape}")
-    if arrays["test_logvar"].shape != arrays["test_mu"].shape:
-        raise AssetError(f"{path}: test logvar {arrays['test_logvar'].shape} does not match test mu "
-                         f"{arrays['test_mu'].shape}")
-    return PlaneArrays(decoder, **{k: v.astype(np.uint8 if k.endswith("labels") else np.float32)
-                                   for k, v in arrays.items()}, encoder=encoder)
-
-
-def _encoder_layers(f, keys: set[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The encoder's Linear layers in module order, then to_stats; [] if the file has no encoder."""
-    weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
-                     for k in keys if (m := _ENCODER_KEY.fullmatch(k)))
-    if not weights or STATS_KEY not in keys:
-        return []
-    names = [k for _, k in weights] + [STATS_KEY]
-    return [(f.get_tensor(k).astype(np.float32), f.get_tensor(k[: -len("weight")] + "bias").astype(np.float32))
-            for k in names]
 
 
 def _name(stem: str, blob: bytes) -> str:

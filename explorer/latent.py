@@ -14,7 +14,7 @@ from scipy.special import ndtri
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
-from .assets import pack_decoder
+from .formats import pack_decoder
 from .model import VAE, kl_to_standard_normal
 
 

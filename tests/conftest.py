@@ -56,13 +56,13 @@ def small_checkpoint(mnist_test) -> Checkpoint:
 
 @pytest.fixture(scope="session")
 def shipped_arrays():
-    """The plane arrays (explorer.assets.PlaneArrays) of the shipped lambda = 0 and lambda = 1
+    """The plane arrays (explorer.formats.PlaneArrays) of the shipped lambda = 0 and lambda = 1
     models, by lambda as written in their file names; skips if either file is missing."""
-    from explorer import assets
+    from explorer import formats
     arrays = {}
     for lam in ("0", "1"):
         path = SHIPPED_DIR / f"lam-{lam}.safetensors"
         if not path.is_file():
             pytest.skip(f"needs {path}")
-        arrays[lam] = assets.read_plane_arrays(path)
+        arrays[lam] = formats.read_plane_arrays(path)
     return arrays

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import assets, density, latent
+from explorer import assets, density, formats, latent
 from explorer import checkpoint as ckpt_io
 from explorer.model import LOGVAR_MAX, LOGVAR_MIN
 
@@ -13,7 +13,7 @@ from explorer.model import LOGVAR_MAX, LOGVAR_MIN
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, small_checkpoint, mnist_test):
     folder = tmp_path_factory.mktemp("assets")
-    arrays = assets.read_plane_arrays(ckpt_io.save(folder / "m.safetensors", small_checkpoint))
+    arrays = formats.read_plane_arrays(ckpt_io.save(folder / "m.safetensors", small_checkpoint))
     # The small checkpoint trained on test images 0-2999 and embedded test images 3000-3999.
     test_images, train_images = mnist_test.images[3000:4000], mnist_test.images[:3000]
     return folder / "static", arrays, test_images, train_images, assets.publish_plane(
@@ -88,7 +88,6 @@ def test_the_density_level_is_computed_once_per_points_file_and_afresh_when_unre
 def test_the_data_carries_everything_the_browser_reads(published):
     *_, plane = published
     data = plane.to_data()
-    assert data["palette"] == list(assets.PALETTE)
     assert data["image_shape"] == [28, 28] and data["n_points"] == 1000 and data["n_train"] == 3000
     assert {"decoder_url", "points_url", "train_url", "test_images_url", "train_images_url", "layer_sizes",
             "density_level"} <= set(data)
@@ -109,11 +108,11 @@ def test_publishing_again_writes_nothing_new(published):
 
 def test_images_that_do_not_fit_the_model_are_refused(published):
     static, arrays, test_images, train_images, _ = published
-    with pytest.raises(assets.AssetError, match="test images"):
+    with pytest.raises(formats.AssetError, match="test images"):
         assets.publish_plane(static, arrays, test_images[:10], train_images)
-    with pytest.raises(assets.AssetError, match="training images"):
+    with pytest.raises(formats.AssetError, match="training images"):
         assets.publish_plane(static, arrays, test_images, train_images[:10])
-    with pytest.raises(assets.AssetError, match="pixels"):
+    with pytest.raises(formats.AssetError, match="pixels"):
         assets.publish_plane(static, arrays, test_images[:, :14], train_images[:, :14])
 
 
@@ -122,15 +121,15 @@ def test_a_checkpoint_without_the_embedding_gives_asset_error(tmp_path):
     path = tmp_path / "partial.safetensors"
     save_file({"model.decoder.0.weight": np.zeros((4, 2), np.float32), "model.decoder.0.bias": np.zeros(4, np.float32),
                "test_mu": np.zeros((3, 2), np.float32)}, str(path))
-    with pytest.raises(assets.AssetError, match="partial.safetensors"):
-        assets.read_plane_arrays(path)
+    with pytest.raises(formats.AssetError, match="partial.safetensors"):
+        formats.read_plane_arrays(path)
 
 
 def test_reading_plane_arrays_does_not_import_torch():
     import subprocess
     import sys
-    code = ("import sys; from explorer import assets; "
-            "assets.read_plane_arrays('pretrained/lam-1.safetensors'); print('torch' in sys.modules)")
+    code = ("import sys; from explorer import formats; "
+            "formats.read_plane_arrays('pretrained/lam-1.safetensors'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=assets.Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False", out.stderr
@@ -190,7 +189,7 @@ def _encoder_layers(model):
 def test_encoder_file_is_the_torch_models_encoder_and_encodes_like_it(published, small_checkpoint, mnist_test):
     static, _, _, _, plane = published
     model = small_checkpoint.model
-    blob, sizes = assets.pack_decoder(_encoder_layers(model))
+    blob, sizes = formats.pack_decoder(_encoder_layers(model))
     assert _file(static, plane.encoder_url) == blob
     assert list(plane.encoder_sizes) == sizes == [784, 64, 32, 4]
     assert plane.to_data()["encoder_url"] == plane.encoder_url
@@ -222,5 +221,5 @@ def test_an_encoder_that_does_not_fit_the_decoder_is_refused(published, tmp_path
     _, arrays, test_images, train_images, _ = published
     from dataclasses import replace
     bad = replace(arrays, encoder=arrays.encoder[:-1])  # no to_stats: 32 outputs, not mu and logvar
-    with pytest.raises(assets.AssetError, match="encoder"):
+    with pytest.raises(formats.AssetError, match="encoder"):
         assets.publish_plane(tmp_path / "static", bad, test_images, train_images)

@@ -365,7 +365,7 @@ def test_a_failing_on_saved_is_logged_and_the_job_still_succeeds(make_manager, l
 
 def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_manager, library, splits, tmp_path,
                                                                           monkeypatch):
-    from explorer import assets
+    from explorer import assets, formats
     from explorer.ui import resources
     static = tmp_path / "static"
     train, test = splits
@@ -374,7 +374,7 @@ def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_ma
     resources._published_plane.clear()
     status = make_manager(on_saved=resources.publish_new_model).submit(TINY).wait(60)
     assert status.state == JobState.DONE, status.error
-    arrays = assets.read_plane_arrays(library.get(status.result).path)
+    arrays = formats.read_plane_arrays(library.get(status.result).path)
     names = assets.model_asset_names(arrays)
     assert all((static / assets.CACHE_SUBDIR / name).is_file() for name in names), names
     level = assets.density_level(arrays.test_mu, arrays.test_logvar)

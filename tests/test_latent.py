@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from scipy import stats
 
-from explorer import assets, export, latent
+from explorer import export, formats, latent
 from explorer import checkpoint as ckpt_io
 
 
@@ -91,18 +91,18 @@ def test_decoder_blob_reproduces_the_torch_decode(model):
 
 def test_plane_arrays_read_without_torch_match_the_loaded_model(tmp_path, small_checkpoint):
     path = ckpt_io.save(tmp_path / "m.safetensors", small_checkpoint)
-    arrays = assets.read_plane_arrays(path)
-    assert assets.pack_decoder(arrays.decoder) == latent.decoder_blob(ckpt_io.load(path).model)
+    arrays = formats.read_plane_arrays(path)
+    assert formats.pack_decoder(arrays.decoder) == latent.decoder_blob(ckpt_io.load(path).model)
     np.testing.assert_array_equal(arrays.test_mu, small_checkpoint.embedding.test_mu)
     np.testing.assert_array_equal(arrays.test_labels, small_checkpoint.embedding.test_labels)
 
 
 def test_unreadable_checkpoint_gives_asset_error(tmp_path):
-    with pytest.raises(assets.AssetError, match="not found"):
-        assets.read_plane_arrays(tmp_path / "missing.safetensors")
+    with pytest.raises(formats.AssetError, match="not found"):
+        formats.read_plane_arrays(tmp_path / "missing.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}......")
-    with pytest.raises(assets.AssetError, match="junk.safetensors"):
-        assets.read_plane_arrays(tmp_path / "junk.safetensors")
+    with pytest.raises(formats.AssetError, match="junk.safetensors"):
+        formats.read_plane_arrays(tmp_path / "junk.safetensors")
 
 
 def test_neighbour_index_finds_the_closest_training_points():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import assets
+from explorer import assets, formats
 from explorer.data import load_split
 
 from .session import Explored
@@ -52,14 +52,14 @@ def plane_assets(path: str, mtime: float) -> assets.PlaneAssets:
 
 @st.cache_resource(show_spinner=False)
 def _published_plane(path: str, mtime: float) -> assets.PlaneAssets:
-    arrays = assets.read_plane_arrays(path)
+    arrays = formats.read_plane_arrays(path)
     return assets.publish_plane(STATIC_DIR, arrays, images("test").images, images("train").images)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def test_mu(path: str, mtime: float):
     """(N, 2) mu of the test digits under this model, as the plane draws them."""
-    return assets.read_plane_arrays(path).test_mu
+    return formats.read_plane_arrays(path).test_mu
 
 
 @st.cache_resource(show_spinner=False)
