@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import views
+from explorer import charts
 
 from . import actions, resources, state
 from .session import Explored
@@ -35,7 +35,7 @@ def panel(explored: Explored) -> None:
             st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
                        "λ trades one for the other. Click a point to explore that model.")
             key = f"rd_chart_{state.get().rd_generation}"
-            st.plotly_chart(views.rate_distortion(entries, explored.id), key=key,
+            st.plotly_chart(charts.rate_distortion(entries, explored.id), key=key,
                             on_select=lambda: actions.on_rd_select(key), selection_mode="points",
                             config={"displayModeBar": False})
 
@@ -44,7 +44,7 @@ def table(entries, explored: Explored) -> None:
     user = sum(not e.shipped for e in entries)
     st.caption(f"{len(entries)} models: {len(entries) - user} shipped, {user} trained here. "
                "Select a row to explore it or, for one trained here, delete it.")
-    rows = views.library_rows(entries, explored.id)
+    rows = charts.library_rows(entries, explored.id)
     # Keyed by the listed ids, so a selection never outlives the rows it pointed at.
     event = st.dataframe(rows, key="library_table_" + str(hash(tuple(r["id"] for r in rows))), hide_index=True,
                          on_select="rerun", selection_mode="single-row",

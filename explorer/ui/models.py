@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import views
+from explorer import charts
 from explorer.plans import EPOCHS_RANGE, K_RANGE, SEED_RANGE
 from explorer.model import RECONSTRUCTIONS
 
@@ -22,7 +22,7 @@ LAM_HELP = ("λ weighs the KL term of the training loss, recon + λ·KL; λ = 1 
 
 def panel(explored: Explored) -> None:
     s = state.get()
-    options = views.lam_choices([e.lam for e in resources.manager().library.entries()],
+    options = charts.lam_choices([e.lam for e in resources.manager().library.entries()],
                                 [explored.lam] + ([s.lam] if s.lam is not None else []))
     st.subheader("Model")
     st.select_slider("KL weight λ", options=options, key="lam", format_func=lambda v: f"{v:g}",

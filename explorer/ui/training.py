@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import views
+from explorer import images
 from explorer.jobs import JobState
 
 from . import actions, resources, state
@@ -62,10 +62,10 @@ def progress(status) -> None:
     st.caption("Keep exploring meanwhile: the new model takes over when it is done.")
     if status.history or status.recon is not None:
         with st.container(key="loss-curves"):
-            st.image(views.loss_image(views.loss_rows(status), status.epochs),
+            st.image(images.loss_image(images.loss_rows(status), status.epochs),
                      caption="training loss per epoch, nats per image (the last point is the epoch in progress)")
     if status.embedding is not None:
         with st.container(key="live-embedding"):
-            st.image(views.embedding_image(status.embedding, status.embedding_labels),
+            st.image(images.embedding_image(status.embedding, status.embedding_labels),
                      caption=f"live embedding: μ of {len(status.embedding):,} test digits · epoch "
                              f"{status.embedding_epoch or 1}, update {status.version}")

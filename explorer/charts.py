@@ -1,25 +1,25 @@
-"""What the page draws about models and training, as plain data: Plotly figures and table rows.
+"""The model library as the page draws it: the rate-distortion chart (Plotly), the table's rows and
+the lambda slider's stops.
 
-No Streamlit and no torch here: each function takes library entries or job snapshots and returns
-a figure or rows, so the page stays a page and these are testable on their own.
+No Streamlit here: each function takes library entries and returns a figure, rows or stops, so
+the page stays a page and these are testable on their own.
 """
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .jobs import JobStatus
 from .plans import LAM_RANGE
-from .library import LibraryEntry
+
+if TYPE_CHECKING:
+    from .library import LibraryEntry
 
 # Slider stops, evenly spaced on the slider, so it is a log scale above 0: the shipped models
 # (0, 0.1, 0.5, 1, 2, 5, 100) reachable exactly, with steps between.
 LAM_STOPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 50.0, 100.0)
-TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-         "#17becf")  # the plane's digit colours
-CURVE_COLOURS = {"recon": "#1f77b4", "KL": "#d62728", "total": "#222222"}
 
 
 def lam_choices(library_lams=(), extra=()) -> list[float]:
@@ -210,78 +210,3 @@ def _place_labels(points, x_range, y_range, plot_h: float, reserved=(),
 
 def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def loss_rows(status: JobStatus) -> dict[str, list[float]]:
-    """Per-epoch training means (recon, KL, total) as chart columns, plus the running means of the
-    epoch in progress at its fractional epoch, so the curves move before the first epoch ends."""
-    rows = {"epoch": [float(h.epoch) for h in status.history], "recon": [h.recon for h in status.history],
-            "KL": [h.kl for h in status.history], "total": [h.loss for h in status.history]}
-    now = status.fraction * status.epochs
-    running = status.state.value == "running" and status.recon is not None
-    if running and (not rows["epoch"] or now > rows["epoch"][-1] + 1e-6):
-        for name, value in (("epoch", now), ("recon", status.recon), ("KL", status.kl), ("total", status.loss)):
-            rows[name].append(value)
-    return rows
-
-
-def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, height: int = 220) -> np.ndarray:
-    """The loss curves of `loss_rows` drawn into RGB pixels (height, width, 3) uint8: recon and
-    total above, KL below (its scale is a hundred times smaller), epochs 0..`epochs` across.
-
-    Pixels for the same reason as `embedding_image`: a chart library redrawing every second
-    holds up the clicks the page is meant to keep answering.
-    """
-    from PIL import Image, ImageDraw
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    left, right, gap = 44, width - 8, 18
-    panels = ((("recon", "total"), 6, height // 2 + 10), (("KL",), height // 2 + 10 + gap, height - 16))
-    x_of = lambda e: left + (right - left) * e / max(epochs, 1)  # noqa: E731
-    for names, top, bottom in panels:
-        values = [v for n in names for v in rows[n]]
-        draw.rectangle([left, top, right, bottom], outline=(200, 200, 200))
-        if not values:
-            continue
-        lo, hi = min(values), max(values)
-        pad = max(hi - lo, 1e-6) * 0.1
-        lo, hi = lo - pad, hi + pad
-        y_of = lambda v: bottom - (bottom - top) * (v - lo) / (hi - lo)  # noqa: E731
-        for name in names:
-            colour = CURVE_COLOURS[name]
-            points = [(x_of(e), y_of(v)) for e, v in zip(rows["epoch"], rows[name])]
-            if len(points) > 1:
-                draw.line(points, fill=colour, width=2)
-            for x, y in points:
-                draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
-        draw.text((2, top), f"{hi:.4g}", fill=(90, 90, 90))
-        draw.text((2, bottom - 10), f"{lo:.4g}", fill=(90, 90, 90))
-        label_x = left + 4
-        for name in names:
-            draw.text((label_x, top + 2), name, fill=CURVE_COLOURS[name])
-            label_x += 8 * len(name) + 6
-    draw.text((left, height - 12), "0", fill=(90, 90, 90))
-    draw.text((right - 30, height - 12), f"epoch {epochs}", fill=(90, 90, 90))
-    return np.asarray(image)
-
-
-def embedding_image(mu: np.ndarray, labels: np.ndarray, size: int = 240, dot: int = 2) -> np.ndarray:
-    """A scatter of mu (N, 2) coloured by digit, drawn straight into RGB pixels (size, size, 3) uint8.
-
-    The live embedding changes every half second; pixels cost the page a few milliseconds where
-    a Plotly scatter costs a hundred on each side, time a click on the plane would wait for.
-    The square view covers the 0.5-99.5th percentiles of both axes, with a margin.
-    """
-    mu = np.asarray(mu, np.float64)
-    lo, hi = np.percentile(mu, [0.5, 99.5], axis=0)  # (2,) each
-    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.1, 1e-6)
-    pixels = ((mu - centre) / half * 0.5 + 0.5) * (size - dot)  # (N, 2) in [0, size - dot]
-    col = np.clip(pixels[:, 0], 0, size - dot).astype(int)
-    row = np.clip((size - dot) - pixels[:, 1], 0, size - dot).astype(int)  # y up
-    image = np.full((size, size, 3), 255, np.uint8)
-    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in TAB10], np.uint8)
-    for dy in range(dot):
-        for dx in range(dot):
-            image[row + dy, col + dx] = palette[np.asarray(labels, int) % 10]
-    image[[0, -1], :] = image[:, [0, -1]] = 200  # a light frame
-    return image

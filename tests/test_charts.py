@@ -1,15 +1,13 @@
-"""The page's figures and rows: the slider reaches the shipped lambdas, the rate-distortion chart
-carries library ids and rings the current model, the loss curves move within an epoch."""
+"""The library as the page draws it: the slider reaches the shipped lambdas, the rate-distortion
+chart carries library ids and rings the current model, the table shows every model."""
 import dataclasses
 
 import numpy as np
 import pytest
 
 from explorer import checkpoint as ckpt_io
-from explorer import views
-from explorer.jobs import EpochStats, JobState, JobStatus
+from explorer import charts
 from explorer.library import ModelLibrary
-from explorer.config import TrainConfig
 
 SHIPPED_LAMS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)
 
@@ -27,11 +25,11 @@ def entries(tmp_path, small_checkpoint):
 
 
 def test_the_slider_reaches_every_shipped_lambda_and_every_library_lambda_exactly():
-    choices = views.lam_choices([0.7000000000000001, 0.33, 25.0], [1.0])
+    choices = charts.lam_choices([0.7000000000000001, 0.33, 25.0], [1.0])
     assert all(lam in choices for lam in SHIPPED_LAMS)
     assert 0.7 in choices and 0.33 in choices and 25.0 in choices
     assert choices == sorted(set(choices)) and choices[0] == 0.0 and choices[-1] == 100.0
-    assert 25.0 in views.lam_choices([25.0]) and 150.0 not in views.lam_choices([150.0])  # out of range
+    assert 25.0 in charts.lam_choices([25.0]) and 150.0 not in charts.lam_choices([150.0])  # out of range
 
 
 def _markers(fig):
@@ -43,7 +41,7 @@ def _labels(fig, name="lam-label"):
 
 
 def test_rate_distortion_has_a_point_per_scored_model_labelled_by_id_with_the_current_ringed(entries):
-    fig = views.rate_distortion(entries, current=entries[1].id)
+    fig = charts.rate_distortion(entries, current=entries[1].id)
     by_name = _markers(fig)
     assert set(by_name) == {"shipped", "trained here", "exploring"}
     assert list(by_name["shipped"].customdata) == ["lam-1"]
@@ -55,7 +53,7 @@ def test_rate_distortion_has_a_point_per_scored_model_labelled_by_id_with_the_cu
     assert by_name["exploring"].customdata[0] == current.id
     assert by_name["exploring"].x[0] == pytest.approx(current.metrics.kl)
     assert by_name["exploring"].y[0] == pytest.approx(current.metrics.recon)
-    assert "exploring" not in _markers(views.rate_distortion(entries, current=None))
+    assert "exploring" not in _markers(charts.rate_distortion(entries, current=None))
 
 
 def _sweep(entries, points):
@@ -71,13 +69,13 @@ SWEEP = [(0.0, 98.18, 123.84), (0.1, 10.61, 124.54), (0.5, 8.26, 125.13), (1.0, 
 
 
 def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries):
-    fig = views.rate_distortion(_sweep(entries, SWEEP), current="lam-1")
+    fig = charts.rate_distortion(_sweep(entries, SWEEP), current="lam-1")
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
     # Two panels: the collapsed model's distortion is 80 nats above the rest, which share the lower one.
     top, bottom = fig.layout.yaxis.range, fig.layout.yaxis2.range
     assert top[0] < 206.4 < top[1] and bottom[0] < 123.84 and 133.06 < bottom[1] < 150
     marked = [(x, y) for t in fig.data if t.mode == "markers" and t.name != "exploring" for x, y in zip(t.x, t.y)]
-    assert (views.RATE_FLOOR, 206.4) in marked  # KL ~0 drawn at the floor of the log axis
+    assert (charts.RATE_FLOOR, 206.4) in marked  # KL ~0 drawn at the floor of the log axis
     # Labels: one per model, and no two label boxes overlap (as placed for the narrowest chart).
     labels = _labels(fig)
     assert sorted(a.text for a in labels) == sorted(f"λ={lam:g}" for lam, _, _ in SWEEP)
@@ -86,14 +84,14 @@ def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries
         row = 1 if a.yref == "y" else 2
         lo, hi = (top if row == 1 else bottom)
         domain = (fig.layout.yaxis if row == 1 else fig.layout.yaxis2).domain
-        h = (views.RD_HEIGHT - views.RD_MARGIN["t"] - views.RD_MARGIN["b"]) * (domain[1] - domain[0])
+        h = (charts.RD_HEIGHT - charts.RD_MARGIN["t"] - charts.RD_MARGIN["b"]) * (domain[1] - domain[0])
         x0, x1 = fig.layout.xaxis.range
-        w = views.RD_MIN_WIDTH - views.RD_MARGIN["l"] - views.RD_MARGIN["r"]
+        w = charts.RD_MIN_WIDTH - charts.RD_MARGIN["l"] - charts.RD_MARGIN["r"]
         cx = (a.x - x0) / (x1 - x0) * w + a.ax
         cy = (hi - a.y) / (hi - lo) * h + a.ay + (0 if row == 1 else 1000)  # panels apart
         half = 3.5 * len(a.text) + 2
         boxes.append((cx - half, cy - 7.5, cx + half, cy + 7.5))
-    assert not any(views._overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any(charts._overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     # Lines of equal negative ELBO: recon + KL = c along each.
     lines = [t for t in fig.data if t.mode == "lines"]
     assert len(lines) >= 4
@@ -103,54 +101,10 @@ def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries
 
 
 def test_library_rows_show_settings_metrics_and_the_current_model(entries):
-    rows = views.library_rows(entries, current="lam-1")
+    rows = charts.library_rows(entries, current="lam-1")
     assert [r["λ"] for r in rows] == [0.3, 1.0, 4.0]
     assert [r["source"] for r in rows] == ["trained here", "shipped", "trained here"]
     assert [r[""] for r in rows] == ["", "▶", ""]
     m = entries[0].metrics
     assert rows[0]["−ELBO"] == round(m.neg_elbo, 2) and rows[0]["active units"] == m.active_units
     assert rows[2]["recon"] is None  # no metrics: an empty cell, not an error
-
-
-def _status(**changes) -> JobStatus:
-    return dataclasses.replace(JobStatus("job-1", JobState.RUNNING, TrainConfig(epochs=4), True), **changes)
-
-
-def test_loss_rows_hold_finished_epochs_and_the_running_one():
-    history = (EpochStats(1, 200.0, 3.0, 203.0, 1.0), EpochStats(2, 180.0, 4.0, 184.0, 2.0))
-    rows = views.loss_rows(_status(history=history, fraction=0.625, recon=175.0, kl=4.5, loss=179.5))
-    assert rows == {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5],
-                    "total": [203.0, 184.0, 179.5]}
-    done = views.loss_rows(_status(state=JobState.DONE, history=history, fraction=1.0, recon=1.0, kl=1.0, loss=2.0))
-    assert done["epoch"] == [1.0, 2.0]
-    assert views.loss_rows(_status()) == {"epoch": [], "recon": [], "KL": [], "total": []}
-
-
-def test_embedding_image_puts_each_digit_where_its_mu_is_in_its_colour():
-    mu = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]] * 5, np.float32)
-    labels = np.array([0, 1, 2, 3] * 5, np.uint8)
-    image = views.embedding_image(mu, labels, size=100, dot=2)
-    assert image.shape == (100, 100, 3) and image.dtype == np.uint8
-
-    def colour_at(row_slice, col_slice):
-        patch = image[row_slice, col_slice].reshape(-1, 3)
-        return {"#%02x%02x%02x" % tuple(p) for p in patch} - {"#ffffff", "#c8c8c8"}
-
-    assert colour_at(slice(50, 99), slice(1, 50)) == {views.TAB10[0]}  # bottom left: (-1, -1), y points up
-    assert colour_at(slice(1, 50), slice(50, 99)) == {views.TAB10[1]}  # top right: (1, 1)
-    assert colour_at(slice(1, 50), slice(1, 50)) == {views.TAB10[2]}
-    assert colour_at(slice(50, 99), slice(50, 99)) == {views.TAB10[3]}
-    flat = views.embedding_image(np.zeros((10, 2)), np.zeros(10, np.uint8), size=50)  # collapsed codes: no error
-    assert (flat.reshape(-1, 3) == [0x1f, 0x77, 0xb4]).all(1).any()
-
-
-def test_loss_image_draws_each_curve_in_its_colour():
-    rows = {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5], "total": [203.0, 184.0, 179.5]}
-    image = views.loss_image(rows, epochs=4, width=320, height=220)
-    assert image.shape == (220, 320, 3)
-    colours = {tuple(int(views.CURVE_COLOURS[n][i:i + 2], 16) for i in (1, 3, 5)): n for n in ("recon", "KL", "total")}
-    for colour, name in colours.items():
-        assert (image.reshape(-1, 3) == colour).all(1).sum() > 20, name
-    kl_rows = np.flatnonzero((image == list(next(c for c, n in colours.items() if n == "KL"))).all(2).any(1))
-    assert kl_rows.min() > 110  # KL is drawn in the lower panel
-    assert views.loss_image({"epoch": [], "recon": [], "KL": [], "total": []}, epochs=3).shape == (220, 320, 3)

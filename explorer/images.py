@@ -1,0 +1,81 @@
+"""A training job's live pictures as pixels: the loss curves and the embedding, drawn with PIL and
+numpy rather than a chart library, because they are redrawn every second while the page must
+keep answering clicks, and a chart library's figure costs far more on each side than pixels.
+
+No Streamlit and no torch here: each function takes plain values (a job's status snapshot is
+read by its fields) and returns RGB pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .component.protocol import PALETTE
+
+CURVE_COLOURS = {"recon": "#1f77b4", "KL": "#d62728", "total": "#222222"}
+
+
+def loss_rows(status) -> dict[str, list[float]]:
+    """Per-epoch training means (recon, KL, total) as chart columns, plus the running means of the
+    epoch in progress at its fractional epoch, so the curves move before the first epoch ends."""
+    rows = {"epoch": [float(h.epoch) for h in status.history], "recon": [h.recon for h in status.history],
+            "KL": [h.kl for h in status.history], "total": [h.loss for h in status.history]}
+    now = status.fraction * status.epochs
+    running = status.state.value == "running" and status.recon is not None
+    if running and (not rows["epoch"] or now > rows["epoch"][-1] + 1e-6):
+        for name, value in (("epoch", now), ("recon", status.recon), ("KL", status.kl), ("total", status.loss)):
+            rows[name].append(value)
+    return rows
+
+
+def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, height: int = 220) -> np.ndarray:
+    """The loss curves of `loss_rows` drawn into RGB pixels (height, width, 3) uint8: recon and
+    total above, KL below (its scale is a hundred times smaller), epochs 0..`epochs` across."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, right, gap = 44, width - 8, 18
+    panels = ((("recon", "total"), 6, height // 2 + 10), (("KL",), height // 2 + 10 + gap, height - 16))
+    x_of = lambda e: left + (right - left) * e / max(epochs, 1)  # noqa: E731
+    for names, top, bottom in panels:
+        values = [v for n in names for v in rows[n]]
+        draw.rectangle([left, top, right, bottom], outline=(200, 200, 200))
+        if not values:
+            continue
+        lo, hi = min(values), max(values)
+        pad = max(hi - lo, 1e-6) * 0.1
+        lo, hi = lo - pad, hi + pad
+        y_of = lambda v: bottom - (bottom - top) * (v - lo) / (hi - lo)  # noqa: E731
+        for name in names:
+            colour = CURVE_COLOURS[name]
+            points = [(x_of(e), y_of(v)) for e, v in zip(rows["epoch"], rows[name])]
+            if len(points) > 1:
+                draw.line(points, fill=colour, width=2)
+            for x, y in points:
+                draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
+        draw.text((2, top), f"{hi:.4g}", fill=(90, 90, 90))
+        draw.text((2, bottom - 10), f"{lo:.4g}", fill=(90, 90, 90))
+        label_x = left + 4
+        for name in names:
+            draw.text((label_x, top + 2), name, fill=CURVE_COLOURS[name])
+            label_x += 8 * len(name) + 6
+    draw.text((left, height - 12), "0", fill=(90, 90, 90))
+    draw.text((right - 30, height - 12), f"epoch {epochs}", fill=(90, 90, 90))
+    return np.asarray(image)
+
+
+def embedding_image(mu: np.ndarray, labels: np.ndarray, size: int = 240, dot: int = 2) -> np.ndarray:
+    """A scatter of mu (N, 2) coloured by digit, drawn into RGB pixels (size, size, 3) uint8. The
+    square view covers the 0.5-99.5th percentiles of both axes, with a margin."""
+    mu = np.asarray(mu, np.float64)
+    lo, hi = np.percentile(mu, [0.5, 99.5], axis=0)  # (2,) each
+    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.1, 1e-6)
+    pixels = ((mu - centre) / half * 0.5 + 0.5) * (size - dot)  # (N, 2) in [0, size - dot]
+    col = np.clip(pixels[:, 0], 0, size - dot).astype(int)
+    row = np.clip((size - dot) - pixels[:, 1], 0, size - dot).astype(int)  # y up
+    image = np.full((size, size, 3), 255, np.uint8)
+    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in PALETTE], np.uint8)
+    for dy in range(dot):
+        for dx in range(dot):
+            image[row + dy, col + dx] = palette[np.asarray(labels, int) % 10]
+    image[[0, -1], :] = image[:, [0, -1]] = 200  # a light frame
+    return image
