@@ -9,7 +9,7 @@ from safetensors.numpy import load_file
 
 from explorer import checkpoint
 from explorer.library import SHIPPED_DIR
-from explorer.ui import decide, tour
+from explorer.ui import decide, tour_steps
 from explorer.ui.session import Explored, Session
 from tests.browser.harness import SHIPPED_MODEL
 from tests.test_ui_page import _open, manager_for, splits  # noqa: F401  (fixtures)
@@ -41,21 +41,21 @@ def test_the_compare_view_pairs_a_model_with_the_other_end_of_lambda():
 def test_a_step_sets_model_layers_view_and_asks_the_plane_once_per_step():
     lam0, lam1 = Explored("lam-0", "lam-0.safetensors", 0.0), Explored("lam-1", "lam-1.safetensors", 1.0)
     s = Session(model=lam1, lam=1.0, grid_show=False, layer_prior=True, keep_axes=True)
-    first = decide.tour_at(s, 2, tour.STEPS[2], lam0, None, None)
+    first = decide.tour_at(s, 2, tour_steps.STEPS[2], lam0, None, None)
     assert first.model == lam0 and first.lam == 0.0 and first.tour_step == 2 and not first.keep_axes
     assert (first.layer_ellipses, first.layer_prior, first.layer_holes, first.grid_show) == (True, False, True, True)
-    assert first.command.select_index == tour.STEPS[2].select and first.command.nonce == 1
-    again = decide.tour_at(first, 2, tour.STEPS[2], lam0, None, None)
+    assert first.command.select_index == tour_steps.STEPS[2].select and first.command.nonce == 1
+    again = decide.tour_at(first, 2, tour_steps.STEPS[2], lam0, None, None)
     assert again.command.nonce == 2, "a step taken again selects again"
-    both = decide.tour_at(again, 3, tour.STEPS[3], lam0, lam1, None)
+    both = decide.tour_at(again, 3, tour_steps.STEPS[3], lam0, lam1, None)
     assert both.compare and both.compare_id == "lam-1" and both.lock_axes and both.command == again.command
-    strip = decide.tour_at(both, 5, tour.STEPS[5], lam1, None, ((1.0, 2.0), (3.0, 4.0)))
+    strip = decide.tour_at(both, 5, tour_steps.STEPS[5], lam1, None, ((1.0, 2.0), (3.0, 4.0)))
     assert not strip.compare and strip.command.drag == ((1.0, 2.0), (3.0, 4.0)) and strip.samples_show
 
 
 def test_the_tour_has_five_or_six_steps_each_with_a_two_line_caption_and_an_equation():
-    assert 5 <= len(tour.STEPS) <= 6
-    for step in tour.STEPS:
+    assert 5 <= len(tour_steps.STEPS) <= 6
+    for step in tour_steps.STEPS:
         assert step.caption.count("\n") == 1 and step.equation.strip()
         assert set(step.layers) <= {"ellipses", "prior", "holes"} and step.spacing in ("even", "quantile")
 
@@ -67,12 +67,12 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
     assert at.session_state["tour_step"] is None and not [c for c in at.sidebar.button if c.key == "tour_next"]
     at.sidebar.button(key="tour_start").click().run()
     seen = []
-    for i, step in enumerate(tour.STEPS):
+    for i, step in enumerate(tour_steps.STEPS):
         assert not at.exception, at.exception
         s = at.session_state
         model = s["model"]
         header = checkpoint.read_header(model.path)
-        [title] = [m.value for m in at.sidebar.markdown if m.value.startswith(f"**Tour {i + 1} of {len(tour.STEPS)}")]
+        [title] = [m.value for m in at.sidebar.markdown if m.value.startswith(f"**Tour {i + 1} of {len(tour_steps.STEPS)}")]
         assert step.title in title
         assert at.sidebar.latex and step.equation in at.sidebar.latex[0].value
         data = plane_data(at)
@@ -92,13 +92,13 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
             caption = " ".join(x.value for x in at.sidebar.markdown)
             assert f"recon = {m.recon:.1f} nats" in caption and f"KL = {m.kl:.2f} nats" in caption
             assert f"−ELBO = {m.neg_elbo:.1f} nats" in caption
-        if i < len(tour.STEPS) - 1:
+        if i < len(tour_steps.STEPS) - 1:
             at.sidebar.button(key="tour_next").click().run()
     shipped = sorted(checkpoint.read_header(p).config.lam for p in SHIPPED_DIR.glob("*.safetensors"))
     assert [lam for _, lam in seen] == [1.0, 1.0, shipped[0], shipped[0], shipped[-1], 1.0]
     assert at.sidebar.button(key="tour_next").disabled
     at.sidebar.button(key="tour_prev").click().run()
-    assert at.session_state["tour_step"] == len(tour.STEPS) - 2
+    assert at.session_state["tour_step"] == len(tour_steps.STEPS) - 2
     at.sidebar.button(key="tour_exit").click().run()
     assert at.session_state["tour_step"] is None and at.session_state["model"].lam == shipped[-1]
     assert not [b for b in at.sidebar.button if b.key == "tour_next"] and not at.exception

@@ -18,6 +18,7 @@ from explorer import assets
 
 from . import decide, resources, state
 from .session import Explored, Notice
+from .tour_steps import STEPS
 
 
 def _notice_errors(callback):
@@ -115,7 +116,6 @@ def on_tour(index: int | None) -> None:
     if index is None:
         state.apply(dataclasses.replace(s, tour_step=None))
         return
-    from .tour import STEPS
     step, entries = STEPS[index], _library().entries()
     model = decide.tour_model(entries, step.model)
     if model is None:
