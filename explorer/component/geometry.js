@@ -127,4 +127,16 @@ export class View {
   copy() {
     return { cx: this.cx, cy: this.cy, scale: this.scale };
   }
+
+  /** The visible square in units that do not depend on the plot's size: centre and span across. */
+  square() {
+    return { cx: this.cx, cy: this.cy, span: this.side / this.scale };
+  }
+
+  /** Show the square {cx, cy, span}, whatever the plot's size. */
+  setSquare({ cx, cy, span }) {
+    this.cx = cx;
+    this.cy = cy;
+    this.scale = this.side / span;
+  }
 }

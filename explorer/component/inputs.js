@@ -6,13 +6,12 @@
 import { el, ImageView } from "./dom.js";
 import { Encoder } from "./encoder.js";
 import { DrawPad, PAD, toMnist } from "./drawpad.js";
+import { number, point } from "./format.js";
 import { fetchOnce } from "./protocol.js";
 import { SampleGallery, hitMark } from "./samples.js";
 
 export const TABS_H = 30; // CSS px of the tab row, matched by plane.css
 const DRAWN_COLOUR = "#000";
-const number = (v, digits = 3) => v.toFixed(digits).replace("-", "\u2212");
-const numbers = (p) => `(${number(p[0])}, ${number(p[1])})`;
 
 export class Inputs {
   /** @param {{requestFrame: () => void, select: (z: Z, index: number) => void}} plane */
@@ -132,7 +131,7 @@ export class Inputs {
     const recon = this.decoder.decodeInto(mu[0], mu[1], new Float32Array(this.shape[0] * this.shape[1]));
     this.recon.showFloat(recon, "drawn");
     this.drawn = { input, mu, logvar, sigma, kl, recon, penUp, ms: null };
-    this.stats.replaceChildren(el("div", {}, `q(z|x): \u03bc = ${numbers(mu)}`), el("div", {}, `\u03c3 = ${numbers(sigma)}`),
+    this.stats.replaceChildren(el("div", {}, `q(z|x): \u03bc = ${point(mu)}`), el("div", {}, `\u03c3 = ${point(sigma)}`),
                                el("div", {}, "KL = ", el("b", { "data-testid": "draw-kl" }, `${number(kl, 2)} nats`)));
     this.plane.requestFrame();
   }

@@ -54,16 +54,18 @@ export class Link {
   pointer(z) {
     if (z === this.sentZ) return;
     this.sentZ = z;
-    for (const p of this.peers()) {
-      p.link.peerZ = z;
-      p.requestFrame();
-    }
+    for (const p of this.peers()) p.link.peerPointer(z);
+  }
+
+  /** A peer's pointer is at z (null: elsewhere): decode and mark it here. */
+  peerPointer(z) {
+    this.peerZ = z;
+    this.plane.requestFrame();
   }
 
   /** The latent square the plane shows, in units that do not depend on its size. */
   square() {
-    const v = this.plane.view;
-    return { cx: v.cx, cy: v.cy, span: v.side / v.scale };
+    return this.plane.view.square();
   }
 
   /** The plane's view moved: peers that lock their axes take the same square. */
@@ -73,10 +75,10 @@ export class Link {
     for (const p of this.peers()) p.link.take(square);
   }
 
-  take({ cx, cy, span }) {
+  take(square) {
     const plane = this.plane, v = plane.view;
     if (!plane.data.lock_axes || !v.ready) return;
-    [v.cx, v.cy, v.scale] = [cx, cy, v.side / span];
+    v.setSquare(square);
     this.applying = true;
     plane.viewChanged();
     this.applying = false;
@@ -91,6 +93,6 @@ export class Link {
       const q = p.view.range();
       [x0, x1, y0, y1] = [Math.min(x0, q.x[0]), Math.max(x1, q.x[1]), Math.min(y0, q.y[0]), Math.max(y1, q.y[1])];
     }
-    [v.cx, v.cy, v.scale] = [(x0 + x1) / 2, (y0 + y1) / 2, v.side / Math.max(x1 - x0, y1 - y0)];
+    v.setSquare({ cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, span: Math.max(x1 - x0, y1 - y0) });
   }
 }

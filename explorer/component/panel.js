@@ -6,10 +6,9 @@
 
 import { HOLE_RATIO, logAggregatePosterior, logPrior } from "./density.js";
 import { el, ImageView } from "./dom.js";
+import { number, point } from "./format.js";
 import { nearest, pointStats } from "./latent.js";
 
-const fmt = (v, digits = 3) => v.toFixed(digits).replace("-", "\u2212");
-const pair = (p, digits = 3) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
 /** q/p = exp(logRatio) in words: "3.2 times", "0.5% of", "about 10^−40 times". */
 function ratioWords(logRatio) {
@@ -104,7 +103,7 @@ export class DecodePanel {
     this.decode.showFloat(pixels, z);
     const title = atPointer ? "Decoder at the pointer" : "Decoder at the selected point";
     if (this.title.textContent !== title) this.title.textContent = title; // unchanged text: no relayout
-    this.decodeZ.textContent = `z = ${pair(z)}`;
+    this.decodeZ.textContent = `z = ${point(z)}`;
   }
 
   clearDecode() {
@@ -120,13 +119,13 @@ export class DecodePanel {
   showSelection(z, index, label, stats, testImages) {
     this.hint.hidden = true;
     this.selection.hidden = false;
-    this.z.textContent = `Selected z = ${pair(z)}`;
+    this.z.textContent = `Selected z = ${point(z)}`;
     this.digit.hidden = index < 0;
     if (index < 0) return;
     this.digitText.replaceChildren(
       el("div", {}, el("b", {}, `digit ${label}`), ` \u00b7 test #${index}`),
-      el("div", {}, `q(z|x): \u03bc = ${pair(stats.mu)}, \u03c3 = ${pair(stats.sigma)}`),
-      el("div", {}, "KL(q(z|x) \u2016 N(0, I)) = ", el("b", { "data-testid": "panel-kl" }, `${fmt(stats.kl, 2)} nats`)));
+      el("div", {}, `q(z|x): \u03bc = ${point(stats.mu)}, \u03c3 = ${point(stats.sigma)}`),
+      el("div", {}, "KL(q(z|x) \u2016 N(0, I)) = ", el("b", { "data-testid": "panel-kl" }, `${number(stats.kl, 2)} nats`)));
     this.digitImage.clear();
     this.digitIndex = index;
     const paint = () => {

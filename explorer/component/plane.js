@@ -5,10 +5,9 @@
 
 import { el } from "./dom.js";
 import { Commands } from "./command.js";
-import { View } from "./geometry.js";
+import { STRIP_H, View, documentTop, layoutSizes } from "./geometry.js";
 import { Inputs } from "./inputs.js";
 import { PlaneLayers, posteriorOf } from "./layers.js";
-import { layoutPlane } from "./layout.js";
 import { Link } from "./link.js";
 import { ModelSource } from "./model.js";
 import { DecodePanel } from "./panel.js";
@@ -43,7 +42,7 @@ export class Plane {
     // Drawing.
     this.view = new View();
     this.layers = new PlaneLayers(); // the latent grid, the holes, the prior, the ellipses
-    this.top = null; // the component's document top at first layout; later changes above do not resize it
+    this.top = null; // the component's document top, from the first layout until the window resizes
     this.liveZ = null; // where livePixels were decoded
     this.livePixels = null; // the decode under the pointer
     this.framePending = this.painted = false;
@@ -226,8 +225,30 @@ export class Plane {
     if (this.model && this.view.ready) this.layers.start(this.model, this.view.range(), this.data.image_shape, () => this.baseChanged());
   }
 
-  /** Size the plot from the width the page gives and the window height below the component's top. */
-  layout(moved = false) { layoutPlane(this, moved); }
+  /**
+   * Size the parts from the room the page gives (geometry.js): the plot as large as the width and
+   * the window allow, the strip under it, the panel beside it or, compact, under the strip.
+   * `moved`: the component's top may have moved (a window resize, a change of layout); otherwise
+   * the top of the first layout holds, so that later changes above it do not resize the plane.
+   */
+  layout(moved = false) {
+    const width = Math.floor(this.root.clientWidth);
+    if (width <= 0) return;
+    if (moved || this.top === null) this.top = documentTop(this.root);
+    const compact = !!this.data.compact;
+    this.root.classList.toggle("lp-compact", compact);
+    const { side, w, h } = layoutSizes(width, this.top, window.innerHeight, compact);
+    const dpr = window.devicePixelRatio || 1;
+    if (side === this.view.side && w === this.renderer.width && dpr === this.renderer.dpr) return;
+    this.renderer.resize(w, h, dpr);
+    this.view.resize(side);
+    this.stage.style.width = this.stripRoot.style.width = `${w}px`;
+    this.stage.style.height = `${h}px`;
+    this.stripRoot.style.height = `${STRIP_H}px`;
+    this.inputs.setHeight(compact ? null : h + STRIP_H);
+    if (this.model && !(this.view.scale > 0)) this.fitView(false);
+    this.baseChanged();
+  }
 
   // ------------------------------------------------------------------ drawing, once per animation frame
   requestFrame() {
