@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 JS_TESTS = ROOT / "tests" / "js"
 NODE_MAJOR = 20  # node:test's describe/diagnostic and directory arguments as used there
 NODE_TIMEOUT_S = 300
+REQUIRE_NODE_ENV = "EXPLORER_REQUIRE_NODE"  # set by .ci/run: there a missing node fails instead of skipping
 MASK_AGREEMENT = 0.999  # hole masks: cells right at the threshold may flip with a scipy release
 NETWORK_KEYS = ("decode", "encode", "stats")  # torch's float32 outputs: thread counts move the last bits
 
@@ -84,15 +86,21 @@ def test_the_committed_oracles_are_what_the_project_computes_now():
                           "intended:\n  " + "\n  ".join(problems[:20]))
 
 
+def _unavailable(reason: str):
+    if os.environ.get(REQUIRE_NODE_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_NODE_ENV}=1 makes this a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip(f"Node.js is not on PATH: the JS unit tests in tests/js need node >= {NODE_MAJOR} "
+        _unavailable(f"Node.js is not on PATH: the JS unit tests in tests/js need node >= {NODE_MAJOR} "
                     "(Debian: apt-get install nodejs)")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     major = int(m.group(1)) if (m := re.match(r"v(\d+)", version)) else 0
     if major < NODE_MAJOR:
-        pytest.skip(f"node {version} is too old for tests/js: it needs node >= {NODE_MAJOR}")
+        _unavailable(f"node {version} is too old for tests/js: it needs node >= {NODE_MAJOR}")
     return node
 
 

@@ -1,5 +1,5 @@
 // What the Node tests share: the oracles (tests/js/oracles.json, written by tests/js/oracles.py),
-// the shipped models' files packed as the browser receives them (explorer/assets.py), the MNIST
+// the shipped models' files packed as the browser receives them (explorer/formats.py), the MNIST
 // test images, and a closeness check that names the worst entry.
 
 import assert from "node:assert/strict";
@@ -40,7 +40,7 @@ export function inflateBytes(b64) {
   return new Uint8Array(inflateSync(Buffer.from(b64, "base64")));
 }
 
-// explorer/assets.py: the decoder's Linear layers are the `model.decoder.<path>.weight` tensors in
+// explorer/formats.py: the decoder's Linear layers are the `model.decoder.<path>.weight` tensors in
 // module order (their paths compared as tuples of integers); the encoder's are
 // `model.encoder.<path>.weight` and then `model.to_stats.weight`.
 const DECODER_KEY = /^model\.decoder\.([\d.]+)\.weight$/;
@@ -57,7 +57,7 @@ function moduleOrder(keys, pattern) {
 }
 
 /**
- * explorer.assets.pack_decoder: each layer's weight (out, in) row-major then its bias, float32,
+ * explorer.formats.pack_decoder: each layer's weight (out, in) row-major then its bias, float32,
  * and the sizes [in of the first, out of each].
  * @returns {{buffer: ArrayBuffer, sizes: number[]}}
  */
@@ -84,7 +84,7 @@ export function packLayers(st, weightKeys) {
 const models = new Map();
 /**
  * A shipped model (pretrained/lam-<lam>.safetensors) as the browser gets it: its decoder and encoder
- * files, its test points (protocol.readPoints of explorer.assets.pack_points' bytes) and train codes.
+ * files, its test points (protocol.readPoints of explorer.formats.pack_points' bytes) and train codes.
  */
 export function loadModel(lam) {
   if (models.has(lam)) return models.get(lam);

@@ -142,12 +142,12 @@ def _nearest_queries(mu: np.ndarray, train_mu: np.ndarray, index, rng) -> list[d
 def _model(lam: str, test_images: np.ndarray) -> dict:
     import torch
 
-    from explorer import assets, density, latent
+    from explorer import density, formats, latent
     from explorer import checkpoint as ckpt_io
     from explorer.library import SHIPPED_DIR
     path = SHIPPED_DIR / f"lam-{lam}.safetensors"
     ckpt = ckpt_io.load(path)
-    arrays = assets.read_plane_arrays(path)
+    arrays = formats.read_plane_arrays(path)
     mu, logvar = arrays.test_mu, arrays.test_logvar
     rng = np.random.default_rng(0)
     # Random z, as tests/browser/test_plane.py draws them (fewer: their decodes are stored), and codes.
