@@ -133,7 +133,7 @@ def prune_cache(static_dir: str | Path, keep: tuple[str, ...] = (), max_bytes: i
 
 def cached_density_level(static_dir: str | Path, points: bytes, mu: np.ndarray, logvar: np.ndarray) -> float:
     """`density_level(mu, logvar)` of the test codes packed in `points`, kept in the cache beside
-    them (8 bytes, float64): computing it takes most of a second, and a restarted server or a
+    them (8 bytes, float64): computing it is slow, and a restarted server or a
     model explored again finds it there. A missing or unreadable file is computed afresh."""
     target = Path(static_dir) / CACHE_SUBDIR / _name("level", points)
     try:

@@ -20,7 +20,7 @@ from scipy.special import log_ndtr, ndtr
 HOLE_RATIO = 0.01  # a hole: q(z) below this share of p(z)
 TRUNCATE = 5.0  # a Gaussian's mass is counted in the cells within this many sigma of its mean (per axis)
 LEVEL_MASS = 0.99  # "within the data": the highest-density region holding this share of q's mass
-LEVEL_SAMPLES = 2000  # z ~ q drawn for that level: 20 fall below it; 2e7 Gaussian terms, ~1 s at publish time
+LEVEL_SAMPLES = 2000  # z ~ q drawn for that level: 20 fall below it (2e7 Gaussian terms at publish time)
 LEVEL_SEED = 0
 _CHUNK = 2**21  # (z, Gaussian) pairs per block of log_aggregate_posterior: 2 x 16 MB of float64
 

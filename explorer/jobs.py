@@ -17,7 +17,7 @@ Jobs train on the manager's device: a CUDA GPU when there is one (`TrainConfig.d
 Threads: `torch.set_num_threads` is process-wide, so the manager sets it once, in its
 constructor (1 by default), and jobs never change it (their `TrainConfig.threads` is
 ignored). One torch thread keeps training from starving the server and the page's own
-decodes; two threads stall 3-4x as soon as anything else wants a core.
+decodes: torch's threads wait for each other, so two stall whenever anything else wants a core.
 
 Nothing here imports Streamlit. Workers publish progress into each job under a lock as
 immutable `JobStatus` snapshots; the page polls `job.status()` (from `st.fragment(run_every=...)`).
@@ -62,7 +62,7 @@ from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress
 log = logging.getLogger(__name__)
 
 REPORT_EVERY_S = 0.5  # progress updates; the page redraws about every second
-JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU (100 takes a minute)
+JOB_IWAE_K = 10  # IWAE samples per test image when a job evaluates its model on the CPU, where 100 are slow
 GPU_IWAE_K = 100  # on a GPU, the shipped models' figure costs well under a second
 MAX_ACTIVE_PER_SESSION = 3  # jobs one browser session may have queued or running at once
 

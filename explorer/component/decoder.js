@@ -5,7 +5,7 @@
 /**
  * The Linear layers in a file of float32 weights (out, in) and biases (out,), layer by layer
  * (protocol.js). Each weight is stored transposed, (in, out): one contiguous row per input, so an
- * input that is zero (the units ReLU zeroed, about 80% of the widest layer's; a drawn digit's
+ * input that is zero (most of the widest layer's units, which ReLU zeroes; a drawn digit's
  * blank background) is skipped whole.
  */
 export function readLayers(buffer, sizes, name) {

@@ -26,7 +26,7 @@ def latent_plane(plane: PlaneAssets, settings: PlaneSettings = PlaneSettings(), 
     """Draw the plane, its decode panel and strip; return the finished drag and the view."""
     data = plane_data(plane, settings, command)
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
-    # first run (0.5-0.8 s before the plane can paint).
+    # first run, before the plane can paint.
     result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)
     return PlaneEvents(drag=read_drag(result.get(TRIGGER_DRAG), plane.n_points),
                        view=read_view(result.get(STATE_VIEW)))

@@ -2,9 +2,9 @@
 a section under the plane, closed when the page opens.
 
 Only what is open is drawn (the section and the tabs rerun the page when opened or switched):
-the table's grid and the chart's Plotly bundle take the browser's main thread for hundreds of ms
-and over a second to load, so they load when asked for, not while the plane answers its first
-clicks. Tab labels stay fixed, since the open tab is remembered by its label."""
+the table's grid and the chart's Plotly bundle hold the browser's main thread while they load,
+so they load when asked for, not while the plane answers its first clicks. Tab labels stay
+fixed, since the open tab is remembered by its label."""
 from __future__ import annotations
 
 import streamlit as st

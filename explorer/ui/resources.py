@@ -76,7 +76,7 @@ def manager():
 
 def publish_new_model(entry) -> None:
     """Publish a newly trained model's plane from its job's thread (`JobManager`'s on_saved), so
-    that exploring it finds `plane_assets` ready: its density level alone takes most of a second."""
+    that exploring it finds `plane_assets` ready: computing its density level is slow."""
     plane_assets(*stamp(entry.path))
 
 
