@@ -8,7 +8,8 @@
     page.py           the layout: title, the plane, then everything that needs torch
     plane.py          the plane, its sidebar widgets and downloads (torch-free until a download is asked for)
     compare.py        the compare view's second model and each plane's figures
-    tour.py           the guided tour: its steps as data, and its panel
+    tour_steps.py     the guided tour's steps, as data
+    tour.py           the guided tour's button and panel
     models.py         sidebar: the lambda slider, notices and training settings
     training.py       sidebar: this session's training job, live
     metrics.py        the explored model's test figures
