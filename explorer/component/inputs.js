@@ -14,7 +14,7 @@ export const TABS_H = 30; // CSS px of the tab row, matched by plane.css
 const DRAWN_COLOUR = "#000";
 
 export class Inputs {
-  /** @param {{requestFrame: () => void, select: (z: Z, index: number) => void}} plane */
+  /** @param {{requestFrame: () => void, select: (z: Z, index: number) => void, drawnMoved: (mu: Z) => void}} plane */
   constructor(shape, pointPane, plane) {
     this.shape = shape;
     this.plane = plane;
@@ -131,6 +131,7 @@ export class Inputs {
     const recon = this.decoder.decodeInto(mu[0], mu[1], new Float32Array(this.shape[0] * this.shape[1]));
     this.recon.showFloat(recon, "drawn");
     this.drawn = { input, mu, logvar, sigma, kl, recon, penUp, ms: null };
+    if (penUp === null) this.plane.drawnMoved(mu); // encoded again, by a new model
     this.stats.replaceChildren(el("div", {}, `q(z|x): \u03bc = ${point(mu)}`), el("div", {}, `\u03c3 = ${point(sigma)}`),
                                el("div", {}, "KL = ", el("b", { "data-testid": "draw-kl" }, `${number(kl, 2)} nats`)));
     this.plane.requestFrame();

@@ -6,14 +6,18 @@
 
 import { HOLE_RATIO, logAggregatePosterior, logPrior } from "./density.js";
 import { el, ImageView } from "./dom.js";
-import { number, point } from "./format.js";
+import { number, point, powerOfTen } from "./format.js";
 import { nearest, pointStats } from "./latent.js";
 
 
-/** q/p = exp(logRatio) in words: "3.2 times", "0.5% of", "about 10^−40 times". */
-function ratioWords(logRatio) {
+const POWER_LIMIT = 300; // beyond 10^±300 an exponent says nothing a person can use
+
+/** q/p = exp(logRatio) in words: "3.2 times", "0.5% of", "about 10⁻⁴⁰ times", "less than 10⁻³⁰⁰ of". */
+export function ratioWords(logRatio) {
   const r = Math.exp(logRatio), power = Math.round(logRatio / Math.LN10);
-  if (logRatio > Math.log(1e4) || logRatio < Math.log(1e-4)) return `about 10^${String(power).replace("-", "\u2212")} times`;
+  if (power > POWER_LIMIT) return `more than ${powerOfTen(POWER_LIMIT)} times`;
+  if (power < -POWER_LIMIT) return `less than ${powerOfTen(-POWER_LIMIT)} of`;
+  if (logRatio > Math.log(1e4) || logRatio < Math.log(1e-4)) return `about ${powerOfTen(power)} times`;
   if (r >= 1) return `${r.toFixed(r < 10 ? 1 : 0)} times`;
   const percent = 100 * r;
   return `${percent.toPrecision(percent < 1 ? 1 : 2)}% of`;
@@ -90,8 +94,8 @@ export class DecodePanel {
     this.verdict.dataset.within = String(within);
     this.verdict.dataset.hole = String(hole);
     this.verdict.dataset.logQ = String(logQ);
-    const lead = within ? "Within the data: the test digits' codes are dense here, so the decode resembles digits " +
-                          "the encoder has seen. "
+    const lead = within ? "Within the data: the test digits' codes are dense here, so the decoder was trained on " +
+                          "codes like this one. "
                         : "Off the data: outside the region that holds 99% of the test digits' codes (their " +
                           "aggregate posterior q(z)), so the decode is the decoder's own invention. ";
     this.verdict.textContent = lead + `Here q(z) is ${ratioWords(logQ - logP)} the prior's density p(z)` +

@@ -128,6 +128,7 @@ export class Plane {
     if (drag) this.report(drag); // Python's downloads follow the strip
     this.layers.clear();
     if (this.view.side > 0 && !(this.data.keep_axes && !first)) this.fitView(!first);
+    else { this.baseChanged(); this.startLayers(); } // the same view, the new model's points and layers
     this.toolbar.say("");
     this.refreshSelection();
     this.wantTrain();
@@ -153,6 +154,14 @@ export class Plane {
   }
 
   report(drag) { if (this.setTriggerValue) this.setTriggerValue(TRIGGER_DRAG, drag); }
+
+  /** The drawn digit was encoded again, by a new model: a strip that starts at it starts at its new mu. */
+  drawnMoved(mu) {
+    if (!this.model) return;
+    const drag = this.strip.moveDrawnStart(this.model, this.testImages, mu);
+    if (drag) this.report(drag);
+    this.requestFrame();
+  }
 
   // ------------------------------------------------------------------ pointer intents (PointerHandlers)
   ready() { return !!this.model && this.view.ready; }
@@ -297,7 +306,7 @@ export class Plane {
     this.renderer.drawFrame(view, {
       selection: selected ? selected.z : null,
       hover: hover >= 0 ? this.pointZ(hover) : kind === "linked" ? this.link.peerZ : null,
-      drag: drag ? { start: drag.start, end: drag.end, frames: this.strip.length } : null, ellipses,
+      drag: this.strip.path(), ellipses,
       marks: this.inputs.marks(),
     });
     this.inputs.painted(performance.now());

@@ -164,7 +164,7 @@ export class Renderer {
 
   /**
    * The base with this frame's overlays.
-   * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number}|null,
+   * @param {{selection: Z|null, hover: Z|null, drag: {start: Z, end: Z, frames: number, live: boolean}|null,
    *          ellipses: {mu: Z, sigma: Z, colour: string}[], marks?: {z: Z, kind: ("sample"|"drawn"), label?: string}[]}}
    *          overlays  ellipses: 1 and 2 sigma, axis-aligned
    */
@@ -203,12 +203,23 @@ export class Renderer {
     ctx.stroke();
   }
 
-  drawDrag(ctx, view, { start, end, frames }) {
+  /** The strip's line with a dot per frame: dashed while the drag is live, solid once it is done. */
+  drawDrag(ctx, view, { start, end, frames, live }) {
     const [ax, ay] = view.toScreen(start[0], start[1]);
     const [bx, by] = view.toScreen(end[0], end[1]);
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = live ? 1.5 : 2;
     ctx.strokeStyle = "rgba(0,0,0,0.8)";
-    ctx.setLineDash([4, 3]);
+    if (!live) {
+      ctx.beginPath();
+      ctx.moveTo(ax, ay);
+      ctx.lineTo(bx, by);
+      ctx.strokeStyle = "rgba(255,255,255,0.9)";
+      ctx.lineWidth = 4;
+      ctx.stroke();
+      ctx.strokeStyle = "rgba(0,0,0,0.85)";
+      ctx.lineWidth = 2;
+    }
+    ctx.setLineDash(live ? [4, 3] : []);
     ctx.beginPath();
     ctx.moveTo(ax, ay);
     ctx.lineTo(bx, by);

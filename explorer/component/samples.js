@@ -6,6 +6,7 @@ import { el, ImageView } from "./dom.js";
 
 const MARK_HIT = 7; // CSS px: a press this close to a mark is on it
 const STREAM_Z = 0; // the generator's stream for z; stream 1 + i draws sample i's pixels
+const SAMPLES_OFF = "Samples z ~ N(0, I) from the prior appear here, decoded, when they are switched on.";
 
 // A counter-based generator: the k-th number of a stream is a hash of (seed, stream, k), so any
 // number is made on its own and a seed always gives the same ones. The hash is mulberry32's
@@ -49,8 +50,7 @@ export class SampleGallery {
     this.means = []; // Float32Array per sample: the decoder's pixel probabilities
     this.shown = []; // what each cell shows: the means, or their Bernoulli draws
     this.decodedBy = null; // the decoder the means come from
-    this.caption = el("div", { class: "lp-samples-caption", "data-testid": "samples-caption" },
-                      "Samples z ~ N(0, I) from the prior appear here, decoded, when they are switched on.");
+    this.caption = el("div", { class: "lp-samples-caption", "data-testid": "samples-caption" }, SAMPLES_OFF);
     this.grid = el("div", { class: "lp-samples", "data-testid": "samples" });
     this.root = el("div", { class: "lp-samples-pane" }, this.caption, this.grid);
   }
@@ -72,6 +72,7 @@ export class SampleGallery {
   show(decoder) {
     if (!this.spec) {
       this.grid.replaceChildren();
+      this.caption.textContent = SAMPLES_OFF;
       this.caption.hidden = false;
       return;
     }

@@ -2,6 +2,7 @@
 // drag's start to the pointer, between the real test images nearest the two ends.
 
 import { el, ImageView } from "./dom.js";
+import { point } from "./format.js";
 import { nearest } from "./latent.js";
 
 const BUDGET_MS = 1; // per task of middle-frame decodes, after which the rest wait for the next task
@@ -40,6 +41,12 @@ export class Strip {
 
   get length() {
     return this.frames.length;
+  }
+
+  /** The line the strip decodes, live or finished, as the renderer draws it; null before any drag. */
+  path() {
+    const line = this.drag || this.done;
+    return line ? { start: line.start, end: line.end, frames: this.frames.length, live: !!this.drag } : null;
   }
 
   /**
@@ -86,9 +93,19 @@ export class Strip {
     return this.show(model, images, at(d.start, si), si, at(d.end, ei), ei, this.doneStartPixels);
   }
 
+  /** The drawn digit the finished strip starts at has a new mu (a new model encoded it): the strip
+   * starts there now. Returns the finished drag as it now is, or null if the strip does not start
+   * at a drawn digit. */
+  moveDrawnStart(model, images, mu) {
+    const d = this.done;
+    if (!d || !this.doneStartPixels) return null;
+    const endIndex = d.end_index === null ? -1 : d.end_index;
+    return this.show(model, images, [mu[0], mu[1]], -1, d.end, endIndex, this.doneStartPixels);
+  }
+
   /** Decode start -> end and show the real test digits at (or nearest) the ends; the DragEvent. */
   show(model, images, start, startIndex, end, endIndex, startPixels = null) {
-    this.finish(model.decoder, start, end);
+    this.finish(model.decoder, start, end, !!startPixels);
     this.showEnds(nearestTest(model.points, start, startIndex), nearestTest(model.points, end, endIndex), images,
                   startPixels);
     this.doneStartPixels = startPixels;
@@ -152,12 +169,12 @@ export class Strip {
     if (stale) this.requestRefresh();
   }
 
-  /** Every frame decoded on the line from start to end. */
-  finish(decoder, start, end) {
+  /** Every frame decoded on the line from start to end; `drawn`: the start is a drawn digit's code. */
+  finish(decoder, start, end, drawn = false) {
     this.targets(start, end).forEach((z, k) => this.decodeFrame(decoder, this.frames[k], z));
-    const f = (v) => v.toFixed(2);
-    this.caption.textContent = `${this.frames.length} decodings from z = (${f(start[0])}, ${f(start[1])}) to ` +
-      `(${f(end[0])}, ${f(end[1])}), between the real test digits nearest the ends`;
+    const ends = drawn ? "from your drawn digit to the real test digit nearest the end"
+                       : "between the real test digits nearest the ends";
+    this.caption.textContent = `${this.frames.length} decodings from z = ${point(start, 2)} to ${point(end, 2)}, ${ends}`;
   }
 
   /** The real test images at the ends, shown once the store has them. */
