@@ -27,14 +27,27 @@ def loss_rows(status) -> dict[str, list[float]]:
     return rows
 
 
-def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, height: int = 220) -> np.ndarray:
-    """The loss curves of `loss_rows` drawn into RGB pixels (height, width, 3) uint8: recon and
-    total above, KL below (its scale is a hundred times smaller), epochs 0..`epochs` across."""
-    from PIL import Image, ImageDraw
+FONT_PX = 13  # labels and ticks, readable in the sidebar and on a projector
+GREY = (90, 90, 90)
+
+
+def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, height: int = 240) -> np.ndarray:
+    """The loss curves of `loss_rows` drawn into RGB pixels (height, width, 3) uint8: a key on top,
+    recon and total in the upper panel, KL in the lower one (its scale is a hundred times smaller),
+    epochs 0..`epochs` across. Every label sits in the margins, clear of the curves."""
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.load_default(size=FONT_PX)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    left, right, gap = 44, width - 8, 18
-    panels = ((("recon", "total"), 6, height // 2 + 10), (("KL",), height // 2 + 10 + gap, height - 16))
+    left, right, key_h, axis_h, gap = 48, width - 6, FONT_PX + 8, FONT_PX + 6, 12
+    middle = key_h + (height - key_h - axis_h - gap) // 2
+    panels = ((("recon", "total"), key_h, middle), (("KL",), middle + gap, height - axis_h))
+    x = left
+    for name in ("recon", "total", "KL"):  # the key: a short line in the curve's colour, then its name
+        colour = CURVE_COLOURS[name]
+        draw.line([(x, key_h // 2), (x + 14, key_h // 2)], fill=colour, width=3)
+        draw.text((x + 18, key_h // 2), name, fill=colour, font=font, anchor="lm")
+        x += 18 + draw.textlength(name, font=font) + 14
     x_of = lambda e: left + (right - left) * e / max(epochs, 1)  # noqa: E731
     for names, top, bottom in panels:
         values = [v for n in names for v in rows[n]]
@@ -50,16 +63,12 @@ def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, heig
             points = [(x_of(e), y_of(v)) for e, v in zip(rows["epoch"], rows[name])]
             if len(points) > 1:
                 draw.line(points, fill=colour, width=2)
-            for x, y in points:
-                draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
-        draw.text((2, top), f"{hi:.4g}", fill=(90, 90, 90))
-        draw.text((2, bottom - 10), f"{lo:.4g}", fill=(90, 90, 90))
-        label_x = left + 4
-        for name in names:
-            draw.text((label_x, top + 2), name, fill=CURVE_COLOURS[name])
-            label_x += 8 * len(name) + 6
-    draw.text((left, height - 12), "0", fill=(90, 90, 90))
-    draw.text((right - 30, height - 12), f"epoch {epochs}", fill=(90, 90, 90))
+            for px, py in points:
+                draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
+        draw.text((left - 4, top), f"{hi:.4g}", fill=GREY, font=font, anchor="ra")
+        draw.text((left - 4, bottom), f"{lo:.4g}", fill=GREY, font=font, anchor="rd")
+    draw.text((left, height - 2), "0", fill=GREY, font=font, anchor="ld")
+    draw.text((right, height - 2), f"epoch {epochs}", fill=GREY, font=font, anchor="rd")
     return np.asarray(image)
 
 

@@ -75,7 +75,10 @@ def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries
     top, bottom = fig.layout.yaxis.range, fig.layout.yaxis2.range
     assert top[0] < 206.4 < top[1] and bottom[0] < 123.84 and 133.06 < bottom[1] < 150
     marked = [(x, y) for t in fig.data if t.mode == "markers" and t.name != "exploring" for x, y in zip(t.x, t.y)]
-    assert (charts.RATE_FLOOR, 206.4) in marked  # KL ~0 drawn at the floor of the log axis
+    assert (charts.ZERO, 206.4) in marked  # KL ~0 drawn at the axis's "≈ 0", not at a value it does not have
+    axis = fig.layout.xaxis2
+    assert axis.ticktext[0] == "≈ 0" and axis.tickvals[0] == charts.ZERO and "0.01" in axis.ticktext
+    assert [a.text for a in fig.layout.annotations if a.name == "axis-break"] == ["//"]
     # Labels: one per model, and no two label boxes overlap (as placed for the narrowest chart).
     labels = _labels(fig)
     assert sorted(a.text for a in labels) == sorted(f"λ={lam:g}" for lam, _, _ in SWEEP)
@@ -92,12 +95,28 @@ def test_rate_distortion_reads_with_lambda_0_and_a_collapsed_model_on_it(entries
         half = 3.5 * len(a.text) + 2
         boxes.append((cx - half, cy - 7.5, cx + half, cy + 7.5))
     assert not any(charts._overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
-    # Lines of equal negative ELBO: recon + KL = c along each.
+    # Lines of equal negative ELBO: recon + KL = c along each, and each labelled, the steep ones too.
     lines = [t for t in fig.data if t.mode == "lines"]
     assert len(lines) >= 4
+    line_labels = [a.text for a in _labels(fig, "elbo-label")]
     for t in lines:
         c = float(t.name.split("= ")[1])
         assert np.allclose(np.asarray(t.x) + np.asarray(t.y), c)
+        assert f"−ELBO {c:g}" in line_labels
+    assert any(a.textangle == -90 for a in _labels(fig, "elbo-label")), "the steep lines are labelled along themselves"
+
+
+def test_no_label_overlaps_a_line_label_nor_does_its_leader_cross_one():
+    # lambda = 100 at KL ~0 sits just under the flat line -ELBO 206's label, at the axis's left end.
+    points = [(-2.6, 205.8, "λ=100")]
+    reserved = [(-2.75, 206.0, "−ELBO 206", False), (-2.75, 208.0, "−ELBO 208", False), (1.3, 208.6, "−ELBO 225", True)]
+    offsets, boxes = charts._place_labels(points, (-2.75, 2.25), (204.6, 208.6), 90, reserved)
+    label, lines = boxes[-1], boxes[:-1]
+    assert not any(charts._overlap(label, b) for b in lines)
+    plot_w = charts.RD_MIN_WIDTH - charts.RD_MARGIN["l"] - charts.RD_MARGIN["r"]
+    px, py = (-2.6 + 2.75) / 5 * plot_w, (208.6 - 205.8) / 4 * 90
+    centre = (px + offsets[0][0], py + offsets[0][1])
+    assert not any(charts._crosses((px, py), centre, b, label) for b in lines)
 
 
 def test_library_rows_show_settings_metrics_and_the_current_model(entries):

@@ -42,13 +42,19 @@ def test_embedding_image_puts_each_digit_where_its_mu_is_in_its_colour():
     assert (flat.reshape(-1, 3) == [0x1f, 0x77, 0xb4]).all(1).any()
 
 
-def test_loss_image_draws_each_curve_in_its_colour():
+def test_loss_image_draws_each_curve_in_its_colour_with_its_key_above_and_nothing_clipped():
     rows = {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5], "total": [203.0, 184.0, 179.5]}
-    image = images.loss_image(rows, epochs=4, width=320, height=220)
-    assert image.shape == (220, 320, 3)
-    colours = {tuple(int(images.CURVE_COLOURS[n][i:i + 2], 16) for i in (1, 3, 5)): n for n in ("recon", "KL", "total")}
-    for colour, name in colours.items():
-        assert (image.reshape(-1, 3) == colour).all(1).sum() > 20, name
-    kl_rows = np.flatnonzero((image == list(next(c for c, n in colours.items() if n == "KL"))).all(2).any(1))
-    assert kl_rows.min() > 110  # KL is drawn in the lower panel
-    assert images.loss_image({"epoch": [], "recon": [], "KL": [], "total": []}, epochs=3).shape == (220, 320, 3)
+    image = images.loss_image(rows, epochs=4, width=320, height=240)
+    assert image.shape == (240, 320, 3)
+    colours = {n: tuple(int(images.CURVE_COLOURS[n][i:i + 2], 16) for i in (1, 3, 5)) for n in ("recon", "KL", "total")}
+    key_h = images.FONT_PX + 8
+    for name, colour in colours.items():
+        rows_with = np.flatnonzero((image == colour).all(2).any(1))
+        assert rows_with.min() < key_h, f"{name} has no key on top"
+        assert (image[key_h:] == colour).all(2).sum() > 20, name
+    kl_rows = np.flatnonzero((image[key_h:] == colours["KL"]).all(2).any(1)) + key_h
+    assert kl_rows.min() > 120  # KL is drawn in the lower panel
+    white = np.array([255, 255, 255])
+    for edge in (image[0], image[-1], image[:, 0], image[:, -1]):  # no label runs off the picture
+        assert (edge == white).all()
+    assert images.loss_image({"epoch": [], "recon": [], "KL": [], "total": []}, epochs=3).shape == (240, 320, 3)
