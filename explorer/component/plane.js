@@ -102,9 +102,12 @@ export class Plane {
     this.wantTrain();
   }
 
-  /** The training encodings, for neighbours: once the model they belong to is drawn. */
+  /** The training encodings, for a selection's neighbours: fetched once something is selected under
+   * the model they belong to, so a visitor who never clicks never costs the server that file. */
   wantTrain() {
-    if (this.painted && this.model && this.model.key === ModelSource.keyOf(this.data)) this.source.wantTrain(this.data);
+    if (this.panel.selected && this.model && this.model.key === ModelSource.keyOf(this.data)) {
+      this.source.wantTrain(this.data);
+    }
   }
 
   applyTrain(url, points) {
@@ -147,6 +150,7 @@ export class Plane {
 
   select(z, index) {
     this.panel.select(z, index);
+    this.wantTrain();
     this.inputs.show("point");
     this.pointerFresh = false;
     this.refreshSelection();
@@ -319,7 +323,6 @@ export class Plane {
       this.root.dataset.painted = "true";
       this.reportView(); // at once: Python sends the rest of the page when the plane has painted
       this.startLayers();
-      setTimeout(() => this.wantTrain(), 0);
     }
   }
 

@@ -86,10 +86,16 @@ function expectBytes(buffer, size, name) {
 
 const FETCHES = new Map(); // url -> Promise<ArrayBuffer>, shared by every plane on the page
 
+// Asked for as the range "bytes=0-": the server then answers 206 with the file as it is on disk,
+// where a plain request has it gzip the file anew for every visitor (Streamlit compresses what it
+// serves from app/static), which costs the server far more CPU than sending it, for float data
+// that hardly shrinks.
+const WHOLE_FILE = { headers: { Range: "bytes=0-" } };
+
 /** The whole file at url, fetched once per page. */
 export function fetchOnce(url) {
   if (!FETCHES.has(url)) {
-    const p = fetch(new URL(url, document.baseURI).href).then((r) => {
+    const p = fetch(new URL(url, document.baseURI).href, WHOLE_FILE).then((r) => {
       if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
       return r.arrayBuffer();
     });
