@@ -4,7 +4,7 @@
 // never the plane object itself, so the plane's insides can change without touching a test.
 // Its own elements are found through the DOM by data-testid; this is for what the DOM cannot tell.
 //
-// State (each read returns a copy):
+// Reads (plain data, pixel arrays copied; `element` the one DOM node):
 //   element                the root element [data-testid=latent-plane], to find the plane's own parts by
 //                          data-testid from a page script (Streamlit puts it in a shadow root, out of
 //                          reach of document.querySelector)
@@ -87,7 +87,6 @@ export function exposeHooks(plane) {
                                         neighboursShown()));
   };
   const api = {
-    plane, // the plane itself, until the tests and benches read only the named hooks
     element: plane.root,
     get ready() { return !!(plane.model && plane.painted); },
     get paintedAt() { return plane.paintedAt; },
@@ -196,4 +195,12 @@ export function exposeHooks(plane) {
   };
   plane.root.latentPlane = api;
   window.__latentPlane = api;
+  // Once the plane is destroyed (its root leaves the page) its hooks go too, unless a newer plane's
+  // replaced them: index.js's own check compares window.__latentPlane.plane, which is not exposed.
+  const gone = new MutationObserver(() => {
+    if (plane.root.parentNode) return;
+    gone.disconnect();
+    if (window.__latentPlane === api) delete window.__latentPlane;
+  });
+  if (plane.root.parentNode) gone.observe(plane.root.parentNode, { childList: true });
 }
