@@ -213,5 +213,5 @@ def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.2
             inside = page.evaluate("([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight", [x, y])
             lost.append(answer if inside else f"{answer}; the plot was pushed out of the window")
         latencies.append(answer if not isinstance(answer, str) else None)
-        time.sleep(pause_s)
+        time.sleep(pause_s)  # a person's pause between clicks, not a wait for the page
     return latencies
