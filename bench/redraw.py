@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from tests.browser import harness  # noqa: E402
 from tests.browser.harness import PLANE  # noqa: E402
+from tests.browser.page_helpers import wait_loaded  # noqa: E402
 
 # The baseline, in the page: every visible dot drawn by the canvas as a sprite, as the plane's
 # renderer would without its JS blend; the same projected points, palette, radius and alpha.
 BASELINE = """() => {
-  const p = window.__latentPlane.plane, r = p.renderer, view = p.view, points = p.model.points;
-  const dpr = r.dpr, rect = view.rect(), palette = p.data.palette, ctx = r.baseCtx;
-  const sprites = r.dots.map(({ size, coverage, rgb }) => {
+  const api = window.__latentPlane;
+  const sprites = api.dots().map(({ size, coverage, rgb }) => {
     const c = document.createElement("canvas");
     c.width = c.height = size;
     const g = c.getContext("2d"), image = g.createImageData(size, size);
@@ -39,35 +39,25 @@ BASELINE = """() => {
     g.putImageData(image, 0, 0);
     return c;
   });
-  const t0 = performance.now();
-  r.project(view, points);
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, r.base.width, r.base.height);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(rect.left * dpr, rect.top * dpr, rect.width * dpr, rect.height * dpr);
-  ctx.clip();
   const half = sprites[0].width / 2;
-  for (let i = 0; i < points.n; i++) {
-    const label = points.labels[i];
-    ctx.drawImage(sprites[label % palette.length], Math.round(r.sx[i] * dpr - half), Math.round(r.sy[i] * dpr - half));
-  }
-  ctx.restore();
-  r.drawAxes(ctx, view);
-  r.baseDirty = true;
-  return performance.now() - t0;
+  return api.redrawBaseWith((ctx, { n, sx, sy, labels, dpr }) => {
+    for (let i = 0; i < n; i++) {
+      const sprite = sprites[labels[i] % sprites.length];
+      ctx.drawImage(sprite, Math.round(sx[i] * dpr - half), Math.round(sy[i] * dpr - half));
+    }
+  });
 }"""
 
 
 def measure(rounds: int) -> dict:
     from playwright.sync_api import sync_playwright
     with harness.app_server(harness.model_path()) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(harness.CHROMIUM), args=harness.CHROMIUM_ARGS)
+        browser = harness.launch_chromium(pw)
         context = browser.new_context(viewport=harness.VIEWPORT)
         page = context.new_page()
         harness.open_app(page, url)
-        page.wait_for_timeout(3000)  # the rest of the page has loaded
+        wait_loaded(page)  # the rest of the page has loaded
+        harness.wait_idle(page)  # and the plane has nothing left to fetch or draw
         paint_s = page.evaluate(f"{PLANE}.paintedAt") / 1000
         ours, baseline = [], []
         for _ in range(rounds):

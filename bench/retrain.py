@@ -49,6 +49,7 @@ from explorer.jobs import JobManager, JobState  # noqa: E402
 from explorer.plans import training_config  # noqa: E402
 from explorer.library import SHIPPED_DIR, ModelLibrary  # noqa: E402
 from tests.browser import harness  # noqa: E402
+from tests.browser.page_helpers import set_training, step_lam, wait_loaded  # noqa: E402
 
 NEIGHBOURS = 8
 BROWSER_JOB_EPOCHS = 40  # long enough to outlast the clicks; the job is cancelled after them
@@ -164,17 +165,12 @@ def browser_clicks(model: Path, clicks: int, seed: int) -> dict:
         page = browser.new_page(viewport=harness.VIEWPORT)
         with harness.app_server(model, models_dir=Path(models_dir)) as url:
             harness.open_app(page, url)
-            page.wait_for_selector(".st-key-library_open", state="attached", timeout=60_000)  # the first run is over
-            time.sleep(1.0)
+            wait_loaded(page)  # the page's first full run is over and drawn
             harness.click_latencies(page, 2, rng)  # first clicks warm caches; not counted
             idle = harness.click_latencies(page, clicks, rng)
 
-            sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_label("Epochs").fill(str(BROWSER_JOB_EPOCHS))
-            sidebar.get_by_label("Epochs").press("Enter")
-            page.wait_for_timeout(1000)
-            page.locator(".st-key-lam").get_by_role("slider").focus()
-            page.keyboard.press("ArrowRight")  # one stop up: a lambda with no model; the page offers to train it
+            set_training(page, "Epochs", BROWSER_JOB_EPOCHS)
+            step_lam(page, "ArrowRight")  # one stop up: a lambda with no model; the page offers to train it
             page.locator(".st-key-train_now").get_by_role("button").click(timeout=30_000)
             panel = page.locator(".st-key-job-panel")
             page.wait_for_selector(".st-key-live-embedding", timeout=60_000)  # training, past loading data

@@ -91,10 +91,13 @@ def launch_chromium(playwright):
 
 
 @contextmanager
-def opened_app(chromium, url: str, **context_options):
-    """A page of the app in a fresh browser context, opened with `open_app`; on leaving, the
-    context is closed and any JavaScript error the page raised fails the caller."""
+def opened_app(chromium, url: str, init_scripts: tuple[str, ...] = (), **context_options):
+    """A page of the app in a fresh browser context (each of `init_scripts` run in it before the
+    page's own scripts), opened with `open_app`; on leaving, the context is closed and any
+    JavaScript error the page raised fails the caller."""
     context = chromium.new_context(viewport=VIEWPORT, **context_options)
+    for script in init_scripts:
+        context.add_init_script(script)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -110,10 +113,35 @@ def open_app(page, url: str, timeout_s: float = 60) -> None:
     page.wait_for_function(f"{PLANE} && {PLANE}.ready", timeout=timeout_s * 1000)
 
 
+def after_frames(page, n: int = 2) -> None:
+    """Return once the page has run n more animation frames: a frame the plane was asked to draw
+    before this call has been drawn (its callback was queued ahead of ours)."""
+    page.evaluate("(n) => new Promise((resolve) => { const tick = () => (--n > 0 ? requestAnimationFrame(tick) : "
+                  "resolve()); requestAnimationFrame(tick); })", n)
+
+
+def wait_idle(page, timeout: float = 30_000) -> None:
+    """Wait until nothing any plane of the page shows is out of date or on its way (hooks.js
+    `idle()`): every frame asked for drawn, the grid and holes (where shown) done for the view,
+    the model, its files and the images its panel and strip show all in."""
+    page.wait_for_function(f"() => {{ const planes = {PLANES_IN}(document); "
+                           "return planes.length > 0 && planes.every((e) => e.latentPlane && e.latentPlane.idle()); }",
+                           polling="raf", timeout=timeout)
+
+
 def read_png(blob: bytes) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
 
+
+# Every plane element ([data-testid=latent-plane], its hooks as .latentPlane) under `node`, in
+# shadow roots too: Streamlit renders the component in a shadow root, where querySelector from the
+# document does not reach (Playwright's locators do).
+PLANES_IN = """(function planesIn(node) {
+  const found = [...node.querySelectorAll('[data-testid=latent-plane]')];
+  for (const e of node.querySelectorAll('*')) if (e.shadowRoot) found.push(...planesIn(e.shadowRoot));
+  return found;
+})"""
 
 # An init script: from the plane's first painted frame on, window.__shift.max is the largest move
 # or resize of the plot (px), sampled every animation frame.
@@ -123,7 +151,7 @@ TRACK_SHIFT = """(() => {
   const tick = () => {
     const api = window.__latentPlane;
     if (api && api.ready) {
-      const b = api.plane.canvas.getBoundingClientRect(), f = shift.first;
+      const r = api.plotRect(), b = { x: r.left, y: r.top, width: r.width, height: r.height }, f = shift.first;
       if (!f) shift.first = { x: b.x, y: b.y, w: b.width, h: b.height };
       else shift.max = Math.max(shift.max, Math.abs(b.x - f.x), Math.abs(b.y - f.y), Math.abs(b.width - f.w),
                                 Math.abs(b.height - f.h));
@@ -147,19 +175,19 @@ def z_text(z) -> str:
 # Resolves with ms from the last click's pointerup to the first animation frame after the panel
 # shows that click's z: the frame in which a person sees the answer.
 WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
-  const api = window.__latentPlane;
-  if (!api) { reject(new Error('no plane on the page')); return; }
+  const api = window.__latentPlane, root = api && api.element;
+  if (!root) { reject(new Error('no plane on the page')); return; }
   const minus = (v) => v.toFixed(3).replace('-', '\u2212');
   const check = () => {
     const c = api.lastClick;
     if (!c || c.t <= since) return false;
-    const panel = api.plane.root.querySelector('[data-testid=panel-z]');
+    const panel = root.querySelector('[data-testid=panel-z]');
     if (!panel || !panel.textContent.includes(`(${minus(c.z[0])}, ${minus(c.z[1])})`)) return false;
     requestAnimationFrame(() => resolve(performance.now() - c.t));
     return true;
   };
   const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
-  observer.observe(api.plane.root, { subtree: true, childList: true, characterData: true });
+  observer.observe(root, { subtree: true, childList: true, characterData: true });
   setTimeout(() => {
     observer.disconnect();
     const c = api.lastClick, replaced = window.__latentPlane !== api;
@@ -185,5 +213,5 @@ def click_latencies(page, n: int, rng: np.random.Generator, pause_s: float = 0.2
             inside = page.evaluate("([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight", [x, y])
             lost.append(answer if inside else f"{answer}; the plot was pushed out of the window")
         latencies.append(answer if not isinstance(answer, str) else None)
-        time.sleep(pause_s)
+        time.sleep(pause_s)  # a person's pause between clicks, not a wait for the page
     return latencies

@@ -9,13 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.browser import harness
 from tests.browser.drawing_helpers import SEVEN, draw_digit
-from tests.browser.page_helpers import keyed, open_page, settle
-
-PLANE = harness.PLANE
+from tests.browser.harness import PLANE, wait_idle
+from tests.browser.page_helpers import keyed, open_page, pointer_away, rerun_after
 
 
 def click_and_drag(page) -> None:
@@ -28,8 +27,8 @@ def click_and_drag(page) -> None:
     page.mouse.move(b["x"], b["y"], steps=30)
     page.mouse.up()
     page.mouse.click(c["x"], c["y"])
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(800)
+    pointer_away(page)
+    wait_idle(page)  # the click's panel and the strip with their images, drawn
 
 
 def shoot(page, out: Path, name: str) -> None:
@@ -41,7 +40,7 @@ def shoot(page, out: Path, name: str) -> None:
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with harness.app_server(harness.model_path()) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(harness.CHROMIUM), args=harness.CHROMIUM_ARGS)
+        browser = harness.launch_chromium(p)
         for width, height in ((1400, 900), (1920, 1080)):
             page = open_page(browser, url, viewport={"width": width, "height": height})
             click_and_drag(page)
@@ -49,17 +48,17 @@ def main(out: Path) -> int:
             page.close()
         page = open_page(browser, url)
         draw_digit(page, SEVEN)
-        page.wait_for_timeout(500)
+        wait_idle(page)
         shoot(page, out, "drawn-digit")
-        keyed(page, "tour_start").get_by_role("button").click()
-        settle(page)
+        with rerun_after(page):
+            keyed(page, "tour_start").get_by_role("button").click()
         for step in range(1, 7):
-            page.wait_for_function(f"{PLANE} && {PLANE}.ready", timeout=60_000)
-            page.wait_for_timeout(2500)  # layers computed in slices, the grid, the strip
+            expect(keyed(page, "tour")).to_contain_text(f"Tour {step} of 6", timeout=30_000)
+            wait_idle(page, timeout=60_000)  # each plane's model, layers (computed in slices), strip and images
             shoot(page, out, f"tour-{step}")
             if step < 6:
-                keyed(page, "tour_next").get_by_role("button").click()
-                settle(page)
+                with rerun_after(page):
+                    keyed(page, "tour_next").get_by_role("button").click()
         browser.close()
     return 0
 

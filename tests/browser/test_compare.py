@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.harness import after_frames
 from tests.browser.page_helpers import (expect_exploring, keyed, lam_slider, no_traceback, plane_call, toggle,
                                         wait_plane)
 
@@ -17,8 +18,9 @@ COMPARE = "Compare two models side by side"
 def _patch(page, key: str, z, half: int = 8) -> np.ndarray:
     """The plane's canvas pixels (RGBA) in a square of 2 * half CSS px around latent z."""
     return np.array(plane_call(page, key, """(() => {
-        const [sx, sy] = p.plane.view.toScreen(arg.z[0], arg.z[1]), d = p.plane.renderer.dpr;
-        const h = arg.half * d, ctx = p.plane.canvas.getContext('2d');
+        const canvas = el.querySelector('[data-testid=plane-canvas]'), b = canvas.getBoundingClientRect();
+        const at = p.toClient(arg.z[0], arg.z[1]), sx = at.x - b.left, sy = at.y - b.top;
+        const d = window.devicePixelRatio || 1, h = arg.half * d, ctx = canvas.getContext('2d');
         return Array.from(ctx.getImageData(Math.round(sx * d - h), Math.round(sy * d - h), 2 * h, 2 * h).data);
     })()""", {"z": list(z), "half": half}))
 
@@ -31,7 +33,7 @@ def _same_view(page) -> bool:
 def test_the_compare_view_shares_the_pointer_and_locks_the_axes(page):
     toggle(page, COMPARE)
     wait_plane(page, "plane_b")
-    wait_plane(page, "plane", "p.plane.data.compact")
+    wait_plane(page, "plane", "p.settings().compact")
     # Side by side in the window, each captioned with its model's figures.
     a, b = (plane_call(page, k, "p.plotRect()") for k in ("plane", "plane_b"))
     assert a["left"] + a["width"] < b["left"] and b["left"] + b["width"] <= 1400 and a["top"] == b["top"]
@@ -45,29 +47,32 @@ def test_the_compare_view_shares_the_pointer_and_locks_the_axes(page):
                         {"x": a["left"] + 0.3 * a["width"], "y": a["top"] + 0.7 * a["height"]})
     before = _patch(page, "plane_b", z_mark)
     page.mouse.move(a["left"] + 0.3 * a["width"], a["top"] + 0.7 * a["height"])
-    page.wait_for_function("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    after_frames(page)
     left, right = plane_call(page, "plane", "p.live()"), plane_call(page, "plane_b", "p.live()")
     assert right["z"] == left["z"] == plane_call(page, "plane_b", "p.peerZ")
     assert np.allclose(right["pixels"], plane_call(page, "plane_b", "p.decode([arg])[0]", left["z"]), atol=1e-6)
     assert np.abs(np.subtract(right["pixels"], left["pixels"])).max() > 0.1, "two models, two decodes"
     assert np.abs(_patch(page, "plane_b", left["z"]) - before).max() > 60, "no mark where the left pointer is"
     page.mouse.move(a["left"] - 40, a["top"] + 10)  # off the plot: the mark goes
-    page.wait_for_function("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    after_frames(page)
     assert plane_call(page, "plane_b", "p.peerZ") is None
 
-    # Zooming one locked plane zooms both; unlocked, only the one under the wheel.
+    # Zooming one locked plane zooms both; unlocked, only the one under the wheel. A plane shares
+    # its view with its peers as it takes the wheel's zoom, in the same task: once the left plane
+    # has zoomed, the right one has followed or never will.
     start = plane_call(page, "plane", "p.view()")
     page.mouse.move(a["left"] + 0.5 * a["width"], a["top"] + 0.5 * a["height"])
     page.mouse.wheel(0, -400)
-    page.wait_for_timeout(600)
+    wait_plane(page, "plane", "p.view().x[0] !== arg.x[0]", start)
     zoomed = plane_call(page, "plane", "p.view()")
     assert zoomed["x"][1] - zoomed["x"][0] < 0.8 * (start["x"][1] - start["x"][0])
     assert _same_view(page)
     toggle(page, "Lock the two planes' axes")
-    wait_plane(page, "plane", "!p.plane.data.lock_axes")
+    wait_plane(page, "plane", "!p.settings().lock_axes")
+    wait_plane(page, "plane_b", "!p.settings().lock_axes")
     page.mouse.move(a["left"] + 0.5 * a["width"], a["top"] + 0.5 * a["height"])
     page.mouse.wheel(0, -400)
-    page.wait_for_timeout(600)
+    wait_plane(page, "plane", "p.view().x[0] !== arg.x[0]", zoomed)
     assert not _same_view(page)
     right_view = plane_call(page, "plane_b", "p.view()")
     assert np.allclose(right_view["x"] + right_view["y"], zoomed["x"] + zoomed["y"])
@@ -75,11 +80,11 @@ def test_the_compare_view_shares_the_pointer_and_locks_the_axes(page):
 
 
 def _switch_to_lam0(page) -> None:
-    points = plane_call(page, "plane", "p.plane.data.points_url")
+    points = plane_call(page, "plane", "p.settings().points_url")
     lam_slider(page).focus()
     page.keyboard.press("Home")  # the slider's first stop, lambda = 0 (shipped)
     expect_exploring(page, "lam-0")
-    wait_plane(page, "plane", "p.plane.data.points_url !== arg", points)
+    wait_plane(page, "plane", "p.settings().points_url !== arg", points)
 
 
 @pytest.mark.parametrize("keep", [False, True])
@@ -87,18 +92,19 @@ def test_keep_axes_holds_the_view_over_a_model_switch(page, keep):
     expect(lam_slider(page)).to_be_visible(timeout=60_000)
     if keep:
         toggle(page, "Keep the axes when the model changes")
-        wait_plane(page, "plane", "p.plane.data.keep_axes")
+        wait_plane(page, "plane", "p.settings().keep_axes")
     before = plane_call(page, "plane", "p.view()")
-    _switch_to_lam0(page)
-    page.wait_for_timeout(600)
+    _switch_to_lam0(page)  # the plane shows lambda = 0: the view has been kept or fitted to it
     after = plane_call(page, "plane", "p.view()")
     width = lambda v: v["x"][1] - v["x"][0]  # noqa: E731
     if keep:  # lambda = 0's codes now run far off the plot: the spread is seen, not read off the ticks
         assert after == before
-        inside = plane_call(page, "plane", """(() => { const v = p.view(), mu = p.plane.model.points.mu; let k = 0;
-            for (let i = 0; i < mu.length; i += 2) k += mu[i] >= v.x[0] && mu[i] <= v.x[1] && mu[i + 1] >= v.y[0]
-                                                   && mu[i + 1] <= v.y[1];
-            return k / (mu.length / 2); })()""")
+        inside = plane_call(page, "plane", """(() => { const v = p.view(), n = p.nPoints(); let k = 0;
+            for (let i = 0; i < n; i++) {
+              const [x, y] = p.point(i).z;
+              k += x >= v.x[0] && x <= v.x[1] && y >= v.y[0] && y <= v.y[1];
+            }
+            return k / n; })()""")
         assert inside < 0.9
     else:
         assert width(after) > 5 * width(before), "without keep, the view fits lambda = 0's spread"

@@ -9,31 +9,15 @@ from playwright.sync_api import expect
 from scipy import stats
 
 from explorer import drawing, export, latent
-from explorer.data import load_split
+from tests.browser import harness
 from tests.browser.drawing_helpers import FOUR, ONE, SEVEN, draw_digit, pad_box
-from tests.browser.harness import PLANE, by_test_id, z_text
-from tests.browser.test_plane import _away, _canvas, _client, _grey, _isolated_point, _switch, _torch_decode
+from tests.browser.harness import PLANE, by_test_id, wait_idle, z_text
+from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, show_model,
+                                        torch_decode)
 
 pytestmark = pytest.mark.browser
 
 SAMPLES = {"n": 16, "seed": 7, "bernoulli": False}
-
-
-@pytest.fixture(scope="module")
-def shared_page(chromium, app_url):
-    """One page for the tests below that each start from no samples, an empty pad and the Point
-    tab: opening the app costs more than these tests' own work on a shared 2-core machine."""
-    from tests.browser import harness
-    with harness.opened_app(chromium, app_url) as page:
-        yield page
-
-
-@pytest.fixture
-def page(shared_page):
-    shared_page.evaluate(f"{PLANE}.update({{samples: null}}); {PLANE}.plane.inputs.pad.clear(); "
-                         f"{PLANE}.plane.inputs.show('point')")
-    _away(shared_page)
-    return shared_page
 
 
 def _show_samples(page, **spec):
@@ -56,30 +40,30 @@ def _in_view(page, z) -> bool:
 def _canvas_px(page, z):
     """Canvas pixel (row, col) of latent z."""
     b = page.get_by_test_id("plane-canvas").bounding_box()
-    x, y = _client(page, z)
+    x, y = client_xy(page, z)
     return int(round(y - b["y"] - 0.5)), int(round(x - b["x"] - 0.5))
 
 
-def test_samples_from_the_prior_are_marked_on_the_plane_and_decoded_as_torch_does(page, checkpoint):
-    _away(page)
-    page.wait_for_timeout(300)
-    before = _canvas(page, "[data-testid=plane-canvas]")
+def test_samples_from_the_prior_are_marked_on_the_plane_and_decoded_as_torch_does(reset_page, checkpoint):
+    page = reset_page
+    wait_idle(page)  # the frame without the pointer's decode is drawn
+    before = canvas_pixels(page, "[data-testid=plane-canvas]")
     _show_samples(page)
     assert page.evaluate(f"{PLANE}.tab()") == "samples"
     expect(by_test_id(page, "samples-caption")).to_contain_text("16 samples z ~ N(0, I) (seed 7)")
     samples = page.evaluate(f"{PLANE}.samples()")
     z = np.array([s["z"] for s in samples])
     assert z.shape == (16, 2) and z.tolist() == page.evaluate(f"{PLANE}.sampleZ(7, 16)")
-    expected = _torch_decode(checkpoint, z)
+    expected = torch_decode(checkpoint, z)
     assert np.abs(np.array([s["mean"] for s in samples]) - expected).max() < 1e-4
     cells = by_test_id(page, "sample-image")
     expect(cells).to_have_count(16)
-    assert np.abs(_grey(page, "[data-testid=sample-image]:nth-child(5)")
+    assert np.abs(grey_pixels(page, "[data-testid=sample-image]:nth-child(5)")
                   - export.to_uint8(expected[4].reshape(28, 28)).astype(int)).max() <= 1
 
     # On the plot: a white diamond outlined in black at each sample, and nothing else changed.
-    page.wait_for_timeout(300)
-    after = _canvas(page, "[data-testid=plane-canvas]")
+    wait_idle(page)
+    after = canvas_pixels(page, "[data-testid=plane-canvas]")
     marks = [_canvas_px(page, zi) for zi in z if _in_view(page, zi)]
     assert len(marks) >= 12
     rows, cols = np.nonzero(np.abs(after - before).sum(-1) > 0)
@@ -93,7 +77,8 @@ def test_samples_from_the_prior_are_marked_on_the_plane_and_decoded_as_torch_doe
         assert (ring.max(-1) < 80).sum() >= 8, "no black outline around the mark"
 
 
-def test_the_generator_gives_the_same_z_for_a_seed_and_looks_standard_normal(page):
+def test_the_generator_gives_the_same_z_for_a_seed_and_looks_standard_normal(reset_page):
+    page = reset_page
     a = page.evaluate(f"{PLANE}.sampleZ(5, 64)")
     assert a == page.evaluate(f"{PLANE}.sampleZ(5, 64)") and a != page.evaluate(f"{PLANE}.sampleZ(6, 64)")
     assert page.evaluate(f"{PLANE}.sampleZ(5, 16)") == a[:16]
@@ -104,12 +89,13 @@ def test_the_generator_gives_the_same_z_for_a_seed_and_looks_standard_normal(pag
     assert abs(np.corrcoef(z.T)[0, 1]) < 0.05
 
 
-def test_bernoulli_samples_are_binary_and_average_to_the_mean_image(page, checkpoint):
+def test_bernoulli_samples_are_binary_and_average_to_the_mean_image(reset_page, checkpoint):
+    page = reset_page
     _show_samples(page, bernoulli=True)
     samples = page.evaluate(f"{PLANE}.samples()")
     shown = np.array([s["shown"] for s in samples])
     assert set(np.unique(shown)) <= {0.0, 1.0} and shown.sum() > 0
-    np.testing.assert_array_equal(np.unique(_grey(page, "[data-testid=sample-image]")), [0, 255])
+    np.testing.assert_array_equal(np.unique(grey_pixels(page, "[data-testid=sample-image]")), [0, 255])
     expect(by_test_id(page, "samples-caption")).to_contain_text("one Bernoulli draw of every pixel")
     # Over many seeds one pixel draw of the first sample's decode averages to its probability.
     p = np.array(samples[0]["mean"])
@@ -126,26 +112,28 @@ def test_bernoulli_samples_are_binary_and_average_to_the_mean_image(page, checkp
     assert np.abs(np.array(page.evaluate(f"{PLANE}.samples()")[0]["shown"]) - p).max() == 0
 
 
-def test_a_click_on_a_sample_selects_its_z(page, checkpoint):
+def test_a_click_on_a_sample_selects_its_z(reset_page, checkpoint):
+    page = reset_page
     _show_samples(page)
     z = [s["z"] for s in page.evaluate(f"{PLANE}.samples()")]
     target = next(zi for zi in z if _in_view(page, zi)
                   and min(np.hypot(*(np.subtract(zi, o))) for o in z if o is not zi) > 0.3)
-    x, y = _client(page, target)
+    x, y = client_xy(page, target)
     page.mouse.click(x + 2, y - 1)  # a little off the centre: still on the mark
     assert page.evaluate(f"{PLANE}.lastClick")["z"] == target
     assert page.evaluate(f"{PLANE}.tab()") == "point"
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(target)}")
     selected = np.array(page.evaluate(f"{PLANE}.selection()")["pixels"])
-    assert np.abs(selected - _torch_decode(checkpoint, [target])[0]).max() < 1e-4
+    assert np.abs(selected - torch_decode(checkpoint, [target])[0]).max() < 1e-4
     # A click on a sample's decode in the gallery selects it too.
     by_test_id(page, "tab-samples").click()
     by_test_id(page, "sample-image").nth(3).click()
     assert page.evaluate(f"{PLANE}.selection()")["z"] == z[3] and page.evaluate(f"{PLANE}.tab()") == "point"
 
 
-def test_the_in_browser_encoder_matches_torch_on_test_images(page, checkpoint):
-    images = load_split("test").images[:300].reshape(300, -1) / 255
+def test_the_in_browser_encoder_matches_torch_on_test_images(reset_page, checkpoint, mnist_test):
+    page = reset_page
+    images = mnist_test.images[:300].reshape(300, -1) / 255
     by_test_id(page, "tab-draw").click()
     page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     out = page.evaluate(f"(xs) => {PLANE}.encode(xs)", images.tolist())
@@ -168,10 +156,11 @@ def _check_drawn(page, checkpoint):
     mu, logvar = _torch_encode(checkpoint, [reference])
     assert np.abs(np.array(drawn["mu"]) - mu[0]).max() < 1e-4
     assert np.abs(np.array(drawn["logvar"]) - logvar[0]).max() < 1e-4
-    recon = _torch_decode(checkpoint, [drawn["mu"]])[0]
+    recon = torch_decode(checkpoint, [drawn["mu"]])[0]
     assert np.abs(np.array(drawn["recon"]) - recon).max() < 1e-4
-    assert np.abs(_grey(page, "[data-testid=draw-input]") - export.to_uint8(reference).astype(int)).max() <= 1
-    assert np.abs(_grey(page, "[data-testid=draw-recon]") - export.to_uint8(recon.reshape(28, 28)).astype(int)).max() <= 1
+    assert np.abs(grey_pixels(page, "[data-testid=draw-input]") - export.to_uint8(reference).astype(int)).max() <= 1
+    shown = grey_pixels(page, "[data-testid=draw-recon]")
+    assert np.abs(shown - export.to_uint8(recon.reshape(28, 28)).astype(int)).max() <= 1
     # The figures shown are the browser's mu and logvar (torch's to 1e-4, above) written out, and
     # their KL is torch's for torch's q(z|x).
     mu_b, logvar_b = np.array(drawn["mu"]), np.array(drawn["logvar"])
@@ -187,7 +176,8 @@ def _check_drawn(page, checkpoint):
     return drawn, reference
 
 
-def test_a_digit_drawn_with_the_mouse_is_made_mnist_like_encoded_and_marked(page, checkpoint):
+def test_a_digit_drawn_with_the_mouse_is_made_mnist_like_encoded_and_marked(reset_page, checkpoint):
+    page = reset_page
     result = draw_digit(page, SEVEN)
     drawn, reference = _check_drawn(page, checkpoint)
     assert result["z"] == drawn["mu"]
@@ -198,9 +188,9 @@ def test_a_digit_drawn_with_the_mouse_is_made_mnist_like_encoded_and_marked(page
     assert reference.max() > 0.9 and 60 < reference.sum() < 200  # as much ink as an MNIST digit (~100)
     # The star on the plot: black at its centre, inside the view.
     if _in_view(page, drawn["mu"]):
-        page.wait_for_timeout(100)
+        wait_idle(page)
         r, c = _canvas_px(page, drawn["mu"])
-        assert (_canvas(page, "[data-testid=plane-canvas]")[r, c] < 40).all()
+        assert (canvas_pixels(page, "[data-testid=plane-canvas]")[r, c] < 40).all()
     # Drawn over several strokes, each pen-up encodes what is there so far; Clear forgets it.
     two = draw_digit(page, FOUR)
     _check_drawn(page, checkpoint)
@@ -210,26 +200,28 @@ def test_a_digit_drawn_with_the_mouse_is_made_mnist_like_encoded_and_marked(page
     assert not [m for m in page.evaluate(f"{PLANE}.overlays()")["marks"] if m["kind"] == "drawn"]
 
 
-def test_pressing_on_the_drawn_point_starts_a_drag_from_the_drawn_digit(page, checkpoint):
+def test_pressing_on_the_drawn_point_starts_a_drag_from_the_drawn_digit(reset_page, checkpoint):
+    page = reset_page
     draw_digit(page, ONE)
     drawn = page.evaluate(f"{PLANE}.drawn()")
     if not _in_view(page, drawn["mu"]):
         pytest.skip("the drawn 1 landed outside the view")
-    b = _isolated_point(checkpoint, page, label=0)
+    b = isolated_point(page, checkpoint.embedding, label=0)
     end = checkpoint.embedding.test_mu[b]
-    page.mouse.move(*_client(page, drawn["mu"]))
+    page.mouse.move(*client_xy(page, drawn["mu"]))
     page.mouse.down()
-    page.mouse.move(*_client(page, end), steps=10)
+    page.mouse.move(*client_xy(page, end), steps=10)
     page.mouse.up()
     drag = page.evaluate(f"{PLANE}.lastDrag")
     assert drag["start"] == drawn["mu"] and drag["start_index"] is None and drag["end_index"] == b
-    np.testing.assert_array_equal(_grey(page, "[data-testid=strip-start]"),
+    np.testing.assert_array_equal(grey_pixels(page, "[data-testid=strip-start]"),
                                   export.to_uint8(np.array(drawn["input"]).reshape(28, 28)))
     first = np.array(page.evaluate(f"{PLANE}.strip()")[0]["pixels"])
-    assert np.abs(first - _torch_decode(checkpoint, [drawn["mu"]])[0]).max() < 1e-4
+    assert np.abs(first - torch_decode(checkpoint, [drawn["mu"]])[0]).max() < 1e-4
 
 
-def test_a_digit_drawn_by_touch_is_encoded_too(page, checkpoint):
+def test_a_digit_drawn_by_touch_is_encoded_too(reset_page, checkpoint):
+    page = reset_page
     box = pad_box(page)
     page.wait_for_function(f"{PLANE}.encoderReady", timeout=30_000)
     cdp = page.context.new_cdp_session(page)
@@ -244,44 +236,40 @@ def test_a_digit_drawn_by_touch_is_encoded_too(page, checkpoint):
     assert rows.max() - rows.min() >= 18 and cols.max() - cols.min() <= 12  # a tall, thin stroke: a 1
 
 
-def test_the_panel_tabs_keep_their_room(chromium, app_url):
-    from tests.browser import harness
-    context = chromium.new_context(viewport=harness.VIEWPORT)
-    context.add_init_script(harness.TRACK_SHIFT)
-    page = context.new_page()
-    harness.open_app(page, app_url)
+def test_the_panel_tabs_keep_their_room(tracked_page):
+    page = tracked_page
     tabs = by_test_id(page, "panel-tabs")
     first = tabs.bounding_box()
-    assert first["y"] + first["height"] <= 900 and first["x"] + first["width"] <= 1400
+    assert first["y"] + first["height"] <= harness.VIEWPORT["height"]
+    assert first["x"] + first["width"] <= harness.VIEWPORT["width"]
     _show_samples(page, n=64)
-    page.wait_for_timeout(500)
-    assert not page.evaluate(f"{PLANE}.encoderReady")  # fetched only once the Draw tab opens
+    # The encoder is fetched only once the Draw tab opens. Idle, the plane has no fetch on its way,
+    # so an encoder asked for by now would have arrived; none was asked for.
+    wait_idle(page)
+    assert not page.evaluate(f"{PLANE}.encoderReady")
+    encoder_url = page.evaluate(f"{PLANE}.settings().encoder_url")
+    assert not page.evaluate("(url) => performance.getEntriesByName(new URL(url, document.baseURI).href).length",
+                             encoder_url)
     draw_digit(page, SEVEN)
     for name in ("point", "samples", "draw"):
         by_test_id(page, f"tab-{name}").click()
         assert tabs.bounding_box() == first
-        pane = page.evaluate(f"{PLANE}.plane.inputs.panes['{name}'].getBoundingClientRect().bottom")
+        pane = page.evaluate(f"(name) => {PLANE}.paneRect(name).bottom", name)
         assert pane <= first["y"] + first["height"] + 0.5
         if name == "samples":  # all 64 fit, none cut off
             last = by_test_id(page, "sample-image").nth(63).bounding_box()
             assert last["y"] + last["height"] <= pane
     assert page.evaluate("window.__shift.max") == 0
-    context.close()
 
 
-def test_after_a_model_change_the_samples_and_the_drawn_digit_follow_it(chromium, app_url, other_model):
-    from tests.browser import harness
+def test_after_a_model_change_the_samples_and_the_drawn_digit_follow_it(page, other_model):
     new, new_plane = other_model
-    context = chromium.new_context(viewport=harness.VIEWPORT)
-    page = context.new_page()
-    harness.open_app(page, app_url)
     _show_samples(page)
     draw_digit(page, SEVEN)
     z = [s["z"] for s in page.evaluate(f"{PLANE}.samples()")]
-    _switch(page, new_plane)
+    show_model(page, new_plane)
     page.wait_for_function(f"{PLANE}.encoderReady && {PLANE}.drawn() !== null", timeout=30_000)
     samples = page.evaluate(f"{PLANE}.samples()")
     assert [s["z"] for s in samples] == z  # the same z's, decoded by the new decoder
-    assert np.abs(np.array([s["mean"] for s in samples]) - _torch_decode(new, z)).max() < 1e-4
+    assert np.abs(np.array([s["mean"] for s in samples]) - torch_decode(new, z)).max() < 1e-4
     _check_drawn(page, new)  # encoded again by the new encoder
-    context.close()

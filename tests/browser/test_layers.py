@@ -2,18 +2,14 @@
 (a ring at lambda = 1, nothing at lambda = 0), the prior's 1/2/3 sigma contours, the holes of the
 aggregate posterior (against explorer.density, the oracle), the density verdict, and the quantile
 grid of Kingma & Welling 2014, figure 4 (against scipy and explorer.latent)."""
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 from scipy import special
 
-from explorer import assets, density, latent
-from explorer.data import load_split
-from tests.browser import harness
-from tests.browser.harness import PLANE, by_test_id
-from tests.browser.test_plane import _canvas, _client, _isolated_point
+from explorer import density, latent
+from tests.browser.harness import PLANE, after_frames, by_test_id
+from tests.browser.page_helpers import canvas_pixels, client_xy, isolated_point
 
 pytestmark = pytest.mark.browser
 
@@ -22,27 +18,17 @@ HOLE_PIXEL = 255 + (np.array(HOLE_RGBA[:3]) - 255) * HOLE_RGBA[3] / 255
 CANVAS = "[data-testid=plane-canvas]"
 
 
-@pytest.fixture(scope="module")
-def shipped(shipped_arrays):
-    """lambda = 0 and lambda = 1: their plane files published where the app serves them, and arrays."""
-    test_images, train_images = load_split("test").images, load_split("train").images
-    return {lam: (assets.publish_plane(harness.ROOT / "static", arrays, test_images, train_images), arrays)
-            for lam, arrays in shipped_arrays.items()}
-
-
 def _show(page, plane, **data):
     """This model's data with these settings, as a rerun would send them; wait for the model."""
     page.evaluate(f"(data) => {PLANE}.update(data)", {**plane.to_data(), **data})
-    page.wait_for_function(f"(url) => {PLANE}.plane.model && {PLANE}.plane.model.key.startsWith(url)",
-                           arg=plane.decoder_url)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(f"(url) => {PLANE}.showsModel(url)", arg=plane.decoder_url)
+    after_frames(page)
 
 
 def _look_at(page, half: float, centre=(0.0, 0.0)):
     """Centre the view on `centre`, `half` latent units each way, as a zoom and pan would."""
-    page.evaluate(f"""([half, x, y]) => {{ const p = {PLANE}.plane; p.view.cx = x; p.view.cy = y;
-                      p.view.scale = p.view.side / (2 * half); p.viewChanged(); }}""",
-                  [float(half), float(centre[0]), float(centre[1])])
+    page.evaluate(f"(square) => {PLANE}.setSquare(square)",
+                  {"cx": float(centre[0]), "cy": float(centre[1]), "span": 2 * float(half)})
 
 
 def _holes(page, x0=None):
@@ -53,13 +39,14 @@ def _holes(page, x0=None):
 
 
 def _frame(page):
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    return _canvas(page, CANVAS)
+    """The plot as drawn once the frames asked for so far are."""
+    after_frames(page)
+    return canvas_pixels(page, CANVAS)
 
 
 def _screen(page, z):
     """Canvas CSS px of latent z (the canvas is drawn at devicePixelRatio 1 here)."""
-    x, y = _client(page, z)
+    x, y = client_xy(page, z)
     box = page.locator(CANVAS).bounding_box()
     return x - box["x"], y - box["y"]
 
@@ -71,12 +58,12 @@ def test_the_selected_digits_posterior_ellipses_ring_it_at_lambda_1_and_vanish_a
     i = int(np.argmax(sigma.min(1)))  # the widest q(z|x), zoomed in on as a person would
     mu = arrays1.test_mu
     _look_at(page, 5 * sigma[i].max(), mu[i])
-    scale = page.evaluate(f"{PLANE}.plane.view.scale")
+    scale = page.evaluate(f"{PLANE}.scale()")
     rx, ry = sigma[i] * scale
     assert min(rx, ry) > 20
     page.mouse.move(5, 5)
     before = _frame(page)
-    page.mouse.click(*_client(page, mu[i]))
+    page.mouse.click(*client_xy(page, mu[i]))
     page.mouse.move(5, 5)
     assert page.evaluate(f"{PLANE}.lastClick")["index"] == i
     after = _frame(page)
@@ -92,14 +79,13 @@ def test_the_selected_digits_posterior_ellipses_ring_it_at_lambda_1_and_vanish_a
 
     plane0, arrays0 = shipped["0"]
     _show(page, plane0)
-    j = _isolated_point(SimpleNamespace(embedding=SimpleNamespace(test_mu=arrays0.test_mu,
-                                                                  test_labels=arrays0.test_labels)), page, label=7)
-    page.mouse.click(*_client(page, arrays0.test_mu[j]))
+    j = isolated_point(page, arrays0, label=7)
+    page.mouse.click(*client_xy(page, arrays0.test_mu[j]))
     page.mouse.move(5, 5)
     assert page.evaluate(f"{PLANE}.lastClick")["index"] == j
     selected = _frame(page)
     far = arrays0.test_mu[j] + np.ptp(page.evaluate(f"{PLANE}.view()")["x"]) / 3 * np.array([1, 0])
-    page.evaluate(f"(z) => {PLANE}.plane.select(z, -1)", far.tolist())  # the selection moves away
+    page.evaluate(f"(z) => {PLANE}.select(z, -1)", far.tolist())  # the selection moves away
     elsewhere = _frame(page)
     sx, sy = _screen(page, arrays0.test_mu[j])
     window = np.s_[int(sy) - 40: int(sy) + 40, int(sx) - 40: int(sx) + 40]
@@ -126,7 +112,7 @@ def test_prior_contours_sit_at_one_two_and_three_sigma(page, shipped):
     expect(by_test_id(page, "layers-key")).to_contain_text("the prior N(0, I) at 1, 2 and 3 σ")
     ys, xs = np.nonzero(np.abs(after - before).sum(-1) > 40)
     ox, oy = _screen(page, (0.0, 0.0))
-    scale = page.evaluate(f"{PLANE}.plane.view.scale")
+    scale = page.evaluate(f"{PLANE}.scale()")
     r = np.hypot(xs + 0.5 - ox, ys + 0.5 - oy) / scale
     angle = np.degrees(np.arctan2(oy - ys, xs - ox))
     label = (angle > 25) & (angle < 65)  # the labels sit at 45 degrees, up and right
@@ -155,7 +141,7 @@ def test_holes_match_the_python_oracle_and_are_far_wider_at_lambda_0(page, shipp
         _holes(page, x0=-3.0)
         pixels = _frame(page)
         ox, oy = _screen(page, (0.0, 0.0))
-        scale = page.evaluate(f"{PLANE}.plane.view.scale")
+        scale = page.evaluate(f"{PLANE}.scale()")
         yy, xx = np.mgrid[: pixels.shape[0], : pixels.shape[1]]
         disc = np.hypot(xx + 0.5 - ox, yy + 0.5 - oy) < 2 * scale
         tint = (np.abs(pixels - HOLE_PIXEL).max(-1) <= 3) & disc
@@ -169,14 +155,14 @@ def test_the_verdict_follows_the_aggregate_posterior(page, shipped):
     plane0, arrays0 = shipped["0"]
     _show(page, plane0)
     mu, logvar, labels = arrays0.test_mu, arrays0.test_logvar, arrays0.test_labels
-    assert page.evaluate(f"{PLANE}.plane.data.density_level") == density.density_level(mu, logvar)
+    assert page.evaluate(f"{PLANE}.settings().density_level") == density.density_level(mu, logvar)
     # Between the 1 and 7 clusters (Python says it is off the data), clicked as a person would.
     c1, c7 = np.median(mu[labels == 1], 0), np.median(mu[labels == 7], 0)
     line = c1 + np.linspace(0.2, 0.8, 61)[:, None] * (c7 - c1)
     gap = line[np.argmax([np.linalg.norm(mu - z, axis=1).min() for z in line])]  # clear of every dot
     assert density.log_aggregate_posterior(gap, mu, logvar) < plane0.density_level
     _look_at(page, 2.0, gap)  # zoomed in: in the fitted view every pixel there is within reach of a dot
-    page.mouse.click(*_client(page, gap))
+    page.mouse.click(*client_xy(page, gap))
     click = page.evaluate(f"{PLANE}.lastClick")
     assert click["index"] == -1
     verdict = by_test_id(page, "verdict")
@@ -187,7 +173,7 @@ def test_the_verdict_follows_the_aggregate_posterior(page, shipped):
     assert log_q == pytest.approx(density.log_aggregate_posterior(click["z"], mu, logvar), rel=1e-6)
     # A test digit's own code is within the data.
     i = int(np.flatnonzero(labels == 7)[0])
-    page.evaluate(f"(i) => {PLANE}.plane.select({PLANE}.point(i).z, i)", i)
+    page.evaluate(f"(i) => {PLANE}.select({PLANE}.point(i).z, i)", i)
     expect(verdict).to_have_attribute("data-within", "true")
     expect(verdict).to_contain_text("Within the data")
     # log q in the browser against Python, both models, near and far from the data.
@@ -218,9 +204,9 @@ def test_the_quantile_grid_tiles_the_priors_quantiles(page, shipped):
     quantile = _frame(page)
     assert np.abs(quantile - even).sum(-1).astype(bool).mean() > 0.2, "the tiles moved"
     # The top-right tile is the decode at the prior's highest quantile on both axes, drawn in its cell.
-    tiles = page.evaluate(f"() => {{ const c = {PLANE}.plane.layers.grid.image; return "
-                          f"Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }}")
-    tiles = np.array(tiles).reshape(n * 28, n * 28, 4)[..., 0]
+    tiles = page.evaluate(f"{PLANE}.gridImage()")
+    assert (tiles["width"], tiles["height"]) == (n * 28, n * 28)
+    tiles = np.array(tiles["data"]).reshape(n * 28, n * 28, 4)[..., 0]
     z = latent.grid_points(None, None, n, spacing="quantile")
     decoded = np.array(page.evaluate(f"(zs) => {PLANE}.decode(zs)", [z[0, n - 1].tolist()]))[0]
     assert np.abs(tiles[:28, -28:] - (255 - decoded * 255).reshape(28, 28)).max() <= 1

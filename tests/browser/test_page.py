@@ -7,34 +7,29 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import harness
-from tests.browser.harness import z_text
-from tests.browser.page_helpers import (WATCH_LAYOUT, expect_exploring, expect_lam, keyed, lam_slider,
-                                        no_traceback, open_library, open_page, plane_call, plane_top, set_training,
-                                        sidebar, step_lam, wait_plane)
+from tests.browser.harness import after_frames, z_text
+from tests.browser.page_helpers import (expect_exploring, expect_lam, keyed, lam_slider, no_traceback, open_library,
+                                        open_page, plane_call, plane_top, set_training, sidebar, step_lam,
+                                        wait_loaded, wait_plane)
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"width": 1400, "height": 900}
 
-
-def test_nothing_above_the_plane_moves_after_it_first_paints(chromium, app_url):
-    page = chromium.new_page(viewport=LAPTOP)
-    page.add_init_script(WATCH_LAYOUT)
-    harness.open_app(page, app_url)
-    # Everything that loads after the plane (torch, the model panel, metrics, the library's section) has arrived.
-    expect(keyed(page, "library_open")).to_be_attached(timeout=60_000)
+def test_nothing_above_the_plane_moves_after_it_first_paints(tracked_page):
+    page = tracked_page
+    # Everything that loads after the plane (torch, the model panel, metrics, the library's section,
+    # the widgets' code) has arrived, and a frame has been drawn with it.
+    wait_loaded(page)
     expect(keyed(page, "metrics")).to_be_attached()
-    page.wait_for_timeout(1000)
+    after_frames(page)
     tops = page.evaluate("window.__planeTops")
     assert len(tops) > 10, "the plane was never seen on screen"
     assert max(tops) - min(tops) < 0.5, f"the plane moved {max(tops) - min(tops):.1f} px after its first paint"
-    assert tops[0] < 200, f"at 1400x900 the plane starts {tops[0]:.0f} px down; little should sit above it"
-    page.close()
+    assert tops[0] < 200, f"at {harness.VIEWPORT} the plane starts {tops[0]:.0f} px down; little should sit above it"
 
 
-def test_arrow_keys_on_the_slider_start_no_job_and_only_offer_training(chromium, model_file, tmp_path):
-    models_dir = tmp_path / "models"
-    with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server.log") as url:
+def test_arrow_keys_on_the_slider_start_no_job_and_only_offer_training(chromium, own_server, tmp_path):
+    with own_server() as url:
         page = open_page(chromium, url)
         step_lam(page, "ArrowLeft", times=3)  # 1 -> 0.7 (no model) -> 0.5 (shipped) -> 0.3 (no model)
         expect_lam(page, "0.3")
@@ -42,8 +37,10 @@ def test_arrow_keys_on_the_slider_start_no_job_and_only_offer_training(chromium,
         offer = keyed(page, "offer")
         expect(offer).to_contain_text("No model has λ = 0.3 yet; you are still exploring λ = 0.5.")
         expect(keyed(page, "train_now")).to_contain_text("Train λ = 0.3")
-        page.wait_for_timeout(3000)  # time enough for a job to show up, were one started
-        expect(keyed(page, "job-panel")).to_have_count(0)
+        # A job started by a key press would be drawn by the rerun that press caused, the same run
+        # that drew the offer: step_lam has waited for each of those reruns to finish.
+        assert keyed(page, "job-panel").count() == 0
+        models_dir = tmp_path / "models"
         assert not models_dir.exists() or not any(models_dir.iterdir())
 
         keyed(page, "lam_back").get_by_role("button").click()
@@ -54,9 +51,9 @@ def test_arrow_keys_on_the_slider_start_no_job_and_only_offer_training(chromium,
 
 
 def test_the_training_panel_leaves_the_plane_in_place_and_cancel_leaves_the_slider_on_the_model(
-        chromium, model_file, tmp_path):
-    with harness.app_server(model_file, models_dir=tmp_path / "models", log_path=tmp_path / "server.log") as url:
-        page = open_page(chromium, url, LAPTOP)
+        chromium, own_server):
+    with own_server() as url:
+        page = open_page(chromium, url)
         set_training(page, "Epochs", 50)  # long enough to be cancelled while it runs
         top = plane_top(page)
         step_lam(page, "ArrowRight", times=2)  # 1 -> 1.5 (no model) -> 2 (shipped) ... -> 3 (no model)
@@ -127,12 +124,12 @@ def _select_a_test_digit(page) -> tuple[int, dict, str]:
     page.mouse.click(at["x"], at["y"])
     wait_plane(page, "plane", "p.selection() && p.selection().index >= 0")
     return (plane_call(page, "plane", "p.selection().index"), plane_call(page, "plane", "p.selection()"),
-            plane_call(page, "plane", "p.plane.data.points_url"))
+            plane_call(page, "plane", "p.settings().points_url"))
 
 
 def _expect_the_selection_followed(page, index: int, old: dict, points: str) -> None:
     """The panel shows test digit `index` where the new model encodes it, decoded by the new model."""
-    wait_plane(page, "plane", "p.plane.data.points_url !== arg", points)
+    wait_plane(page, "plane", "p.settings().points_url !== arg", points)
     new_z = plane_call(page, "plane", "p.point(arg).z", index)
     selection = plane_call(page, "plane", "p.selection()")
     assert selection["index"] == index and selection["z"] == new_z != old["z"]

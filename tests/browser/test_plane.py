@@ -1,64 +1,19 @@
 """The latent plane in a real Chromium, as a person sees it: Figure 1's ten classes, clicks answered
 in the browser (decode, q(z|x), KL, nearest training digits), drags, the in-browser decoder against
 torch (the independent oracle), the laptop layout, and nothing stale after a model change."""
-import base64
-import io
-
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from explorer import assets, density, export, latent
-from explorer.data import load_split
 from tests.browser import harness
-from tests.browser.harness import PLANE, by_test_id, read_png, z_text
+from tests.browser.harness import PLANE, after_frames, by_test_id, read_png, wait_idle, z_text
+from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, pointer_away, show_model,
+                                        torch_decode, wait_loaded, wait_painted)
 
 pytestmark = pytest.mark.browser
 
-DOT_ALPHA = 0.75  # render.js draws dots at this opacity over white
 STRIP_SCALE = 3  # export.strip_png's default
-
-
-@pytest.fixture(scope="module")
-def train_split():
-    return load_split("train")
-
-
-@pytest.fixture(scope="module")
-def test_split():
-    return load_split("test")
-
-
-def _canvas(page, selector: str) -> np.ndarray:
-    """What a canvas of the plane shows, as (H, W, 3) int."""
-    url = page.evaluate(f"(s) => {PLANE}.plane.root.querySelector(s).toDataURL('image/png')", selector)
-    from PIL import Image
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")).astype(int)
-
-
-def _grey(page, selector: str) -> np.ndarray:
-    return _canvas(page, selector)[..., 0]
-
-
-def _torch_decode(checkpoint, z) -> np.ndarray:
-    return latent.decode(checkpoint.model, np.asarray(z, np.float32).reshape(-1, 2)).reshape(len(z), -1)
-
-
-def _isolated_point(checkpoint, page, label: int) -> int:
-    """A test point of this digit with no other point within 4 screen px, well inside the view."""
-    mu, labels = checkpoint.embedding.test_mu, checkpoint.embedding.test_labels
-    view = page.evaluate(f"{PLANE}.view()")
-    px_per_unit = page.evaluate(f"{PLANE}.plotRect()")["width"] / (view["x"][1] - view["x"][0])
-    (x0, x1), (y0, y1) = view["x"], view["y"]
-    for i in np.flatnonzero(labels == label):
-        if not (x0 + 0.15 * (x1 - x0) < mu[i, 0] < x1 - 0.15 * (x1 - x0)
-                and y0 + 0.15 * (y1 - y0) < mu[i, 1] < y1 - 0.15 * (y1 - y0)):
-            continue
-        gaps = np.linalg.norm(mu - mu[i], axis=1) * px_per_unit
-        gaps[i] = np.inf
-        if gaps.min() > 4:
-            return int(i)
-    raise AssertionError(f"no isolated test point of digit {label} in view")
 
 
 def _empty_spot(checkpoint, page) -> np.ndarray:
@@ -71,17 +26,7 @@ def _empty_spot(checkpoint, page) -> np.ndarray:
     return candidates[gaps.argmax()]
 
 
-def _client(page, z):
-    p = page.evaluate(f"([x, y]) => {PLANE}.toClient(x, y)", [float(z[0]), float(z[1])])
-    return p["x"], p["y"]
-
-
-def _away(page):
-    """Move the pointer off the plot, so the big decode shows the selection."""
-    page.mouse.move(5, 5)
-
-
-def _check_neighbours(page, checkpoint, train_split, z, k=8):
+def _check_neighbours(page, checkpoint, mnist_train, z, k=8):
     """The panel's neighbours are NeighbourIndex's, with their images, and its verdict is the density's."""
     page.wait_for_function(f"{PLANE}.trainReady")
     index = latent.NeighbourIndex(checkpoint.embedding.train_mu)
@@ -91,15 +36,14 @@ def _check_neighbours(page, checkpoint, train_split, z, k=8):
     shown = [int(cells.nth(j).get_attribute("data-index")) for j in range(k)]
     assert shown == expected.tolist()
     for j in (0, k - 1):
-        label = train_split.labels[expected[j]]
+        label = mnist_train.labels[expected[j]]
         expect(cells.nth(j)).to_have_text(f"{label} · {distances[j]:.3f}")
-    page.wait_for_function(f"() => [...{PLANE}.plane.root.querySelectorAll('[data-testid=neighbour-image]')]"
-                           ".every((c) => c.getContext('2d').getImageData(0, 0, 28, 28).data[3] === 255)")
-    first = _grey(page, "[data-testid=neighbour-image]")
-    np.testing.assert_array_equal(first, train_split.images[expected[0]])
+    page.wait_for_function(f"{PLANE}.neighboursShown()")
+    first = grey_pixels(page, "[data-testid=neighbour-image]")
+    np.testing.assert_array_equal(first, mnist_train.images[expected[0]])
     verdict = by_test_id(page, "verdict")
     e = checkpoint.embedding
-    level = page.evaluate(f"{PLANE}.plane.data.density_level")
+    level = page.evaluate(f"{PLANE}.settings().density_level")
     within = density.log_aggregate_posterior(np.asarray(z, np.float64), e.test_mu, e.test_logvar) >= level
     expect(verdict).to_have_attribute("data-within", str(within).lower())
     expect(verdict).to_contain_text("Within the data" if within else "Off the data")
@@ -112,10 +56,11 @@ def test_figure_1_scatter_shows_ten_digit_classes_with_a_working_legend(page, ch
     drawn = page.evaluate(f"{PLANE}.drawnCounts()")
     assert all(n > 500 for n in drawn) and sum(drawn) > 0.99 * len(checkpoint.embedding.test_mu)
     tab10 = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in assets.PALETTE])
-    dots = DOT_ALPHA * tab10 + (1 - DOT_ALPHA) * 255
+    alpha = max(page.evaluate(f"{PLANE}.dots()")[0]["coverage"])  # a dot's opacity where it covers a whole pixel
+    dots = alpha * tab10 + (1 - alpha) * 255
 
     def class_pixels():
-        pixels = _canvas(page, "[data-testid=plane-canvas]")
+        pixels = canvas_pixels(page, "[data-testid=plane-canvas]")
         return np.array([(np.linalg.norm(pixels - c, axis=-1) < 12).sum() for c in dots])
 
     seen = class_pixels()
@@ -127,35 +72,35 @@ def test_figure_1_scatter_shows_ten_digit_classes_with_a_working_legend(page, ch
     items.nth(3).click()
     page.wait_for_function(f"{PLANE}.drawnCounts()[3] > 500")
 
-    i = _isolated_point(checkpoint, page, label=5)
-    page.mouse.move(*_client(page, checkpoint.embedding.test_mu[i]))
+    i = isolated_point(page, checkpoint.embedding, label=5)
+    page.mouse.move(*client_xy(page, checkpoint.embedding.test_mu[i]))
     tooltip = page.get_by_test_id("plane-tooltip")
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text(f"digit 5 · test #{i}")
 
 
-def test_a_click_on_empty_space_is_answered_in_the_browser(page, checkpoint, train_split):
+def test_a_click_on_empty_space_is_answered_in_the_browser(page, checkpoint, mnist_train):
     target = _empty_spot(checkpoint, page)
-    page.mouse.click(*_client(page, target))
+    page.mouse.click(*client_xy(page, target))
     click = page.evaluate(f"{PLANE}.lastClick")
     one_px = (page.evaluate(f"{PLANE}.view()")["x"][1] - page.evaluate(f"{PLANE}.view()")["x"][0]) / \
         page.evaluate(f"{PLANE}.plotRect()")["width"]
     assert click["index"] == -1 and np.allclose(click["z"], target, atol=2 * one_px)
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(click['z'])}")
     expect(by_test_id(page, "panel-digit")).to_be_hidden()
-    _away(page)
+    pointer_away(page)
     expect(by_test_id(page, "decode-title")).to_have_text("Decoder at the selected point")
-    expected = _torch_decode(checkpoint, [click["z"]])[0]
+    expected = torch_decode(checkpoint, [click["z"]])[0]
     assert np.abs(np.array(page.evaluate(f"{PLANE}.selection().pixels")) - expected).max() < 1e-4
-    shown = _grey(page, "[data-testid=decode]")
+    shown = grey_pixels(page, "[data-testid=decode]")
     assert np.abs(shown - export.to_uint8(expected.reshape(28, 28)).astype(int)).max() <= 1
-    _check_neighbours(page, checkpoint, train_split, click["z"])
+    _check_neighbours(page, checkpoint, mnist_train, click["z"])
 
 
-def test_a_click_on_a_test_digit_shows_its_posterior_and_kl(page, checkpoint, test_split, train_split):
+def test_a_click_on_a_test_digit_shows_its_posterior_and_kl(page, checkpoint, mnist_test, mnist_train):
     e = checkpoint.embedding
-    i = _isolated_point(checkpoint, page, label=7)
-    page.mouse.click(*_client(page, e.test_mu[i]))
+    i = isolated_point(page, checkpoint.embedding, label=7)
+    page.mouse.click(*client_xy(page, e.test_mu[i]))
     assert page.evaluate(f"{PLANE}.lastClick")["index"] == i
     stats = latent.point_stats(e.test_mu[i], e.test_logvar[i])
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(e.test_mu[i])}")
@@ -163,19 +108,18 @@ def test_a_click_on_a_test_digit_shows_its_posterior_and_kl(page, checkpoint, te
     expect(digit).to_contain_text(f"digit 7 · test #{i}")
     expect(digit).to_contain_text(f"μ = {z_text(stats.mu)}, σ = {z_text(stats.sigma)}")
     expect(by_test_id(page, "panel-kl")).to_have_text(f"{stats.kl:.2f} nats")
-    page.wait_for_function(f"{PLANE}.plane.root.querySelector('[data-testid=digit-image]').getContext('2d')"
-                           ".getImageData(0, 0, 1, 1).data[3] === 255")
-    np.testing.assert_array_equal(_grey(page, "[data-testid=digit-image]"), test_split.images[i])
-    _check_neighbours(page, checkpoint, train_split, e.test_mu[i])
+    wait_painted(page, "[data-testid=digit-image]")
+    np.testing.assert_array_equal(grey_pixels(page, "[data-testid=digit-image]"), mnist_test.images[i])
+    _check_neighbours(page, checkpoint, mnist_train, e.test_mu[i])
 
 
-def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, checkpoint, test_split):
+def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, checkpoint, mnist_test):
     mu = checkpoint.embedding.test_mu
-    a, b = _isolated_point(checkpoint, page, label=1), _isolated_point(checkpoint, page, label=0)
-    (ax, ay), (bx, by) = _client(page, mu[a]), _client(page, mu[b])
+    a, b = isolated_point(page, checkpoint.embedding, label=1), isolated_point(page, checkpoint.embedding, label=0)
+    (ax, ay), (bx, by) = client_xy(page, mu[a]), client_xy(page, mu[b])
     page.mouse.move(ax, ay)
     page.mouse.down()
-    start_decode = _torch_decode(checkpoint, [mu[a]])[0]
+    start_decode = torch_decode(checkpoint, [mu[a]])[0]
     view = page.evaluate(f"{PLANE}.view()")
     one_px = (view["x"][1] - view["x"][0]) / page.evaluate(f"{PLANE}.plotRect()")["width"]
     seen_z = []
@@ -185,7 +129,7 @@ def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, chec
         page.wait_for_function(f"([z, tol]) => {{ const l = {PLANE}.live(); return l && Math.hypot(l.z[0] - z[0], "
                                f"l.z[1] - z[1]) < tol; }}", arg=[pointer_z, 1.5 * one_px], timeout=10_000)
         live = page.evaluate(f"{PLANE}.live()")
-        decoded = _torch_decode(checkpoint, [live["z"]])[0]
+        decoded = torch_decode(checkpoint, [live["z"]])[0]
         assert np.abs(np.array(live["pixels"]) - decoded).max() < 1e-4
         assert np.abs(decoded - start_decode).max() > 0.05, "the live decode should move away from the start"
         expect(by_test_id(page, "decode-title")).to_have_text("Decoder at the pointer")
@@ -200,7 +144,7 @@ def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, chec
     }}""", timeout=10_000)
     live_strip = page.evaluate(f"{PLANE}.strip()")
     np.testing.assert_allclose([f["pixels"] for f in live_strip],
-                               _torch_decode(checkpoint, [f["z"] for f in live_strip]), atol=1e-4)
+                               torch_decode(checkpoint, [f["z"] for f in live_strip]), atol=1e-4)
     assert page.evaluate(f"{PLANE}.frameTimes('strip').length") > 0
     page.mouse.move(bx, by, steps=8)
     page.mouse.up()
@@ -209,15 +153,14 @@ def test_drag_between_two_digits_decodes_live_and_ends_with_the_strip(page, chec
     assert (drag["start_index"], drag["end_index"]) == (a, b)
     np.testing.assert_array_equal(drag["start"], mu[a].astype(float))
     np.testing.assert_array_equal(drag["end"], mu[b].astype(float))
-    ends = _torch_decode(checkpoint, [mu[a], mu[b]])
+    ends = torch_decode(checkpoint, [mu[a], mu[b]])
     strip = page.evaluate(f"{PLANE}.strip()")
     assert len(strip) == 10
     assert np.abs(np.array(strip[0]["pixels"]) - ends[0]).max() < 1e-4
     assert np.abs(np.array(strip[-1]["pixels"]) - ends[1]).max() < 1e-4
-    page.wait_for_function(f"{PLANE}.plane.root.querySelector('[data-testid=strip-end]').getContext('2d')"
-                           ".getImageData(0, 0, 1, 1).data[3] === 255")
-    np.testing.assert_array_equal(_grey(page, "[data-testid=strip-start]"), test_split.images[a])
-    np.testing.assert_array_equal(_grey(page, "[data-testid=strip-end]"), test_split.images[b])
+    wait_painted(page, "[data-testid=strip-end]")
+    np.testing.assert_array_equal(grey_pixels(page, "[data-testid=strip-start]"), mnist_test.images[a])
+    np.testing.assert_array_equal(grey_pixels(page, "[data-testid=strip-end]"), mnist_test.images[b])
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(mu[b])}")
 
     # The drag reached Python: its downloads are torch's decodes of the same line.
@@ -237,96 +180,82 @@ def test_in_browser_decoder_matches_torch_on_random_z(page, checkpoint):
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.normal(scale=2.0, size=(300, 2)), rng.uniform(-8, 8, size=(50, 2))]).astype(np.float32)
     in_browser = np.array(page.evaluate(f"(zs) => {PLANE}.decode(zs)", z.astype(float).tolist()))
-    worst = np.abs(in_browser - _torch_decode(checkpoint, z)).max()
+    worst = np.abs(in_browser - torch_decode(checkpoint, z)).max()
     assert worst < 1e-4, f"max abs pixel difference {worst:.2e}"
 
 
-def test_a_click_right_after_the_first_paint_is_answered(chromium, app_url):
-    context = chromium.new_context(viewport=harness.VIEWPORT)
-    page = context.new_page()
-    page.goto(app_url)
-    page.wait_for_function(f"{PLANE} && {PLANE}.ready", polling="raf", timeout=60_000)
+def test_a_click_right_after_the_first_paint_is_answered(page):
     rect = page.evaluate(f"{PLANE}.plotRect()")
     page.mouse.click(rect["left"] + 0.43 * rect["width"], rect["top"] + 0.57 * rect["height"])
     click, painted = page.evaluate(f"[{PLANE}.lastClick, {PLANE}.paintedAt]")
     assert click is not None and click["t"] - painted < 500, f"clicked {click and click['t'] - painted} ms after paint"
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(click['z'])}", timeout=1_000)
-    context.close()
 
 
-def test_the_plane_its_panel_and_strip_fit_a_laptop_screen_and_stay_put(chromium, app_url):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    context.add_init_script(harness.TRACK_SHIFT)
-    page = context.new_page()
-    page.goto(app_url)
-    page.wait_for_function(f"{PLANE} && {PLANE}.ready", polling="raf", timeout=60_000)
+def test_the_plane_its_panel_and_strip_fit_a_laptop_screen_and_stay_put(tracked_page):
+    page, width, height = tracked_page, harness.VIEWPORT["width"], harness.VIEWPORT["height"]
     expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "false")
-    page.wait_for_timeout(6_000)  # the page loads torch, the model and its panels meanwhile
+    # Meanwhile the page loads torch, the model and its panels, and the plane its training encodings.
+    wait_loaded(page)
+    wait_idle(page)
+    after_frames(page)  # the layout they leave is sampled
     plot = page.evaluate(f"{PLANE}.plotRect()")
     assert plot["width"] == plot["height"] >= 560
     for box in (page.get_by_test_id("plane-canvas").bounding_box(), by_test_id(page, "decode-panel").bounding_box(),
                 by_test_id(page, "live-strip").bounding_box()):
-        assert box["y"] >= 0 and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1400, box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, box
     panel, strip = by_test_id(page, "decode-panel").bounding_box(), by_test_id(page, "live-strip").bounding_box()
     assert panel["x"] >= plot["left"] + plot["width"] and strip["y"] >= plot["top"] + plot["height"]
     assert page.evaluate("window.__shift.max") == 0, "the plane moved after its first paint"
-    context.close()
 
 
-def _switch(page, plane):
-    """Give the component another model's data, as a rerun after a model change would."""
-    page.evaluate(f"(data) => {PLANE}.update(data)", plane.to_data())
-    page.wait_for_function(f"(url) => {PLANE}.plane.model.key.startsWith(url)", arg=plane.decoder_url)
-
-
-def test_after_a_model_change_nothing_shown_is_stale(page, checkpoint, other_model, train_split):
+def test_after_a_model_change_nothing_shown_is_stale(page, checkpoint, other_model, starting_plane, mnist_train):
     new, new_plane = other_model
     old_mu, new_mu = checkpoint.embedding.test_mu, new.embedding.test_mu
-    a, b = _isolated_point(checkpoint, page, label=1), _isolated_point(checkpoint, page, label=0)
-    page.mouse.move(*_client(page, old_mu[a]))
+    a, b = isolated_point(page, checkpoint.embedding, label=1), isolated_point(page, checkpoint.embedding, label=0)
+    page.mouse.move(*client_xy(page, old_mu[a]))
     page.mouse.down()
-    page.mouse.move(*_client(page, old_mu[b]), steps=10)
+    page.mouse.move(*client_xy(page, old_mu[b]), steps=10)
     page.mouse.up()  # a strip from a to b, and b selected
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(old_mu[b])}")
     view_before = page.evaluate(f"{PLANE}.view()")
-    _away(page)
+    pointer_away(page)
 
-    _switch(page, new_plane)
+    show_model(page, new_plane)
     # The selected test digit moved to its mu under the new model, with the new model's figures.
     assert page.evaluate(f"{PLANE}.selection()")["index"] == b
     np.testing.assert_array_equal(page.evaluate(f"{PLANE}.selection()")["z"], new_mu[b].astype(float))
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(new_mu[b])}")
     stats = latent.point_stats(new_mu[b], new.embedding.test_logvar[b])
     expect(by_test_id(page, "panel-kl")).to_have_text(f"{stats.kl:.2f} nats")
-    expected = _torch_decode(new, [new_mu[b]])[0]
-    shown = _grey(page, "[data-testid=decode]")
+    expected = torch_decode(new, [new_mu[b]])[0]
+    shown = grey_pixels(page, "[data-testid=decode]")
     assert np.abs(shown - export.to_uint8(expected.reshape(28, 28)).astype(int)).max() <= 1
-    _check_neighbours(page, new, train_split, new_mu[b])
+    _check_neighbours(page, new, mnist_train, new_mu[b])
     # The strip runs between the same two digits where the new model puts them, decoded by it,
     # and Python hears the moved drag (its downloads follow).
     drag = page.evaluate(f"{PLANE}.lastDrag")
     np.testing.assert_array_equal([drag["start"], drag["end"]], new_mu[[a, b]].astype(float))
     strip = np.array([f["pixels"] for f in page.evaluate(f"{PLANE}.strip()")])
-    torch_strip = _torch_decode(new, latent.interpolate(new_mu[a], new_mu[b], 10))
+    torch_strip = torch_decode(new, latent.interpolate(new_mu[a], new_mu[b], 10))
     assert np.abs(strip - torch_strip).max() < 1e-4
     # The view fits the new model's codes.
     assert page.evaluate(f"{PLANE}.view()") != view_before
 
     # A free z stays where it is and is decoded by the model now shown; so is the pointer's decode.
     free = _empty_spot(new, page)
-    page.mouse.click(*_client(page, free))
+    page.mouse.click(*client_xy(page, free))
     z = page.evaluate(f"{PLANE}.lastClick")["z"]
-    page.mouse.move(*_client(page, [z[0] + 0.05, z[1]]))
+    page.mouse.move(*client_xy(page, [z[0] + 0.05, z[1]]))
     page.wait_for_function(f"{PLANE}.live() !== null")
-    _switch(page, assets.publish_plane(harness.ROOT / "static", assets.read_plane_arrays(harness.model_path()),
-                                       load_split("test").images, train_split.images))
+    show_model(page, starting_plane)
     assert page.evaluate(f"{PLANE}.selection()")["z"] == z
     selected = np.array(page.evaluate(f"{PLANE}.selection()")["pixels"])
-    assert np.abs(selected - _torch_decode(checkpoint, [z])[0]).max() < 1e-4
+    assert np.abs(selected - torch_decode(checkpoint, [z])[0]).max() < 1e-4
     page.wait_for_function(f"{PLANE}.live() !== null")
     live = page.evaluate(f"{PLANE}.live()")
-    assert np.abs(np.array(live["pixels"]) - _torch_decode(checkpoint, [live["z"]])[0]).max() < 1e-4
-    _away(page)
+    assert np.abs(np.array(live["pixels"]) - torch_decode(checkpoint, [live["z"]])[0]).max() < 1e-4
+    pointer_away(page)
     expect(by_test_id(page, "panel-z")).to_have_text(f"Selected z = {z_text(z)}")
-    shown = _grey(page, "[data-testid=decode]")
-    assert np.abs(shown - export.to_uint8(_torch_decode(checkpoint, [z])[0].reshape(28, 28)).astype(int)).max() <= 1
+    shown = grey_pixels(page, "[data-testid=decode]")
+    assert np.abs(shown - export.to_uint8(torch_decode(checkpoint, [z])[0].reshape(28, 28)).astype(int)).max() <= 1

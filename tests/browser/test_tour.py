@@ -30,7 +30,7 @@ def test_each_tour_step_sets_the_page_it_describes(page, tmp_path):
             expect_exploring(page, models[step.model])
         else:  # the largest lambda shipped
             expect(sidebar(page)).to_contain_text(re.compile(r"Exploring lam-(\d+)"), timeout=30_000)
-        wait_plane(page, "plane", "p.plane.data.grid_show === arg", step.grid)
+        wait_plane(page, "plane", "p.settings().grid_show === arg", step.grid)
         if step.compare:
             wait_plane(page, "plane_b")
             expect(keyed(page, "caption_b")).to_contain_text("λ = 1 · KL")
@@ -50,7 +50,7 @@ def test_each_tour_step_sets_the_page_it_describes(page, tmp_path):
             frames = plane_call(page, "plane", "p.strip()")
             assert np.allclose(frames[0]["pixels"], plane_call(page, "plane", "p.decode([arg])[0]", ends[0]), atol=1e-6)
             expect(keyed(page, "plane").get_by_test_id("strip-caption")).to_contain_text("10 decodings from z")
-        assert plane_call(page, "plane", "p.plane.data.layers") == {
+        assert plane_call(page, "plane", "p.settings().layers") == {
             name: name in step.layers for name in ("ellipses", "prior", "holes")}
         page.screenshot(path=str(tmp_path / f"tour-{i + 1}.png"))
         if i < len(tour.STEPS) - 1:

@@ -15,9 +15,9 @@ EPOCHS = 2  # the smallest budget that still shows the embedding move between ep
 NEW_LAM = "0.7"  # one stop left of the starting lambda 1; no shipped model has it
 
 
-def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chromium, model_file, tmp_path):
+def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chromium, own_server, tmp_path):
     models_dir = tmp_path / "models"
-    with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server-1.log") as url:
+    with own_server() as url:
         page = open_page(chromium, url)
         set_training(page, "Epochs", EPOCHS)
         expect(sidebar(page).get_by_role("button", name=re.compile("Train λ = 1 with"))).to_be_visible(timeout=20_000)
@@ -64,7 +64,7 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
     assert len(saved) == 1 and re.fullmatch(rf"lam-{NEW_LAM}_e{EPOCHS}_bce_k1_s0_[0-9a-f]{{8}}\.safetensors", saved[0])
     (models_dir / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header")
 
-    with harness.app_server(model_file, models_dir=models_dir, log_path=tmp_path / "server-2.log") as url:
+    with own_server() as url:
         page = open_page(chromium, url)
         rd = open_library(page, "Rate–distortion")
         expect(rd.locator(".annotation-text", has_text=f"λ={NEW_LAM}")).to_have_count(1, timeout=30_000)
