@@ -162,9 +162,8 @@ export function exposeHooks(plane) {
 
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
     select: (z, index) => plane.select(z, index),
-    setSquare({ cx, cy, span }) {
-      const v = plane.view;
-      [v.cx, v.cy, v.scale] = [cx, cy, v.side / span];
+    setSquare(square) {
+      plane.view.setSquare(square);
       plane.viewChanged();
     },
     showTab: (name) => plane.inputs.show(name),
@@ -195,12 +194,9 @@ export function exposeHooks(plane) {
   };
   plane.root.latentPlane = api;
   window.__latentPlane = api;
-  // Once the plane is destroyed (its root leaves the page) its hooks go too, unless a newer plane's
-  // replaced them: index.js's own check compares window.__latentPlane.plane, which is not exposed.
-  const gone = new MutationObserver(() => {
-    if (plane.root.parentNode) return;
-    gone.disconnect();
-    if (window.__latentPlane === api) delete window.__latentPlane;
-  });
-  if (plane.root.parentNode) gone.observe(plane.root.parentNode, { childList: true });
+}
+
+/** The plane is gone: its hooks go too, unless a newer plane's have replaced them. */
+export function withdrawHooks(plane) {
+  if (window.__latentPlane && window.__latentPlane === plane.root.latentPlane) delete window.__latentPlane;
 }

@@ -2,7 +2,7 @@
 // a cleanup in between: one Plane per parentElement lives across reruns and is updated.
 
 import { Plane } from "./plane.js";
-import { exposeHooks } from "./hooks.js";
+import { exposeHooks, withdrawHooks } from "./hooks.js";
 import { parseData } from "./protocol.js";
 
 const PLANES = new WeakMap(); // parentElement -> {plane, calls}
@@ -21,8 +21,8 @@ export default function (component) {
   // The cleanup of an earlier call may run after a newer call: only the latest one tears down.
   return () => {
     if (PLANES.get(parentElement) !== entry || entry.calls !== call) return;
+    withdrawHooks(entry.plane);
     entry.plane.destroy();
     PLANES.delete(parentElement);
-    if (window.__latentPlane && window.__latentPlane.plane === entry.plane) delete window.__latentPlane;
   };
 }
