@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,26 @@ def cached_density_level(static_dir: str | Path, points: bytes, mu: np.ndarray, 
     return level
 
 
+# The images every model shares, published once per process: (static folder, stem) -> (the array, URL).
+_IMAGES: dict[tuple[str, str], tuple[weakref.ref, str]] = {}
+
+
+def publish_images(static_dir: str | Path, stem: str, images: np.ndarray) -> str:
+    """`publish` of a split's images (uint8, (N, H, W)), remembered for the very same array while its
+    file is there, so that every model published after the first skips copying and hashing them."""
+    known = _IMAGES.get((str(static_dir), stem))
+    if known is not None and known[0]() is images:
+        target = Path(static_dir) / CACHE_SUBDIR / Path(known[1]).name
+        try:
+            os.utime(target)
+            return known[1]
+        except FileNotFoundError:
+            pass
+    url = publish(static_dir, stem, np.ascontiguousarray(images, np.uint8).tobytes())
+    _IMAGES[(str(static_dir), stem)] = (weakref.ref(images), url)
+    return url
+
+
 def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.ndarray,
                   train_images: np.ndarray) -> PlaneAssets:
     """Publish everything the plane fetches; the images, uint8 (N, H, W) and (M, H, W), must be
@@ -175,9 +196,8 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         n_points=len(arrays.test_mu),
         train_url=publish(static_dir, "train", pack_train(arrays.train_mu, arrays.train_labels)),
         n_train=len(arrays.train_mu),
-        test_images_url=publish(static_dir, "test-images", np.ascontiguousarray(test_images, np.uint8).tobytes()),
-        train_images_url=publish(static_dir, "train-images",
-                                 np.ascontiguousarray(train_images, np.uint8).tobytes()),
+        test_images_url=publish_images(static_dir, "test-images", test_images),
+        train_images_url=publish_images(static_dir, "train-images", train_images),
         image_shape=image_shape,
         density_level=cached_density_level(static_dir, points, arrays.test_mu, arrays.test_logvar),
         encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))

@@ -223,3 +223,16 @@ def test_an_encoder_that_does_not_fit_the_decoder_is_refused(published, tmp_path
     bad = replace(arrays, encoder=arrays.encoder[:-1])  # no to_stats: 32 outputs, not mu and logvar
     with pytest.raises(formats.AssetError, match="encoder"):
         assets.publish_plane(tmp_path / "static", bad, test_images, train_images)
+
+
+def test_the_shared_images_are_copied_and_hashed_once_per_array_while_their_file_is_there(tmp_path, monkeypatch):
+    static, images = tmp_path / "static", np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4)
+    url = assets.publish_images(static, "test-images", images)
+    hashed = []
+    monkeypatch.setattr(assets, "publish", lambda *a: hashed.append(a) or url)
+    assert assets.publish_images(static, "test-images", images) == url and not hashed  # the same array: known
+    assert assets.publish_images(static, "test-images", images.copy()) == url and len(hashed) == 1  # another array
+    monkeypatch.undo()
+    (static / assets.CACHE_SUBDIR / url.rsplit("/", 1)[1]).unlink()  # pruned meanwhile: published again
+    assert assets.publish_images(static, "test-images", images) == url
+    assert (static / assets.CACHE_SUBDIR / url.rsplit("/", 1)[1]).read_bytes() == images.tobytes()
