@@ -6,7 +6,9 @@ $EXPLORER_MODELS_DIR (default ./models).
 """
 import streamlit as st
 
-st.set_page_config(page_title="VAE Latent Explorer", layout="wide", initial_sidebar_state="expanded")
+# ?present (presentation mode, explorer.ui.state.PRESENT_PARAM) opens the page with the sidebar closed.
+st.set_page_config(page_title="VAE Latent Explorer", layout="wide",
+                   initial_sidebar_state="collapsed" if "present" in st.query_params else "expanded")
 
 from explorer.ui import page  # noqa: E402  (after set_page_config, which must come first)
 

@@ -76,6 +76,25 @@ class LibraryEntry:
     def key(self) -> str:
         return self.config.key
 
+    @property
+    def title(self) -> str:
+        """How the page names the model: its lambda, then its `origin` ("λ = 0.3 · trained here, 5 epochs")."""
+        return f"λ = {self.lam:g} · {self.origin}"
+
+    @property
+    def origin(self) -> str:
+        """Where the model comes from, and what sets it apart from the shipped recipe:
+        "shipped", "trained here, 5 epochs, K = 4"."""
+        c, base = self.config, TrainConfig()
+        parts = [f"{self.epochs_trained} epochs"] if not self.shipped else []
+        if c.reconstruction != base.reconstruction:
+            parts.append("squared error" if c.reconstruction == "mse" else c.reconstruction)
+        if c.k != base.k:
+            parts.append(f"K = {c.k}")
+        if c.seed != base.seed:
+            parts.append(f"seed {c.seed}")
+        return ", ".join(["shipped" if self.shipped else "trained here", *parts])
+
 
 @dataclass(frozen=True)
 class LibraryProblem:

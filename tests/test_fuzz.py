@@ -19,7 +19,7 @@ from safetensors import numpy as st_numpy
 
 from explorer import checkpoint as ckpt_io
 from explorer.checkpoint import Checkpoint, CheckpointError, Embedding
-from explorer.component.protocol import read_drag, read_view
+from explorer.component.protocol import read_drag, read_pick, read_view
 from explorer.data import N_CLASSES, DataError, load_split, read_idx
 from explorer.evaluate import Metrics
 from explorer.model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
@@ -295,7 +295,7 @@ _coords = st.one_of(st.floats(-10, 10, **FLOATS), st.integers(-5, 5), st.sampled
 _pairs = st.one_of(*[st.lists(_coords, min_size=2, max_size=2)] * 3, json_values)
 _indices = st.none() | st.integers(-3, 12) | st.sampled_from([10**400, 2**63, 2.0, True, "1"])
 _payloads = st.fixed_dictionaries({"start": _pairs, "end": _pairs, "x": _pairs, "y": _pairs}, optional={
-    "start_index": _indices, "end_index": _indices}) | json_values
+    "start_index": _indices, "end_index": _indices, "lam": _coords, "seq": _indices}) | json_values
 
 
 def _float32_pair(pair) -> bool:
@@ -312,11 +312,16 @@ def _index_ok(index, n) -> bool:
 @example(payload={"start": [0, 0], "end": [10**400, 0], "x": [-1e308, 1e308], "y": [0, 1]}, n=1)
 @example(payload={"start": [0, 0], "end": [1, 1], "start_index": True, "x": [0, math.inf], "y": [math.nan, 1]}, n=3)
 @example(payload={"start": [0, 0], "end": [1, 1], "end_index": 2.0, "x": [1, 0], "y": [0, 1]}, n=3)
+@example(payload={"start": [0], "end": [1, 1], "x": [1, 0], "y": [0, 1], "lam": 1e308}, n=0)
+@example(payload={"start": [0], "end": [1, 1], "x": [1, 0], "y": [0, 1], "lam": -1}, n=0)
 def test_event_validators_give_float32_values_or_none(payload, n):
     drag = read_drag(payload, n)
     assert drag is None or (_float32_pair(drag.start) and _float32_pair(drag.end)
                             and _index_ok(drag.start_index, n) and _index_ok(drag.end_index, n))
     view = read_view(payload)
-    event(f"drag {'read' if drag else 'dropped'}, view {'read' if view else 'dropped'}")
+    pick = read_pick(payload)
+    assert pick is None or (type(pick.lam) is float and 0 <= pick.lam <= 1e4 and type(pick.seq) is int and pick.seq > 0)
+    event(f"drag {'read' if drag else 'dropped'}, view {'read' if view else 'dropped'}, "
+          f"pick {'read' if pick is not None else 'dropped'}")
     assert view is None or (_float32_pair(view.x) and _float32_pair(view.y) and view.x[0] < view.x[1]
                             and view.y[0] < view.y[1])

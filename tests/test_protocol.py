@@ -10,8 +10,8 @@ import pytest
 
 from explorer.assets import PlaneAssets
 from explorer.component import bundle, protocol
-from explorer.component.protocol import (PALETTE, Command, Drag, Layers, PlaneSettings, Samples, View, plane_data,
-                                         read_drag, read_view)
+from explorer.component.protocol import (PALETTE, Command, Drag, Figures, Layers, ModelChoice, Pick, PlaneSettings,
+                                         Samples, View, plane_data, read_drag, read_pick, read_view)
 
 PROTOCOL_JS = bundle.HERE / "protocol.js"
 PLANE = PlaneAssets(decoder_url="d", layer_sizes=[2, 4, 784], points_url="p", n_points=3, train_url="t", n_train=5,
@@ -34,9 +34,10 @@ def test_python_sends_exactly_the_keys_protocol_js_declares():
     js = PROTOCOL_JS.read_text()
     names = declared(js, "PlaneData")
     assert len(names) == len(set(names)), f"PlaneData declares a key twice: {names}"
-    sent = plane_data(PLANE, PlaneSettings(samples=Samples()), Command(1, drag=((0, 0), (1, 1))))
+    sent = plane_data(PLANE, PlaneSettings(samples=Samples()), Command(1, drag=((0, 0), (1, 1))), CHOICE)
     assert_same_keys(sent, names, "PlaneData")
     assert_same_keys(sent["command"], declared(js, "Command"), "Command")
+    assert_same_keys(sent["choice"], declared(js, "ModelChoice"), "ModelChoice")
 
 
 def assert_same_keys(sent, names, typedef: str) -> None:
@@ -49,8 +50,32 @@ def test_the_events_python_reads_are_the_ones_protocol_js_sends():
     js = PROTOCOL_JS.read_text()
     assert [f.name for f in dataclasses.fields(Drag)] == declared(js, "DragEvent")
     assert [f.name for f in dataclasses.fields(View)] == declared(js, "ViewState")
-    assert (js_constant(js, "TRIGGER_DRAG"), js_constant(js, "STATE_VIEW")) == (protocol.TRIGGER_DRAG,
-                                                                              protocol.STATE_VIEW)
+    assert [f.name for f in dataclasses.fields(Pick)] == declared(js, "PickEvent")
+    assert [js_constant(js, name) for name in ("TRIGGER_DRAG", "TRIGGER_PICK", "STATE_VIEW")] == [
+        protocol.TRIGGER_DRAG, protocol.TRIGGER_PICK, protocol.STATE_VIEW]
+
+
+CHOICE = ModelChoice(lam=1.0, stops=(0.0, 0.5, 1.0, 2.0), models=(("lam-0.5", 0.5, "shipped", ()),
+                                                                   ("lam-1", 1.0, "shipped", ("d", "p"))),
+                     model_id="lam-1", title="shipped", figures=Figures(126.4, 7.33, 133.7))
+
+
+def test_the_choice_travels_as_the_slider_reads_it():
+    sent = plane_data(PLANE, PlaneSettings(), None, CHOICE)["choice"]
+    assert sent["stops"] == [0.0, 0.5, 1.0, 2.0] and sent["models"][1] == {"id": "lam-1", "lam": 1.0,
+                                                                           "title": "shipped", "urls": ["d", "p"]}
+    assert sent["figures"] == {"recon": 126.4, "kl": 7.33, "neg_elbo": 133.7}
+    assert plane_data(PLANE, PlaneSettings())["choice"] is None
+
+
+@pytest.mark.parametrize("payload, pick", [
+    ({"lam": 0.5, "seq": 1}, Pick(0.5, 1)), ({"lam": 0, "seq": 7}, Pick(0.0, 7)), ({"lam": 1e4, "seq": 2}, Pick(1e4, 2)),
+    ({"lam": -0.1, "seq": 1}, None), ({"lam": 1e5, "seq": 1}, None), ({"lam": math.nan, "seq": 1}, None),
+    ({"lam": True, "seq": 1}, None), ({"lam": "1", "seq": 1}, None), ({"lam": 10**400, "seq": 1}, None),
+    ({"lam": 0.5}, None), ({"lam": 0.5, "seq": 0}, None), ({"lam": 0.5, "seq": 1.0}, None), ({"lam": 0.5, "seq": True}, None),
+    ({"lam": 0.5, "seq": 2**60}, None), ({}, None), (None, None), ([0.5], None)])
+def test_a_pick_is_a_lambda_in_range_with_its_count_or_none(payload, pick):
+    assert read_pick(payload) == pick
 
 
 def test_the_data_is_json_as_the_browser_parses_it():
@@ -87,13 +112,6 @@ def test_bad_samples_settings_are_refused_with_the_field_named(bad):
 def test_samples_of_the_wrong_type_are_refused():
     with pytest.raises(TypeError, match="Samples"):
         PlaneSettings(samples={"n": 4})
-
-
-def test_the_palette_has_one_colour_per_digit_and_travels_in_the_data():
-    assert len(PALETTE) == 10 and len(set(PALETTE)) == 10
-    assert all(len(c) == 7 and c.startswith("#") for c in PALETTE)
-    js = bundle.join()
-    assert not any(c in js for c in PALETTE), "the palette travels in the data, not in the JS"
 
 
 N = 10  # test digits

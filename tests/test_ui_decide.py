@@ -121,7 +121,7 @@ def test_a_rate_distortion_click_names_the_model_under_it():
 
 def test_every_key_is_declared_once_with_a_default():
     assert len(KEYS) == len(set(KEYS)) and WIDGETS <= set(KEYS)
-    assert {"lam", "train_warm", "train_epochs", "compare_id"} == {k for k in WIDGETS if DEFAULTS[k] is None}
+    assert {"train_warm", "train_epochs"} == {k for k in WIDGETS if DEFAULTS[k] is None}
 
 
 def test_the_rules_import_neither_streamlit_nor_torch():

@@ -1,9 +1,13 @@
-"""The whole page run by Streamlit's AppTest (no browser): the lambda slider starts no job, Train
-does, and after Cancel or a failed job the slider shows the explored model's lambda again.
+"""The whole page run by Streamlit's AppTest (no browser): picking a lambda on the plane's slider
+starts no job, Train does, and after Cancel or a failed job the slider shows the explored model's
+lambda again.
 
 Jobs run in a real JobManager over a temporary library and a small slice of MNIST, so they take
-a second or two instead of a minute.
+a second or two instead of a minute. AppTest runs no JavaScript, so a pick on the plane's slider
+is given to the page as the component would report it (`picks`).
 """
+import dataclasses
+import json
 import time
 
 import pytest
@@ -11,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import jobs, plans
 from explorer.data import load_split
+from explorer.component.protocol import Pick
 from explorer.library import SHIPPED_DIR, ModelLibrary
-from explorer.ui import resources
+from explorer.ui import plane, resources
 from tests.browser.harness import ROOT, SHIPPED_MODEL
 
 pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped lambda = 1 model")
@@ -44,6 +49,29 @@ def manager_for(monkeypatch, splits):
     resources.manager.clear()
 
 
+@pytest.fixture(autouse=True)
+def picks(monkeypatch):
+    """Lambdas to report as picked on a plane's slider, (plane key, lambda), each once, as the browser would."""
+    queued, sent = [], []
+    draw = plane.latent_plane
+
+    def latent_plane(*args, key="plane", **kwargs):
+        events = draw(*args, key=key, **kwargs)
+        if queued and queued[0][0] == key:
+            sent.append(1)
+            return dataclasses.replace(events, pick=Pick(queued.pop(0)[1], len(sent)))
+        return events
+
+    monkeypatch.setattr(plane, "latent_plane", latent_plane)
+    return queued
+
+
+def plane_data(at, key: str = "plane") -> dict:
+    """The JSON data the page sent to the plane with this key in the last run."""
+    [element] = [e for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}")]
+    return json.loads(element.proto.bytes)
+
+
 def _open() -> AppTest:
     """The page as a browser sees it once the plane has painted (AppTest has no browser to say so)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -57,12 +85,17 @@ def test_a_new_session_gets_the_plane_alone_until_the_browser_has_painted_it(man
     manager_for(tmp_path / "models")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    # The plane's own controls, the tour and the model's panels all wait for the paint.
-    assert not at.sidebar.toggle and not at.sidebar.button and not at.sidebar.select_slider and not at.metric
+    # The plane's own controls, the tour and the model's panels all wait for the paint; so does the
+    # plane's slider, which needs the library.
+    assert not at.sidebar.toggle and not at.sidebar.button and not at.caption
+    assert plane_data(at)["choice"] is None
     at.session_state["painted"] = True  # what actions.on_view records from the plane's first view
     at.run()
-    assert at.sidebar.select_slider(key="lam").value == 1.0 and at.metric
+    choice = plane_data(at)["choice"]
+    assert choice["lam"] == 1.0 and choice["model_id"] == "lam-1" and {0.0, 0.5, 1.0, 100.0} <= set(choice["stops"])
     assert at.sidebar.toggle(key="grid_show").value is False and at.sidebar.button(key="tour_start")
+    assert at.sidebar.toggle(key="train_show").value is False and not at.sidebar.number_input, \
+        "the training settings are drawn once asked for"
 
 
 def test_the_library_and_its_chart_are_drawn_only_once_opened(manager_for, tmp_path):
@@ -79,10 +112,18 @@ def test_the_library_and_its_chart_are_drawn_only_once_opened(manager_for, tmp_p
     assert not at.exception and not at.dataframe and len(at.get("plotly_chart")) == 1
 
 
-def _slide(at: AppTest, lam: float) -> AppTest:
-    at.sidebar.select_slider(key="lam").set_value(lam).run()
+def _pick(at: AppTest, picks: list, lam: float, key: str = "plane") -> AppTest:
+    """Pick `lam` on the slider of the plane drawn with `key`."""
+    picks.append((key, lam))
+    at.run()
     assert not at.exception, at.exception
+    assert not picks, "the page drew no such plane"
+    assert plane_data(at)["choice"]["lam"] == at.session_state["lam"]
     return at
+
+
+def _train_settings(at: AppTest) -> AppTest:
+    return at.sidebar.toggle(key="train_show").set_value(True).run()
 
 
 def _finish(manager, at: AppTest) -> AppTest:
@@ -97,17 +138,16 @@ def _texts(elements) -> list[str]:
 
 
 def _exploring(at: AppTest) -> str:
-    """The explored model's id, as the sidebar names it."""
-    [caption] = [c for c in _texts(at.sidebar.caption) if c.startswith("Exploring")]
-    return caption.split("`")[1]
+    """The explored model's id, as the plane's slider names it."""
+    return plane_data(at)["choice"]["model_id"]
 
 
-def test_slider_steps_switch_between_trained_models_and_never_start_a_job(manager_for, tmp_path):
+def test_slider_steps_switch_between_trained_models_and_never_start_a_job(manager_for, tmp_path, picks):
     manager = manager_for(tmp_path / "models")
     at = _open()
     assert at.session_state["lam"] == 1.0
     for lam in (0.7, 0.5, 0.3):  # 0.5 is shipped; 0.7 and 0.3 have no model
-        _slide(at, lam)
+        _pick(at, picks, lam)
     assert manager.jobs() == []
     assert _exploring(at) == "lam-0.5"
     assert "No model has λ = 0.3 yet; you are still exploring λ = 0.5." in _texts(at.sidebar.info)
@@ -117,15 +157,15 @@ def test_slider_steps_switch_between_trained_models_and_never_start_a_job(manage
     assert _exploring(at) == "lam-0.5"
 
 
-def test_train_starts_one_job_and_after_cancel_the_slider_shows_the_explored_lambda(manager_for, tmp_path):
+def test_train_starts_one_job_and_after_cancel_the_slider_shows_the_explored_lambda(manager_for, tmp_path, picks):
     manager = manager_for(tmp_path / "models")
-    at = _open()
+    at = _train_settings(_open())
     at.sidebar.number_input(key="train_epochs").set_value(500).run()
-    _slide(at, 0.7)
+    _pick(at, picks, 0.7)
     at.sidebar.button(key="train_now").click().run()
     assert [s.config.lam for s in manager.jobs()] == [0.7]
     assert at.session_state["lam"] == 1.0, "while the job runs the slider shows the model being explored"
-    _slide(at, 0.3)  # the user moves on while it trains: still no second job
+    _pick(at, picks, 0.3)  # the user moves on while it trains: still no second job
     assert len(manager.jobs()) == 1
     at.sidebar.button(key="cancel_job").click().run()
     at = _finish(manager, at)
@@ -135,14 +175,14 @@ def test_train_starts_one_job_and_after_cancel_the_slider_shows_the_explored_lam
     assert at.session_state["job_id"] is None
 
 
-def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lambda(manager_for, tmp_path):
+def test_a_failed_job_says_why_in_one_line_and_the_slider_shows_the_explored_lambda(manager_for, tmp_path, picks):
     not_a_folder = tmp_path / "models"
     not_a_folder.write_text("a file where the models folder should be")
     manager = manager_for(not_a_folder)
-    at = _open()
+    at = _train_settings(_open())
     at.sidebar.number_input(key="train_epochs").set_value(1).run()
-    _slide(at, 2.0)  # shipped: explores lam-2
-    _slide(at, 3.0)
+    _pick(at, picks, 2.0)  # shipped: explores lam-2
+    _pick(at, picks, 3.0)
     at.sidebar.button(key="train_now").click().run()
     at = _finish(manager, at)
     assert manager.jobs()[0].state == jobs.JobState.FAILED
@@ -181,7 +221,7 @@ def test_on_a_gpu_the_page_offers_a_converged_run_from_scratch_and_warm_start_on
     defaults are checked here; tests/test_gpu.py trains with it on a GPU."""
     manager = manager_for(tmp_path / "models")
     manager.plan = plans.Plan("cuda", False, plans.DEFAULT_WARM_EPOCHS, plans.CONVERGED_EPOCHS)
-    at = _open()
+    at = _train_settings(_open())
     assert at.sidebar.toggle(key="train_warm").value is False
     assert at.sidebar.number_input(key="train_epochs").value == plans.CONVERGED_EPOCHS == 400
     at.sidebar.toggle(key="train_warm").set_value(True).run()
@@ -195,10 +235,9 @@ def test_every_run_sends_the_widgets_their_values_so_a_late_drawn_widget_shows_t
     run's message, which must carry the plan's epochs and warm start, not the widgets' defaults
     (1 epoch, from scratch): else the next event sends those back and Train trains them."""
     manager = manager_for(tmp_path / "models")
-    at = _open()
+    at = _train_settings(_open())
     at.run()  # a run in which no callback wrote a widget's key
     assert _shown(at.sidebar.number_input(key="train_epochs")) == manager.plan.epochs != 1
     assert _shown(at.sidebar.toggle(key="train_warm")) is manager.plan.warm_start
-    assert _shown(at.sidebar.select_slider(key="lam")) == ["1"]
     assert _shown(at.sidebar.slider(key="neighbours_k")) == [8]
     assert _shown(at.sidebar.slider(key="grid_n")) == [15]

@@ -1,22 +1,15 @@
 """The plane's sidebar widgets, run by Streamlit's AppTest: each reaches the component's data
 under the name the component reads (explorer/component/protocol.js), and the compare view draws
 a second plane, linked to the first, with each model's figures under it."""
-import json
 
 import pytest
 
 from explorer import checkpoint
 from explorer.library import SHIPPED_DIR
 from tests.browser.harness import SHIPPED_MODEL
-from tests.test_ui_page import _open, manager_for, splits  # noqa: F401  (fixtures)
+from tests.test_ui_page import _open, _pick, manager_for, picks, plane_data, splits  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped lambda = 1 model")
-
-
-def plane_data(at, key: str = "plane") -> dict:
-    """The JSON data the page sent to the plane with this key in the last run."""
-    [element] = [e for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}")]
-    return json.loads(element.proto.bytes)
 
 
 def test_the_layer_grid_samples_and_axes_widgets_reach_the_plane(manager_for, tmp_path):  # noqa: F811
@@ -46,10 +39,9 @@ def test_the_layer_grid_samples_and_axes_widgets_reach_the_plane(manager_for, tm
     assert not at.exception
 
 
-def test_the_compare_view_draws_a_second_linked_plane_with_both_models_figures(manager_for, tmp_path):  # noqa: F811
+def test_the_compare_view_draws_a_second_linked_plane_each_naming_its_model(manager_for, tmp_path, picks):  # noqa: F811
     manager_for(tmp_path / "models")
     at = _open()
-    assert not [s for s in at.sidebar.selectbox if s.key == "compare_id"], "no second model outside the compare view"
     at.sidebar.toggle(key="compare").set_value(True).run()
     assert not at.exception
     a, b = plane_data(at, "plane"), plane_data(at, "plane_b")
@@ -58,13 +50,14 @@ def test_the_compare_view_draws_a_second_linked_plane_with_both_models_figures(m
     # Beside lambda = 1 the second plane shows the other end of lambda, the shipped lambda = 0.
     assert at.session_state["compare_id"] == "lam-0"
     assert a["decoder_url"] != b["decoder_url"]
-    texts = [c.value for c in at.caption]
-    for name in ("lam-1", "lam-0"):
+    for data, name in ((a, "lam-1"), (b, "lam-0")):  # each plane names its model and its figures above its plot
         m = checkpoint.read_header(SHIPPED_DIR / f"{name}.safetensors").metrics
-        assert any(t.startswith(f"`{name}` · λ = {name[4:]} · KL {m.kl:.2f} nats · recon {m.recon:.1f} nats")
-                   for t in texts), texts
+        choice = data["choice"]
+        assert (choice["model_id"], choice["lam"], choice["title"]) == (name, float(name[4:]), "shipped")
+        assert choice["figures"] == {"recon": m.recon, "kl": m.kl, "neg_elbo": m.neg_elbo}
 
-    at.sidebar.selectbox(key="compare_id").set_value("lam-5").run()
+    _pick(at, picks, 5.0, key="plane_b")  # the second plane's own slider picks its model
+    assert at.session_state["compare_id"] == "lam-5" and at.session_state["model"] is None
     assert plane_data(at, "plane_b")["decoder_url"] not in (a["decoder_url"], b["decoder_url"])
     at.sidebar.toggle(key="lock_axes").set_value(False).run()
     assert not plane_data(at, "plane")["lock_axes"] and not plane_data(at, "plane_b")["lock_axes"]

@@ -58,11 +58,17 @@ export class Inputs {
     if (name === "draw") this.wantEncoder();
   }
 
-  /** The panel's fixed height: the tab row, then the pane. */
-  /** The tabs' fixed height in px, beside the plot; null: as tall as their content (compact, under it). */
-  setHeight(total) {
-    this.root.style.height = total === null ? "" : `${total}px`;
-    for (const pane of Object.values(this.panes)) pane.style.height = total === null ? "" : `${total - TABS_H}px`;
+  /**
+   * The tabs' height in px beside the plot, fixed so that switching tabs moves nothing; null: as
+   * tall as their content (compact, under the plot). `grow`: at least that tall, taller if their
+   * content needs it (presentation mode, whose large text must not be cut off).
+   */
+  setHeight(total, grow = false) {
+    const px = (v) => (total === null ? "" : `${v}px`);
+    Object.assign(this.root.style, { height: grow ? "" : px(total), minHeight: grow ? px(total) : "" });
+    for (const pane of Object.values(this.panes)) {
+      Object.assign(pane.style, { height: grow ? "" : px(total - TABS_H), minHeight: grow ? px(total - TABS_H) : "" });
+    }
   }
 
   /** Python's settings for the samples: a new set is decoded and shown. */

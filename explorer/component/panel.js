@@ -98,8 +98,12 @@ export class DecodePanel {
                           "codes like this one. "
                         : "Off the data: outside the region that holds 99% of the test digits' codes (their " +
                           "aggregate posterior q(z)), so the decode is the decoder's own invention. ";
-    this.verdict.textContent = lead + `Here q(z) is ${ratioWords(logQ - logP)} the prior's density p(z)` +
-      (hole ? ": a hole, where samples from the prior decode to what the encoder never produces." : ".");
+    const ratio = `q(z) is ${ratioWords(logQ - logP)} the prior's density p(z)`;
+    // The short form is what presentation mode shows (plane.css), where the panel's text is large.
+    this.verdict.replaceChildren(
+      el("span", { class: "lp-verdict-long" }, lead + `Here ${ratio}` + (hole ? ": a hole, where samples from the " +
+                                                "prior decode to what the encoder never produces." : ".")),
+      el("span", { class: "lp-verdict-short" }, `${within ? "Within" : "Off"} the data${hole ? ", a hole" : ""}: ${ratio}.`));
   }
 
   /** The big image: `pixels` decoded at z, `atPointer` or at the selection. */

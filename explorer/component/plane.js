@@ -5,14 +5,15 @@
 
 import { el } from "./dom.js";
 import { Commands } from "./command.js";
-import { STRIP_H, View, documentTop, layoutSizes } from "./geometry.js";
+import { CHROME, View, documentTop, layoutSizes, marginsAt } from "./geometry.js";
 import { Inputs } from "./inputs.js";
+import { LambdaControl, lamText, modelsAt } from "./lam.js";
 import { PlaneLayers, posteriorOf } from "./layers.js";
 import { Link } from "./link.js";
 import { ModelSource } from "./model.js";
 import { DecodePanel } from "./panel.js";
 import { PointerInput } from "./pointer.js";
-import { ImageStore, STATE_VIEW, TRIGGER_DRAG } from "./protocol.js";
+import { ImageStore, STATE_VIEW, TRIGGER_DRAG, TRIGGER_PICK } from "./protocol.js";
 import { Renderer } from "./render.js";
 import { Strip } from "./strip.js";
 import { Toolbar } from "./toolbar.js";
@@ -31,7 +32,7 @@ export class Plane {
     this.model = null; // Model: one model's decoder and test points, swapped in together
     this.train = null; // {url, points: TrainPoints} of the current model; null until fetched
     this.source = new ModelSource({ model: (m) => this.applyModel(m), train: (url, t) => this.applyTrain(url, t),
-                                    error: (message) => this.toolbar.say(message, true) });
+                                    error: (message) => { this.say(null); this.toolbar.say(message, true); } });
     this.testImages = this.trainImages = null; // ImageStore per images URL
     this.setStateValue = this.setTriggerValue = null;
     this.commands = new Commands(); // the page's commands, each applied once
@@ -43,25 +44,30 @@ export class Plane {
     this.view = new View();
     this.layers = new PlaneLayers(); // the latent grid, the holes, the prior, the ellipses
     this.top = null; // the component's document top, from the first layout until the window resizes
+    this.laidOutWidth = 0; // the component's width at the last layout
     this.liveZ = null; // where livePixels were decoded
     this.livePixels = null; // the decode under the pointer
     this.framePending = this.painted = false;
     this.paintedAt = null; // performance.now() of the first paint
     this.timings = { drag: [], hover: [], strip: [] }; // ms of work per animation frame; strip: per strip task
     this.viewTimer = null;
+    this.picked = null; // the lambda last picked on the slider, until the page has answered it
     // Parts.
     const shape = data.image_shape;
+    this.lam = new LambdaControl((lam) => this.pick(lam));
     this.toolbar = new Toolbar({ reset: () => this.resetView(), changed: () => this.baseChanged() });
     this.canvas = el("canvas", { class: "lp-canvas", "data-testid": "plane-canvas" });
     this.tooltip = new Tooltip(shape);
-    this.stage = el("div", { class: "lp-stage" }, this.canvas, this.tooltip.root, this.layers.key);
+    // What the plane is waiting for, over the plot: a model on its way, a lambda with no model.
+    this.busy = el("div", { class: "lp-busy", "data-testid": "plane-busy", role: "status", hidden: "" });
+    this.stage = el("div", { class: "lp-stage" }, this.canvas, this.tooltip.root, this.layers.key, this.busy);
     this.stripRoot = el("div", { class: "lp-strip", "data-testid": "live-strip" });
     this.strip = new Strip(this.stripRoot, data.strip_frames, shape, (ms) => record(this.timings.strip, ms));
     this.panel = new DecodePanel(shape);
     this.inputs = new Inputs(shape, this.panel.root, this);
-    this.root = el("div", { class: "lp-root", "data-testid": "latent-plane" }, this.toolbar.root,
-                   el("div", { class: "lp-body" }, el("div", { class: "lp-left" }, this.stage, this.stripRoot),
-                      this.inputs.root));
+    this.left = el("div", { class: "lp-left" }, this.stage, this.stripRoot);
+    this.root = el("div", { class: "lp-root", "data-testid": "latent-plane" }, this.lam.root, this.toolbar.root,
+                   el("div", { class: "lp-body" }, this.left, this.inputs.root));
     parent.append(this.root);
     this.renderer = new Renderer(this.canvas, getComputedStyle(this.root).fontFamily || "sans-serif");
     this.input = new PointerInput(this.canvas, this, () => this.view.copy());
@@ -95,11 +101,47 @@ export class Plane {
     if (this.layers.set(data)) { this.startLayers(); this.baseChanged(); }
     this.inputs.setData(data);
     this.link.update(data, before);
-    if (!!data.compact !== !!before.compact) this.layout(true);
+    this.root.classList.toggle("lp-present", !!data.present);
+    if (!!data.compact !== !!before.compact || !!data.present !== !!before.present) this.layout(true);
     if (this.commands.receive(data.command)) this.requestFrame();
-    if (this.source.want(data)) this.toolbar.say("loading\u2026");
-    else if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
+    this.lam.set(data.choice || null);
+    if (this.source.want(data)) {
+      this.say(data.choice ? `Loading the model of \u03bb = ${lamText(data.choice.lam)}\u2026` : "Loading the model\u2026");
+    } else {
+      if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
+      this.answered(data.choice);
+    }
     this.wantTrain();
+  }
+
+  // ------------------------------------------------------------------ the lambda slider
+  /** A lambda was picked: the plot says at once what the page will do, then Python is told. */
+  pick(lam) {
+    const choice = this.data.choice;
+    if (!choice) return;
+    this.picked = lam;
+    if (lamText(lam) === lamText(choice.lam)) this.answered(choice);
+    else if (modelsAt(choice, lam).length) this.say(`Switching to \u03bb = ${lamText(lam)}\u2026`);
+    else this.say(`No model has \u03bb = ${lamText(lam)} yet: train one in the sidebar, or pick another \u03bb.`, false);
+    // seq: when, in ms since the epoch: one number per pick, however often the plane is made anew.
+    if (this.setTriggerValue) this.setTriggerValue(TRIGGER_PICK, { lam, seq: Math.round(performance.timeOrigin + performance.now()) });
+  }
+
+  /** The page's data answers the pick, if it sits where the pick asked: nothing is awaited then
+   * (the model there is drawn, or none is, and the plot says so until another is picked). */
+  answered(choice) {
+    if (!choice || (this.picked !== null && lamText(this.picked) !== lamText(choice.lam))) return;
+    this.picked = null;
+    const none = !modelsAt(choice, choice.lam).some((m) => m.id === choice.model_id) && choice.model_id !== null;
+    if (none) this.say(`No model has \u03bb = ${lamText(choice.lam)} yet: train one in the sidebar, or pick another \u03bb.`, false);
+    else this.say(null);
+  }
+
+  /** What the plane waits for, over the plot (`blocking`: the plot dims), or nothing (null). */
+  say(text, blocking = true) {
+    this.busy.hidden = !text;
+    this.busy.textContent = text || "";
+    this.busy.classList.toggle("lp-busy-note", !blocking);
   }
 
   /** The training encodings, for a selection's neighbours: fetched once something is selected under
@@ -133,6 +175,7 @@ export class Plane {
     if (this.view.side > 0 && !(this.data.keep_axes && !first)) this.fitView(!first);
     else { this.baseChanged(); this.startLayers(); } // the same view, the new model's points and layers
     this.toolbar.say("");
+    this.answered(this.data.choice);
     this.refreshSelection();
     this.wantTrain();
     this.requestFrame();
@@ -240,25 +283,45 @@ export class Plane {
 
   /**
    * Size the parts from the room the page gives (geometry.js): the plot as large as the width and
-   * the window allow, the strip under it, the panel beside it or, compact, under the strip.
-   * `moved`: the component's top may have moved (a window resize, a change of layout); otherwise
-   * the top of the first layout holds, so that later changes above it do not resize the plane.
+   * the window allow, the strip under it, the panel beside it or, compact, under the strip. The
+   * sizes of the parts around the plot are plane.css's (its custom properties, larger in
+   * presentation mode). `moved`: the component's top may have moved (a window resize, a change of
+   * layout); otherwise the top of the first layout holds, so that later changes above it do not
+   * resize the plane.
    */
   layout(moved = false) {
     const width = Math.floor(this.root.clientWidth);
     if (width <= 0) return;
     if (moved || this.top === null) this.top = documentTop(this.root);
-    const compact = !!this.data.compact;
-    this.root.classList.toggle("lp-compact", compact);
-    const { side, w, h } = layoutSizes(width, this.top, window.innerHeight, compact);
+    const style = getComputedStyle(this.root);
+    const css = (name, fallback) => parseFloat(style.getPropertyValue(name)) || fallback;
+    const scale = css("--lp-canvas-scale", 1), margin = marginsAt(scale);
+    const chrome = { above: css("--lp-lam-h", 36) + css("--lp-toolbar-h", 28), strip: css("--lp-strip-h", CHROME.strip),
+                     panel: css("--lp-panel-min", CHROME.panel), compactPanel: css("--lp-compact-panel-h", CHROME.compactPanel),
+                     gap: CHROME.gap };
+    const { side, w, h, compact } = layoutSizes(width, this.top, window.innerHeight,
+                                                { compact: !!this.data.compact, chrome, margin });
     const dpr = window.devicePixelRatio || 1;
-    if (side === this.view.side && w === this.renderer.width && dpr === this.renderer.dpr) return;
+    if (side === this.view.side && w === this.renderer.width && dpr === this.renderer.dpr && scale === this.renderer.scale &&
+        compact === this.root.classList.contains("lp-compact") && width === this.laidOutWidth) return;
+    this.laidOutWidth = width;
+    this.root.classList.toggle("lp-compact", compact);
+    this.view.margin = margin;
+    this.renderer.scale = scale;
     this.renderer.resize(w, h, dpr);
     this.view.resize(side);
-    this.stage.style.width = this.stripRoot.style.width = `${w}px`;
+    this.stage.style.width = `${w}px`;
     this.stage.style.height = `${h}px`;
-    this.stripRoot.style.height = `${STRIP_H}px`;
-    this.inputs.setHeight(compact ? null : h + STRIP_H);
+    // In presentation mode the strip spans the component, under the panel too, for larger frames.
+    const wide = !!this.data.present && !compact;
+    (wide ? this.root : this.left).append(this.stripRoot);
+    this.stripRoot.style.width = `${wide ? width : w}px`;
+    this.stripRoot.style.height = `${chrome.strip}px`;
+    this.stripRoot.style.paddingLeft = `${margin.left}px`; // the strip starts under the plot
+    Object.assign(this.busy.style, { left: `${margin.left}px`, top: `${margin.top}px`, width: `${side}px` });
+    this.busy.style.setProperty("--lp-side", `${side}px`);
+    Object.assign(this.layers.key.style, { left: `${margin.left + 6}px`, bottom: `${margin.bottom + 6}px` });
+    this.inputs.setHeight(compact ? null : h + (wide ? 0 : chrome.strip), wide);
     if (this.model && !(this.view.scale > 0)) this.fitView(false);
     this.baseChanged();
   }

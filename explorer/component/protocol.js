@@ -4,8 +4,9 @@
 // of PlaneData, and the events' fields those of DragEvent and ViewState.
 //
 // In (Python -> browser): `data`, JSON sent as UTF-8 bytes on every rerun (PlaneData).
-// Out (browser -> Python): trigger TRIGGER_DRAG (DragEvent, once per finished drag) and state
-// STATE_VIEW (ViewState, the visible latent range, debounced). Clicks are answered here and are not sent.
+// Out (browser -> Python): trigger TRIGGER_DRAG (DragEvent, once per finished drag), trigger
+// TRIGGER_PICK (PickEvent, a lambda picked on the slider) and state STATE_VIEW (ViewState, the
+// visible latent range, debounced). Clicks are answered here and are not sent.
 
 /**
  * @typedef {Object} PlaneData
@@ -31,9 +32,21 @@
  * @property {boolean} lock_axes      ... and their view
  * @property {boolean} keep_axes      a new model keeps the view instead of fitting it
  * @property {boolean} compact        the panel under the plot, for two planes side by side
+ * @property {boolean} present        presentation mode: what a room reads from afar, larger (plane.css)
  * @property {string[]} palette       one CSS colour per label
  * @property {number} strip_frames    interpolation frames, both ends included
  * @property {Command|null} command   applied once per nonce, as the user's click or drag would be
+ * @property {ModelChoice|null} choice  the lambda slider; null until Python has read the library
+ */
+/**
+ * @typedef {Object} ModelChoice
+ * @property {number} lam              where the slider sits: the model's lambda, or one picked that has no model
+ * @property {number[]} stops          the lambdas the slider offers, ascending
+ * @property {{id: string, lam: number, title: string, urls: string[]}[]} models  every model of the library;
+ *                                    urls: its decoder's and points' files once published, to fetch ahead of a pick
+ * @property {string|null} model_id    the model the plane's files are of
+ * @property {string} title            where it comes from ("shipped", "trained here, 5 epochs")
+ * @property {{recon: number, kl: number, neg_elbo: number}|null} figures  its test figures, nats
  */
 /**
  * @typedef {Object} Command
@@ -53,12 +66,18 @@
  * @property {number|null} end_index    ... and under the release
  */
 /**
+ * @typedef {Object} PickEvent
+ * @property {number} lam  the lambda picked
+ * @property {number} seq  when, ms since the epoch: a trigger Python sees twice is one pick
+ */
+/**
  * @typedef {Object} ViewState
  * @property {[number, number]} x  visible latent range, (low, high)
  * @property {[number, number]} y
  */
 
 export const TRIGGER_DRAG = "drag";
+export const TRIGGER_PICK = "pick";
 export const STATE_VIEW = "view";
 
 /** @returns {PlaneData} Python sends JSON as bytes (protocol.py); a parsed object is accepted too. */

@@ -20,6 +20,7 @@ explorer/formats.py writes them, protocol.js and its importers read them:
 
 Out (browser -> Python), validated here into well-formed values or None, never an exception:
     trigger DRAG  the finished drag (Python makes the downloads from it)
+    trigger PICK  a lambda picked on the plane's slider (Python explores its model, or offers to train one)
     state   VIEW  the visible latent range, debounced (Python makes the grid PNG from it)
 Clicks are answered in the browser and are not sent.
 """
@@ -34,11 +35,22 @@ if TYPE_CHECKING:
 
 STRIP_FRAMES = 10  # interpolation frames in the strip, both ends included; the page's downloads match
 GRID_SPACINGS = ("even", "quantile")  # tiles over the view, or at the prior's quantiles (explorer.latent)
-# matplotlib's tab10 (Tableau 10), one colour per digit; the browser gets it in the data.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# One colour per digit; the browser gets the palette in the data. matplotlib's tab10 (Tableau 10)
+# is the usual one, but under protanopia or deuteranopia some of its pairs look alike
+# (tests/test_palette.py simulates both, after Machado et al. 2009). The colour-blind-safe one is
+# Okabe & Ito's (2008) seven colours with three darker ones added, each chosen to stand furthest
+# from the rest in every simulated vision (CAM02-UCS distance).
+PALETTES = {
+    "tab10": ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"),
+    "cvd": ("#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2",
+            "#d55e00", "#cc79a7", "#762714", "#624e62", "#3b3b89"),
+}
+PALETTE = PALETTES["tab10"]  # the default
 TRIGGER_DRAG = "drag"  # protocol.js TRIGGER_DRAG
+TRIGGER_PICK = "pick"  # protocol.js TRIGGER_PICK
 STATE_VIEW = "view"  # protocol.js STATE_VIEW
+LAM_MAX = 1e4  # the largest lambda a pick may carry (explorer.config's range)
 FLOAT32_MAX = 3.4028234663852886e38  # values past it would be inf once decoded in float32
 
 
@@ -93,6 +105,8 @@ class PlaneSettings:
     lock_axes: bool = False  # ... and their view
     keep_axes: bool = False  # a new model keeps the view instead of fitting it to the new points
     compact: bool = False  # the panel under the plot, so that two planes fit side by side
+    present: bool = False  # presentation mode: what a lecture hall reads from afar, larger
+    palette: str = "tab10"  # one of PALETTES; another name is drawn as the default
 
     def __post_init__(self):
         if self.samples is not None and not isinstance(self.samples, Samples):
@@ -105,7 +119,8 @@ class PlaneSettings:
         return {"grid_show": bool(self.grid_show), "grid_n": int(self.grid_n), "grid_spacing": spacing,
                 "layers": layers.to_data(), "neighbours_k": int(self.neighbours_k),
                 "samples": None if self.samples is None else self.samples.to_data(), "link": self.link,
-                "lock_axes": bool(self.lock_axes), "keep_axes": bool(self.keep_axes), "compact": bool(self.compact)}
+                "lock_axes": bool(self.lock_axes), "keep_axes": bool(self.keep_axes), "compact": bool(self.compact),
+                "present": bool(self.present), "palette": list(PALETTES.get(self.palette, PALETTE))}
 
 
 @dataclass(frozen=True)
@@ -124,10 +139,46 @@ class Command:
                 "select_z": None if self.select_z is None else list(self.select_z), "drag": drag}
 
 
-def plane_data(plane: PlaneAssets, settings: PlaneSettings, command: Command | None = None) -> dict:
-    """Everything the plane reads on a rerun (PlaneData in protocol.js)."""
-    return {**plane.to_data(), **settings.to_data(), "palette": list(PALETTE), "strip_frames": STRIP_FRAMES,
-            "command": None if command is None else command.to_data()}
+@dataclass(frozen=True)
+class Figures:
+    """A model's test figures, nats per test image (explorer.evaluate.Metrics)."""
+
+    recon: float
+    kl: float
+    neg_elbo: float
+
+    def to_data(self) -> dict:
+        return {"recon": float(self.recon), "kl": float(self.kl), "neg_elbo": float(self.neg_elbo)}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The lambda slider on the plane: its stops, the library's models along it, the model shown
+    and where the slider sits (the model's lambda, or one the user picked that has no model yet)."""
+
+    lam: float  # where the slider sits
+    stops: tuple[float, ...]  # the lambdas it offers, ascending; every model's among them
+    # (id, lambda, origin, urls) of every model in the library; urls: its decoder's and points' files
+    # if they are published, for the browser to fetch ahead of a pick
+    models: tuple[tuple[str, float, str, tuple[str, ...]], ...]
+    model_id: str | None  # the model the plane's files are of (None: a file outside the library)
+    title: str  # where it comes from ("shipped", "trained here, 5 epochs"), beside the slider's lambda
+    figures: Figures | None  # its test figures, if recorded
+
+    def to_data(self) -> dict:
+        return {"lam": float(self.lam), "stops": [float(v) for v in self.stops],
+                "models": [{"id": i, "lam": float(lam), "title": t, "urls": list(urls)} for i, lam, t, urls in self.models],
+                "model_id": self.model_id, "title": self.title,
+                "figures": None if self.figures is None else self.figures.to_data()}
+
+
+def plane_data(plane: PlaneAssets, settings: PlaneSettings, command: Command | None = None,
+               choice: ModelChoice | None = None) -> dict:
+    """Everything the plane reads on a rerun (PlaneData in protocol.js); `choice` None: the slider
+    waits (a new visitor's first run draws the plane before the library is read)."""
+    return {**plane.to_data(), **settings.to_data(), "strip_frames": STRIP_FRAMES,
+            "command": None if command is None else command.to_data(),
+            "choice": None if choice is None else choice.to_data()}
 
 
 # ---- events from the browser
@@ -153,6 +204,7 @@ class View:
 @dataclass(frozen=True)
 class PlaneEvents:
     drag: Drag | None  # this rerun's finished drag, if it was caused by one
+    pick: Pick | None  # the latest lambda picked on the slider, if a rerun was caused by one
     view: View | None  # the latest visible range the browser reported
 
 
@@ -187,6 +239,25 @@ def read_drag(payload, n: int) -> Drag | None:
     if start is None or end is None or not (_index_ok(start_index, n) and _index_ok(end_index, n)):
         return None
     return Drag(start, end, start_index, end_index)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A lambda picked on a plane's slider (PickEvent in protocol.js). A run that Python cuts short
+    (st.rerun) leaves its trigger to the next run too: `seq`, when it was picked, tells picks apart."""
+
+    lam: float
+    seq: int  # ms since the epoch
+
+
+def read_pick(payload) -> Pick | None:
+    """A PICK trigger as sent by the browser, or None if it is not a lambda in range with its count."""
+    if not isinstance(payload, dict):
+        return None
+    lam, seq = _number(payload.get("lam")), payload.get("seq")
+    if lam is None or not 0 <= lam <= LAM_MAX or not (type(seq) is int and 0 < seq < 2**53):
+        return None
+    return Pick(lam, seq)
 
 
 def read_view(payload) -> View | None:

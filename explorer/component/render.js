@@ -31,6 +31,7 @@ export class Renderer {
     this.base = document.createElement("canvas");
     this.baseCtx = this.base.getContext("2d", { willReadFrequently: true }); // the dots are blended in its pixels
     this.font = font;
+    this.scale = 1; // of the axes' text and its room (larger in presentation mode)
     this.width = 0; // CSS px
     this.height = 0;
     this.dpr = 1;
@@ -127,12 +128,12 @@ export class Renderer {
   }
 
   drawAxes(ctx, view) {
-    const r = view.rect(), range = view.range(), tick = 4;
+    const r = view.rect(), range = view.range(), k = this.scale, tick = 4 * k;
     ctx.strokeStyle = ctx.fillStyle = "#222";
     ctx.lineWidth = 1;
     ctx.strokeRect(Math.round(r.left) + 0.5, Math.round(r.top) + 0.5, Math.round(r.width), Math.round(r.height));
-    ctx.font = `11px ${this.font}`;
-    const step = niceStep(range.x[1] - range.x[0], r.width / 70);
+    ctx.font = `${Math.round(11 * k)}px ${this.font}`;
+    const step = niceStep(range.x[1] - range.x[0], r.width / (70 * k));
     ctx.beginPath();
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
@@ -140,7 +141,7 @@ export class Renderer {
       const x = Math.round(view.toScreen(v, 0)[0]) + 0.5;
       ctx.moveTo(x, r.top + r.height);
       ctx.lineTo(x, r.top + r.height + tick);
-      ctx.fillText(formatTick(v, step), x, r.top + r.height + tick + 2);
+      ctx.fillText(formatTick(v, step), x, r.top + r.height + tick + 2 * k);
     }
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
@@ -148,15 +149,15 @@ export class Renderer {
       const y = Math.round(view.toScreen(0, v)[1]) + 0.5;
       ctx.moveTo(r.left, y);
       ctx.lineTo(r.left - tick, y);
-      ctx.fillText(formatTick(v, step), r.left - tick - 3, y);
+      ctx.fillText(formatTick(v, step), r.left - tick - 3 * k, y);
     }
     ctx.stroke();
-    ctx.font = `italic 13px ${this.font}`;
+    ctx.font = `italic ${Math.round(13 * k)}px ${this.font}`;
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
-    ctx.fillText("z\u2081", r.left + r.width / 2, r.top + r.height + 32);
+    ctx.fillText("z\u2081", r.left + r.width / 2, r.top + r.height + 32 * k);
     ctx.save();
-    ctx.translate(r.left - 36, r.top + r.height / 2);
+    ctx.translate(r.left - 36 * k, r.top + r.height / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.fillText("z\u2082", 0, 0);
     ctx.restore();

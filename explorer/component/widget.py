@@ -12,7 +12,8 @@ import streamlit as st
 
 from ..assets import PlaneAssets
 from . import bundle
-from .protocol import STATE_VIEW, TRIGGER_DRAG, Command, PlaneEvents, PlaneSettings, plane_data, read_drag, read_view
+from .protocol import (STATE_VIEW, TRIGGER_DRAG, TRIGGER_PICK, Command, ModelChoice, PlaneEvents, PlaneSettings,
+                       plane_data, read_drag, read_pick, read_view)
 
 _plane = st.components.v2.component(
     "vae_latent_explorer.latent_plane",
@@ -22,14 +23,15 @@ _plane = st.components.v2.component(
 
 
 def latent_plane(plane: PlaneAssets, settings: PlaneSettings = PlaneSettings(), command: Command | None = None,
-                 key: str = "plane") -> PlaneEvents:
-    """Draw the plane, its decode panel and strip; return the finished drag and the view."""
-    data = plane_data(plane, settings, command)
+                 choice: ModelChoice | None = None, key: str = "plane") -> PlaneEvents:
+    """Draw the plane, its decode panel and strip; return what the user did since the last run."""
+    data = plane_data(plane, settings, command, choice)
     # As JSON bytes, not a dict: Streamlit scans a dict for dataframes, which imports pandas on the
     # first run, before the plane can paint.
-    result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_view_change=_ignore)
+    result = _plane(key=key, data=json.dumps(data).encode(), on_drag_change=_ignore, on_pick_change=_ignore,
+                    on_view_change=_ignore)
     return PlaneEvents(drag=read_drag(result.get(TRIGGER_DRAG), plane.n_points),
-                       view=read_view(result.get(STATE_VIEW)))
+                       pick=read_pick(result.get(TRIGGER_PICK)), view=read_view(result.get(STATE_VIEW)))
 
 
 def _ignore() -> None:

@@ -42,12 +42,6 @@ def _library():
 
 
 @_notice_errors
-def on_lam_change() -> None:
-    s = state.get()
-    state.apply(decide.slider_moved(s, explored(s), _library().with_lam(s.lam)))
-
-
-@_notice_errors
 def on_back() -> None:
     s = state.get()
     state.apply(decide.back(s, explored(s)))
@@ -128,9 +122,55 @@ def on_tour(index: int | None) -> None:
     state.apply(decide.tour_at(s, index, step, Explored.of(model), Explored.of(other) if other else None, drag))
 
 
+def on_present_change() -> None:
+    """Presentation mode on or off: the URL says so (a lecturer can bookmark it), and the digits take
+    the mode's colours (colour-blind-safe for a lecture hall); the user may change them after."""
+    s = state.get()
+    if s.present:
+        st.query_params[state.PRESENT_PARAM] = "1"
+    else:
+        st.query_params.pop(state.PRESENT_PARAM, None)
+    state.apply(dataclasses.replace(s, palette="cvd" if s.present else "tab10"))
+
+
 def on_new_samples() -> None:
     s = state.get()
     state.apply(dataclasses.replace(s, samples_seed=s.samples_seed + 1))
+
+
+def _new_pick(pick, plane: int) -> bool:
+    """Whether `pick` (protocol.Pick or None) from plane 0 (main) or 1 (compare) is one not yet
+    handled; it is marked handled."""
+    s = state.get()
+    if pick is None or pick.seq == s.picks_seen[plane]:
+        return False
+    seen = list(s.picks_seen)
+    seen[plane] = pick.seq
+    state.apply(dataclasses.replace(s, picks_seen=tuple(seen)))
+    return True
+
+
+def on_pick(pick) -> None:
+    """A lambda was picked on the plane's slider: explore its model, or offer to train one, and
+    draw the whole page again (the plane's own rerun is a fragment's)."""
+    if not _new_pick(pick, 0):
+        return
+    s = dataclasses.replace(state.get(), lam=decide.stop(pick.lam))
+    _notice_errors(lambda: state.apply(decide.slider_moved(s, explored(s), _library().with_lam(pick.lam))))()
+    st.rerun()
+
+
+def on_pick_compare(pick) -> None:
+    """A lambda was picked on the compare view's second plane: it shows the library's model there."""
+    if not _new_pick(pick, 1):
+        return
+    s = state.get()
+    at_lam = _library().with_lam(pick.lam)
+    if at_lam:
+        state.apply(dataclasses.replace(s, compare_id=at_lam[0].id, notice=None))
+    else:
+        state.apply(dataclasses.replace(s, notice=Notice("info", f"No model has λ = {pick.lam:g} yet to compare with.")))
+    st.rerun()
 
 
 def on_drag(drag) -> None:

@@ -23,48 +23,48 @@ INTRO = "**VAE Latent Explorer** · each dot is one MNIST test digit, at μ of q
 def main() -> None:
     state.init()
     actions.settle()
-    st.markdown(INTRO)
-    # Sidebar slots in display order; the model's are filled after the plane, once torch is in.
-    tour_slot = st.sidebar.container()
-    model_slot, job_slot, settings_slot = st.sidebar.container(), st.sidebar.container(), st.sidebar.container()
+    if not state.get().present:  # a lecture hall needs the room more than the page's name
+        st.markdown(INTRO)
+    # Sidebar slots in display order, filled after the plane, so that nothing there delays it.
+    tour_slot, model_slot, job_slot, controls_slot, settings_slot = (st.sidebar.container() for _ in range(5))
     s = state.get()
-    if s.painted:
-        with tour_slot:
-            tour.start_button()
-        with st.sidebar:
-            settings = plane.controls()
-    else:
-        settings = plane.settings_of(s)
-    compare_slot = st.sidebar.container()
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
-    left, right = st.columns(2) if s.compare else (st.container(), None)
-    with left:
-        if not plane.panel(path, mtime, settings) or not s.painted:
-            return  # the rest once the plane has painted (actions.on_view)
+    # One column, or two for the compare view: the plane stays the first column's first element
+    # either way, so turning the compare view on or off keeps it (and what the user selected).
+    columns = st.columns(2 if s.compare else 1)
+    if not s.painted:
+        with columns[0]:
+            plane.panel(path, mtime, plane.settings_of(s), None)
+        return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
     from . import compare, library_panel, metrics, models, training
     try:
         explored = actions.explored(s)
         models.init(explored)
+        s = state.get()
+        entries = resources.manager().library.entries()
+        settings = plane.settings_of(s)
+        with columns[0]:
+            if not plane.panel(path, mtime, settings, plane.choice_of(s, explored, entries, s.lam)):
+                return
         with tour_slot:
+            st.toggle("Presentation mode", key="present", on_change=actions.on_present_change,
+                      help="For a projector: larger text on and around the plane, colour-blind-safe digit colours. "
+                           "Open the page as …/?present to start in it, the sidebar closed.")
+            tour.start_button()
             tour.panel(explored)
         with model_slot:
             models.panel(explored)
         with job_slot:
             training.panel()
+        with controls_slot:
+            plane.controls()
         with settings_slot:
             models.settings(explored)
-        if right is not None:
-            with compare_slot:
-                other = compare.selector(explored)
-            with left:
-                compare.caption(explored, "caption_a")
-            if other is not None:
-                with right:
-                    plane.compare_panel(*resources.stamp(other.path), settings)
-                    compare.caption(other, "caption_b")
+        if s.compare and (other := compare.second(explored, entries)) is not None:
+            with columns[1]:
+                plane.compare_panel(*resources.stamp(other.path), settings, plane.choice_of(s, other, entries))
         metrics.panel(explored)
         library_panel.panel(explored)
-        resources.model(path, mtime)  # loaded last, so that a download after the first drag is quick
     except (CheckpointError, ValueError, OSError) as e:
         st.error(f"Cannot read the models: {e}", icon=":material/error:")

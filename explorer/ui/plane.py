@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import assets, export, formats
-from explorer.component.protocol import GRID_SPACINGS, STRIP_FRAMES, Layers, PlaneSettings, Samples
+from explorer import assets, charts, export, formats
+from explorer.component.protocol import (GRID_SPACINGS, STRIP_FRAMES, Figures, Layers, ModelChoice, PlaneSettings,
+                                         Samples)
 from explorer.component.widget import latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
-from .session import Session
+from .session import Explored, Session
 
 
 SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
+PALETTE_NAMES = {"tab10": "Tableau 10", "cvd": "Colour-blind safe"}
 COMPARE_KEY = "plane_b"  # the second plane of the compare view
 LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
@@ -57,6 +59,10 @@ def controls() -> PlaneSettings:
               help="Panning or zooming one plane moves the other the same way.")
     st.slider("Nearest training images", 1, 16, key="neighbours_k",
               help="How many training digits with the closest codes a click shows.")
+    st.radio("Digit colours", tuple(PALETTE_NAMES), key="palette", format_func=PALETTE_NAMES.get, horizontal=True,
+             help="Colour-blind safe: Okabe & Ito's colours and three more, every pair told apart under "
+                  "protanopia, deuteranopia and tritanopia. Tableau 10 has pairs that look alike to about "
+                  "one man in twelve.")
     return settings_of(state.get())
 
 
@@ -68,7 +74,7 @@ def settings_of(s: Session) -> PlaneSettings:
                          neighbours_k=s.neighbours_k,
                          layers=Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes),
                          samples=samples, link=LINK if s.compare else None, lock_axes=s.compare and s.lock_axes,
-                         keep_axes=s.keep_axes, compact=s.compare)
+                         keep_axes=s.keep_axes, compact=s.compare, present=s.present, palette=s.palette)
 
 
 def _assets(path: str, mtime: float):
@@ -79,8 +85,31 @@ def _assets(path: str, mtime: float):
         return None
 
 
+def choice_of(s: Session, explored: Explored, entries, lam: float | None = None) -> ModelChoice:
+    """The plane's lambda slider: the library's models along the slider's stops, `explored` shown,
+    the slider at `lam` (default: the session's, where the user may have picked a lambda that has
+    no model yet)."""
+    lam = explored.lam if lam is None else lam
+    head = resources.header(*resources.stamp(explored.path))
+    m = head.metrics
+    return ModelChoice(lam=lam, stops=tuple(charts.lam_choices([e.lam for e in entries], [explored.lam, lam])),
+                       models=tuple((e.id, float(e.lam), e.origin, _urls(e)) for e in entries), model_id=explored.id,
+                       title=explored.origin, figures=None if m is None else Figures(m.recon, m.kl, m.neg_elbo))
+
+
+def _urls(entry) -> tuple[str, ...]:
+    """The decoder's and points' files of a library model, for the browser to fetch ahead of a pick
+    (publishing them the first time, in milliseconds once the shared images are published); none
+    for a model that cannot be published (exploring it says why)."""
+    try:
+        plane = resources.plane_assets(*resources.stamp(entry.path))
+    except (formats.AssetError, DataError):
+        return ()
+    return plane.decoder_url, plane.points_url
+
+
 @st.fragment
-def panel(path: str, mtime: float, settings: PlaneSettings) -> bool:
+def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice | None) -> bool:
     """The plane and its downloads; a fragment, so a drag reruns only this. False if it cannot show."""
     plane_assets = _assets(path, mtime)
     if plane_assets is None:
@@ -88,19 +117,21 @@ def panel(path: str, mtime: float, settings: PlaneSettings) -> bool:
     s = state.get()
     # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
     # must not replay its last step over what the user has selected since.
-    events = latent_plane(plane_assets, settings, command=s.command if s.tour_step is not None else None)
+    events = latent_plane(plane_assets, settings, command=s.command if s.tour_step is not None else None,
+                          choice=choice)
     actions.on_drag(events.drag)
     actions.on_view(events.view)
+    actions.on_pick(events.pick)
     downloads(path, mtime, state.get().drag, events.view, settings.grid_n, settings.grid_spacing)
     return True
 
 
 @st.fragment
-def compare_panel(path: str, mtime: float, settings: PlaneSettings) -> None:
-    """The compare view's second plane: the same layers and settings, another model."""
+def compare_panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice | None) -> None:
+    """The compare view's second plane: the same layers and settings, another model, its own slider."""
     plane_assets = _assets(path, mtime)
     if plane_assets is not None:
-        latent_plane(plane_assets, settings, key=COMPARE_KEY)
+        actions.on_pick_compare(latent_plane(plane_assets, settings, key=COMPARE_KEY, choice=choice).pick)
 
 
 def downloads(path: str, mtime: float, drag, view, n: int, spacing: str = "even") -> None:

@@ -19,11 +19,17 @@ class Explored:
     id: str | None  # its library id; None for a file outside the library
     path: str
     lam: float
+    origin: str = ""  # where it comes from (`LibraryEntry.origin`); a file outside the library: its name
 
     @classmethod
     def of(cls, entry: Any) -> Explored:
-        """From anything with .id, .path and .lam (a library entry)."""
-        return cls(entry.id, str(entry.path), float(entry.lam))
+        """From anything with .id, .path, .lam and .origin (a library entry)."""
+        return cls(entry.id, str(entry.path), float(entry.lam), getattr(entry, "origin", ""))
+
+    @property
+    def name(self) -> str:
+        """How the page names the model: "λ = 0.3 · trained here, 5 epochs"."""
+        return f"λ = {self.lam:g} · {self.origin or self.path.rsplit('/', 1)[-1]}"
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,12 @@ class Session:
 
     # The model explored and how the session got there.
     model: Explored | None = None  # None: the starting model ($EXPLORER_MODEL, else the shipped lambda 1)
-    lam: float | None = None  # widget: the lambda slider; set from the explored model once it is known
+    lam: float | None = None  # where the plane's lambda slider sits; set from the explored model once it is known
     notice: Notice | None = None  # the message under the slider
     job_id: str | None = None  # this session's training job, until it ends
     drag: Drag | None = None  # the plane's last finished drag, for the strip downloads
     painted: bool = False  # the browser has painted this session's plane: the rest of the page may load
+    picks_seen: tuple[int, int] = (0, 0)  # the latest pick handled on each plane (protocol.Pick.seq): main, compare
     # The library panel.
     confirm_delete: str | None = None  # the model waiting for "Delete for good"
     rd_generation: int = 0  # part of the rate-distortion chart's key: bumping it clears its selection
@@ -63,14 +70,19 @@ class Session:
     samples_bernoulli: bool = False  # one Bernoulli draw of every pixel instead of the decoder's mean
     samples_seed: int = 0  # "New samples" moves to the next seed
     keep_axes: bool = False  # a model switch keeps the view instead of fitting it to the new points
+    # Widgets: presentation mode (also ?present in the URL, so a lecturer can bookmark it) and the
+    # digits' colours, colour-blind-safe by default in presentation mode.
+    present: bool = False
+    palette: str = "tab10"  # a name of explorer.component.protocol.PALETTES
     # Widgets: the compare view, a second model's plane beside the first.
     compare: bool = False
-    compare_id: str | None = None  # the second model's library id; set from the library before its widget
+    compare_id: str | None = None  # the second plane's model, picked on its slider; by default set from the library
     lock_axes: bool = True  # panning or zooming one plane moves both
     # Asked of the plane by the page (the guided tour); the plane applies each nonce once.
     command: Command | None = None
     tour_step: int | None = None  # the guided tour's step on screen, None outside the tour
-    # Widgets: the training settings.
+    # Widgets: the training settings, drawn once asked for.
+    train_show: bool = False
     train_warm: bool | None = None  # set from the machine's plan (explorer.plans.Plan) once jobs is imported
     train_epochs: int | None = None  # likewise
     train_recon: str = "bce"
@@ -81,8 +93,8 @@ class Session:
 # Keys bound to widgets. A widget's key must never hold None (the widget would show nothing), so
 # those whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan for
 # this machine, the library's models) are set by `state.init_model` just before their widgets.
-WIDGETS = frozenset({"lam", "library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_warm", "train_epochs", "train_recon",
+WIDGETS = frozenset({"library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_show", "train_warm", "train_epochs", "train_recon",
                      "train_k", "train_seed", "layer_ellipses", "layer_prior", "layer_holes", "grid_spacing",
-                     "samples_show", "samples_bernoulli", "keep_axes", "compare", "compare_id", "lock_axes"})
+                     "samples_show", "samples_bernoulli", "keep_axes", "compare", "lock_axes", "present", "palette"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Session)}

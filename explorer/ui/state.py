@@ -13,6 +13,9 @@ import streamlit as st
 from .session import DEFAULTS, KEYS, WIDGETS, Session
 
 
+PRESENT_PARAM = "present"  # ?present in the URL opens the page in presentation mode
+
+
 def init() -> None:
     """Set every declared key a session does not have yet (widget keys with no default yet excepted),
     and write every widget's value again.
@@ -23,6 +26,8 @@ def init() -> None:
     together when the user acts while the page is loading) shows that default and sends it back
     on its next event: a job of 1 epoch, from scratch, where the page said 5 epochs warm-started.
     Writing the value in every run sends it in every run."""
+    if "present" not in st.session_state and PRESENT_PARAM in st.query_params:
+        st.session_state.present, st.session_state.palette = True, "cvd"
     for key in KEYS:
         default = DEFAULTS[key]
         if key in st.session_state:
@@ -37,7 +42,7 @@ def init_model(explored_lam: float, plan) -> None:
     starts at the explored lambda, and training follows the machine's plan (`explorer.plans.Plan`:
     a short warm start on a CPU, from scratch to convergence on a GPU). Call before the widgets."""
     from .decide import stop
-    if "lam" not in st.session_state:
+    if st.session_state.get("lam") is None:
         st.session_state.lam = stop(explored_lam)
     if "train_warm" not in st.session_state:
         st.session_state.train_warm = plan.warm_start

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from tests.browser import harness
-from tests.browser.page_helpers import WATCH_LAYOUT
+from tests.browser.page_helpers import WATCH_LAYOUT, wait_loaded
 
 REQUIRED = os.environ.get("EXPLORER_REQUIRE_BROWSER") == "1"
 
@@ -96,9 +96,19 @@ def shipped(shipped_arrays, mnist_test, mnist_train):
 
 
 @pytest.fixture
-def page(chromium, app_url):
-    """The app in a fresh browser context, its plane painted."""
+def painted_page(chromium, app_url):
+    """The app in a fresh browser context, as soon as its plane has painted (the rest of the page
+    still on its way)."""
     with harness.opened_app(chromium, app_url, accept_downloads=True) as page:
+        yield page
+
+
+@pytest.fixture
+def page(chromium, app_url):
+    """The app in a fresh browser context, loaded: the plane painted, then the rest of the page
+    drawn, so that no run of the page's is still on its way to overwrite what a test gives the plane."""
+    with harness.opened_app(chromium, app_url, accept_downloads=True) as page:
+        wait_loaded(page)
         yield page
 
 
@@ -117,6 +127,7 @@ def shared_page(chromium, app_url):
     Point tab (`reset_page`): opening the app costs more than these tests' own work on a shared
     2-core machine."""
     with harness.opened_app(chromium, app_url) as page:
+        wait_loaded(page)
         yield page
 
 

@@ -32,13 +32,20 @@ def sidebar(page: Page) -> Locator:
     return page.get_by_test_id("stSidebar")
 
 
-def lam_slider(page: Page) -> Locator:
-    return keyed(page, "lam").get_by_role("slider")
+def in_plane(page: Page, test_id: str, key: str = "plane") -> Locator:
+    """A part of the plane drawn with this key ("plane", or "plane_b" for the compare view's second)."""
+    return keyed(page, key).locator(f"[data-testid=latent-plane] [data-testid={test_id}]")
 
 
-def expect_lam(page: Page, lam: str, timeout: float = 20_000) -> None:
-    """The slider shows this lambda (as the page formats it, e.g. "0.7")."""
-    expect(lam_slider(page)).to_have_attribute("aria-valuetext", lam, timeout=timeout)
+def lam_slider(page: Page, key: str = "plane") -> Locator:
+    """The plane's lambda slider."""
+    return in_plane(page, "lam-slider", key)
+
+
+def expect_lam(page: Page, lam: str, timeout: float = 20_000, key: str = "plane") -> None:
+    """The plane's slider sits on this lambda (as the page writes it, e.g. "0.7")."""
+    expect(lam_slider(page, key)).to_be_enabled(timeout=timeout)
+    expect(in_plane(page, "lam-value", key)).to_have_text(f"λ = {lam}", timeout=timeout)
 
 
 def script_done(page: Page, timeout: float = 60_000) -> None:
@@ -102,21 +109,33 @@ def wait_loaded(page: Page, timeout: float = 60_000) -> None:
     page.evaluate("document.fonts.ready.then(() => true)")
 
 
-def step_lam(page: Page, key: str, times: int = 1) -> None:
-    """Keyboard steps on the slider, each left to commit as a person's would."""
-    slider = lam_slider(page)
+def step_lam(page: Page, key: str, times: int = 1, plane: str = "plane") -> None:
+    """Keyboard steps on a plane's lambda slider, each left to commit as a person's would."""
+    slider = lam_slider(page, plane)
+    expect(slider).to_be_enabled(timeout=60_000)
     for _ in range(times):
         slider.focus()
         with rerun_after(page):
             page.keyboard.press(key)
 
 
-def expect_exploring(page: Page, model_id: str, timeout: float = 30_000) -> None:
-    expect(sidebar(page)).to_contain_text(f"Exploring {model_id}", timeout=timeout)
+def expect_exploring(page: Page, model_id: str, timeout: float = 30_000, key: str = "plane") -> None:
+    """The plane drawn with `key` shows the library's model whose id starts with `model_id`."""
+    wait_plane(page, key, "(p.settings().choice || {model_id: ''}).model_id.startsWith(arg)", model_id, timeout)
+
+
+def show_training_settings(page: Page) -> None:
+    """Open the sidebar's training settings (drawn once asked for), unless they are open."""
+    expect(keyed(page, "train_show")).to_be_visible(timeout=60_000)
+    if keyed(page, "training-settings").count() == 0:
+        with rerun_after(page):
+            keyed(page, "train_show").get_by_text("Training settings").click()
+    expect(keyed(page, "training-settings")).to_be_visible(timeout=30_000)
 
 
 def set_training(page: Page, label: str, value: int) -> None:
-    """Type a training setting (the settings are always shown in the sidebar)."""
+    """Type a training setting, the settings opened first."""
+    show_training_settings(page)
     field = sidebar(page).get_by_label(label)
     expect(field).to_be_visible(timeout=60_000)
     if field.input_value() == str(value):

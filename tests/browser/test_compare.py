@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import after_frames
-from tests.browser.page_helpers import (expect_exploring, keyed, lam_slider, no_traceback, plane_call, toggle,
+from tests.browser.page_helpers import (expect_exploring, in_plane, keyed, lam_slider, no_traceback, plane_call, toggle,
                                         wait_plane)
 
 pytestmark = pytest.mark.browser
@@ -34,12 +34,16 @@ def test_the_compare_view_shares_the_pointer_and_locks_the_axes(page):
     toggle(page, COMPARE)
     wait_plane(page, "plane_b")
     wait_plane(page, "plane", "p.settings().compact")
-    # Side by side in the window, each captioned with its model's figures.
+    # Side by side in the window, each naming its model and its figures above its plot, level with the other's.
     a, b = (plane_call(page, k, "p.plotRect()") for k in ("plane", "plane_b"))
     assert a["left"] + a["width"] < b["left"] and b["left"] + b["width"] <= 1400 and a["top"] == b["top"]
     assert a["width"] >= 300 and a["top"] + a["height"] < 900
-    expect(keyed(page, "caption_a")).to_contain_text("λ = 1 · KL")
-    expect(keyed(page, "caption_b")).to_contain_text("λ = 0 · KL")
+    for key, lam, kl in (("plane", "1", "7.33"), ("plane_b", "0", "98.18")):
+        expect(in_plane(page, "lam-value", key)).to_have_text(f"λ = {lam}")
+        expect(in_plane(page, "model-title", key)).to_have_text("shipped")
+        expect(in_plane(page, "model-figures", key)).to_contain_text(f"KL {kl} nats")
+    tops = [in_plane(page, "model-figures", key).bounding_box()["y"] for key in ("plane", "plane_b")]
+    assert tops[0] == tops[1] and tops[0] < a["top"], "the figures sit above each plot, at one height"
     assert _same_view(page), "locked axes start on one view that holds both models' codes"
 
     # Hovering the left plane decodes the same z on the right, with the right model, and marks it there.

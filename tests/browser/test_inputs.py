@@ -12,8 +12,7 @@ from explorer import drawing, export, latent
 from tests.browser import harness
 from tests.browser.drawing_helpers import FOUR, ONE, SEVEN, draw_digit, pad_box
 from tests.browser.harness import PLANE, by_test_id, wait_idle, z_text
-from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, show_model,
-                                        torch_decode)
+from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, show_model, torch_decode, wait_loaded)
 
 pytestmark = pytest.mark.browser
 
@@ -242,6 +241,7 @@ def test_the_panel_tabs_keep_their_room(tracked_page):
     first = tabs.bounding_box()
     assert first["y"] + first["height"] <= harness.VIEWPORT["height"]
     assert first["x"] + first["width"] <= harness.VIEWPORT["width"]
+    wait_loaded(page)  # the rest of the page, whose run sends the plane its data again
     _show_samples(page, n=64)
     # The encoder is fetched only once the Draw tab opens. Idle, the plane has no fetch on its way,
     # so an encoder asked for by now would have arrived; none was asked for.

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from explorer import assets, density, export, latent
+from explorer.component.protocol import PALETTE
 from tests.browser import harness
 from tests.browser.harness import PLANE, after_frames, by_test_id, read_png, wait_idle, z_text
 from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, pointer_away, show_model,
@@ -55,7 +56,7 @@ def test_figure_1_scatter_shows_ten_digit_classes_with_a_working_legend(page, ch
     assert [items.nth(i).get_attribute("data-label") for i in range(10)] == [str(d) for d in range(10)]
     drawn = page.evaluate(f"{PLANE}.drawnCounts()")
     assert all(n > 500 for n in drawn) and sum(drawn) > 0.99 * len(checkpoint.embedding.test_mu)
-    tab10 = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in assets.PALETTE])
+    tab10 = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in PALETTE])
     alpha = max(page.evaluate(f"{PLANE}.dots()")[0]["coverage"])  # a dot's opacity where it covers a whole pixel
     dots = alpha * tab10 + (1 - alpha) * 255
 
@@ -184,7 +185,8 @@ def test_in_browser_decoder_matches_torch_on_random_z(page, checkpoint):
     assert worst < 1e-4, f"max abs pixel difference {worst:.2e}"
 
 
-def test_a_click_right_after_the_first_paint_is_answered(page):
+def test_a_click_right_after_the_first_paint_is_answered(painted_page):
+    page = painted_page
     rect = page.evaluate(f"{PLANE}.plotRect()")
     page.mouse.click(rect["left"] + 0.43 * rect["width"], rect["top"] + 0.57 * rect["height"])
     click, painted = page.evaluate(f"[{PLANE}.lastClick, {PLANE}.paintedAt]")

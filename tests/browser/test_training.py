@@ -20,7 +20,7 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
     with own_server() as url:
         page = open_page(chromium, url)
         set_training(page, "Epochs", EPOCHS)
-        expect(sidebar(page).get_by_role("button", name=re.compile("Train λ = 1 with"))).to_be_visible(timeout=20_000)
+        expect(sidebar(page).get_by_role("button", name=re.compile("Train λ = 1 again with"))).to_be_visible(timeout=20_000)
 
         step_lam(page, "ArrowLeft")  # onto a lambda without a model: an offer, no job
         expect(keyed(page, "train_now")).to_contain_text(f"Train λ = {NEW_LAM}", timeout=20_000)
@@ -78,7 +78,7 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
 
         # Another seed is another configuration: it trains, and Cancel leaves nothing on disk.
         set_training(page, "Seed", 7)
-        sidebar(page).get_by_role("button", name=f"Train λ = {NEW_LAM} with these settings").click()
+        sidebar(page).get_by_role("button", name=f"Train λ = {NEW_LAM} again with these settings").click()
         panel = keyed(page, "job-panel")
         expect(panel).to_contain_text("seed 7", timeout=20_000)
         panel.get_by_role("button", name="Cancel").click()

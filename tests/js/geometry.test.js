@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { MARGIN, STRIP_H, TOOLBAR_H, View, layoutSizes } from "../../explorer/component/geometry.js";
+import { CHROME, MARGIN, PLOT_LEAST, View, layoutSizes, marginsAt } from "../../explorer/component/geometry.js";
 import { loadModel } from "./fixtures.js";
 
 const close = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
@@ -139,24 +139,34 @@ describe("geometry.js: View", () => {
 });
 
 describe("geometry.js: layoutSizes", () => {
-  test("the plot is an integer side in [240, 900] with its margins around it", () => {
-    for (const compact of [false, true]) {
-      for (let width = 200; width <= 2600; width += 50) {
-        for (let vh = 300; vh <= 1600; vh += 50) {
-          for (const top of [0, 80, 240]) {
-            const { side, w, h } = layoutSizes(width, top, vh, compact);
-            assert.ok(Number.isInteger(side) && side >= 240 && side <= 900, `side ${side}`);
-            assert.equal(w, side + MARGIN.left + MARGIN.right);
-            assert.equal(h, side + MARGIN.top + MARGIN.bottom);
-            if (side > 240) { // not held at its least: the layout fits
-              const panel = compact ? 0 : 280 + 16;
-              assert.ok(w + panel <= width, `${width} wide: plot ${w} + panel ${panel}`);
-              assert.ok(top + TOOLBAR_H + h + STRIP_H + (compact ? 124 : 0) + 8 <= vh, `${vh} tall, top ${top}: ${side}`);
+  const bottom = 8; // BOTTOM_PAD
+  test("the plot is an integer side in [240, 900] with its margins; it fits the window, or stays at least PLOT_LEAST", () => {
+    for (const scale of [1, 1.4]) {
+      const margin = marginsAt(scale);
+      for (const asked of [false, true]) {
+        for (let width = 200; width <= 2600; width += 50) {
+          for (let vh = 300; vh <= 1600; vh += 50) {
+            for (const top of [0, 80, 240]) {
+              const { side, w, h, compact } = layoutSizes(width, top, vh, { compact: asked, margin });
+              assert.ok(Number.isInteger(side) && side >= 240 && side <= 900, `side ${side}`);
+              assert.equal(w, side + margin.left + margin.right);
+              assert.equal(h, side + margin.top + margin.bottom);
+              assert.ok(compact || !asked, "a compact layout asked for is kept");
+              const panel = compact ? 0 : CHROME.panel + CHROME.gap;
+              if (side > 240) assert.ok(w + panel <= width, `${width} wide: plot ${w} + panel ${panel}`);
+              const fits = top + CHROME.above + h + CHROME.strip + (compact ? CHROME.compactPanel : 0) + bottom <= vh;
+              assert.ok(fits || side === PLOT_LEAST || w + panel >= width - 1, `${vh} tall, top ${top}: ${side}`);
             }
           }
         }
       }
     }
+  });
+
+  test("too narrow for the plot and the panel side by side, the panel goes under the plot", () => {
+    const narrow = layoutSizes(600, 100, 2000);
+    assert.ok(narrow.compact && narrow.side >= PLOT_LEAST, JSON.stringify(narrow));
+    assert.ok(!layoutSizes(1400, 100, 900).compact);
   });
 
   test("grows with the room it is given, and a compact layout trades the panel's width for height", () => {
@@ -169,7 +179,8 @@ describe("geometry.js: layoutSizes", () => {
     assert.equal(last, 900);
     const laptop = layoutSizes(1400, 120, 900); // tests/browser/test_plane.py holds the plot to >= 560 here
     assert.ok(laptop.side >= 560, `${laptop.side}`);
-    assert.ok(layoutSizes(700, 0, 5000, true).side > layoutSizes(700, 0, 5000).side, "narrow: compact is wider");
-    assert.ok(layoutSizes(3000, 0, 800, true).side < layoutSizes(3000, 0, 800).side, "short: compact is shorter");
+    assert.ok(layoutSizes(900, 0, 5000, { compact: true }).side > layoutSizes(900, 0, 5000).side, "narrow: compact is wider");
+    assert.ok(layoutSizes(3000, 0, 900, { compact: true }).side < layoutSizes(3000, 0, 900).side, "short: compact is shorter");
+    assert.equal(layoutSizes(3000, 0, 300).side, PLOT_LEAST, "a short window scrolls rather than shrink the plot");
   });
 });
