@@ -10,7 +10,9 @@ keeps each model's density level (float64, 8 bytes) for the server, which comput
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import math
 import os
 import weakref
@@ -19,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .density import density_level
 from .files import sweep_temp_files, write_atomic
 from .formats import AssetError, PlaneArrays, pack_decoder, pack_points, pack_train, read_plane_arrays
 
@@ -144,6 +145,7 @@ def cached_density_level(static_dir: str | Path, points: bytes, mu: np.ndarray, 
             return level
     except (OSError, ValueError, IndexError):
         pass
+    from .density import density_level  # scipy: not needed to tell a browser where known files are
     level = density_level(mu, logvar)
     write_atomic(target, np.array([level], "<f8").tobytes())
     return level
@@ -203,6 +205,33 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
     prune_cache(static_dir, keep=(*plane.urls, _name("level", points)))
     return plane
+
+
+def manifest_key(files) -> str:
+    """What names a published plane: the model file and the dataset files it was published from,
+    each by its path, size and modification time (a file replaced on disk is another key)."""
+    parts = []
+    for path in files:
+        st = Path(path).stat()
+        parts.append(f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def write_manifest(static_dir: str | Path, key: str, plane: PlaneAssets) -> None:
+    """Keep what `publish_plane` answered under `key` (`manifest_key`), so that a restarted server
+    tells the browser where a model's files are without reading the datasets or hashing them."""
+    fields = dataclasses.asdict(plane)
+    write_atomic(Path(static_dir) / CACHE_SUBDIR / f"plane-{key}.json", json.dumps(fields).encode())
+
+
+def read_manifest(static_dir: str | Path, key: str) -> PlaneAssets | None:
+    """The PlaneAssets kept under `key`, or None if there is none or it does not read as one."""
+    try:
+        fields = json.loads((Path(static_dir) / CACHE_SUBDIR / f"plane-{key}.json").read_bytes())
+        return PlaneAssets(**{**fields, "image_shape": tuple(fields["image_shape"]),
+                              "encoder_sizes": tuple(fields["encoder_sizes"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def all_published(static_dir: str | Path, plane: PlaneAssets) -> bool:

@@ -142,16 +142,21 @@ def _find(folder: Path, stem: str) -> Path:
     raise DataError(f"{folder / stem}[.gz]: file not found")
 
 
-def load_split(split: str, folder: str | Path = DEFAULT_DIR, n_classes: int = N_CLASSES) -> Split:
-    """Load the 'train' or 'test' split from a folder of standard-named IDX files: at least one
-    image, uint8 (N, rows, cols), with N uint8 labels in 0..n_classes-1."""
+def split_files(split: str, folder: str | Path = DEFAULT_DIR) -> tuple[Path, Path]:
+    """The image and label files of the 'train' or 'test' split in a folder of standard-named IDX files."""
     folder = Path(folder)
     if split not in _SPLIT_FILES:
         raise DataError(f"{folder}: no split {split!r} (there are {', '.join(_SPLIT_FILES)})")
     if not folder.is_dir():
         raise DataError(f"{folder}: dataset folder not found")
     image_stem, label_stem = _SPLIT_FILES[split]
-    image_path, label_path = _find(folder, image_stem), _find(folder, label_stem)
+    return _find(folder, image_stem), _find(folder, label_stem)
+
+
+def load_split(split: str, folder: str | Path = DEFAULT_DIR, n_classes: int = N_CLASSES) -> Split:
+    """Load the 'train' or 'test' split from a folder of standard-named IDX files: at least one
+    image, uint8 (N, rows, cols), with N uint8 labels in 0..n_classes-1."""
+    image_path, label_path = split_files(split, folder)
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(f"{image_path}: expected uint8 images (N, rows, cols), got {images.dtype} {images.shape}")

@@ -76,7 +76,7 @@ def test_the_density_level_is_computed_once_per_points_file_and_afresh_when_unre
 
     def not_again(*args, **kwargs):
         raise AssertionError("computed again although the cache holds it")
-    monkeypatch.setattr(assets, "density_level", not_again)
+    monkeypatch.setattr(density, "density_level", not_again)
     assert assets.publish_plane(static, arrays, test_images, train_images).density_level == plane.density_level
     monkeypatch.undo()
     for damaged in (b"", b"\x00" * 5, np.array([np.nan], "<f8").tobytes()):
@@ -236,3 +236,34 @@ def test_the_shared_images_are_copied_and_hashed_once_per_array_while_their_file
     (static / assets.CACHE_SUBDIR / url.rsplit("/", 1)[1]).unlink()  # pruned meanwhile: published again
     assert assets.publish_images(static, "test-images", images) == url
     assert (static / assets.CACHE_SUBDIR / url.rsplit("/", 1)[1]).read_bytes() == images.tobytes()
+
+
+def test_a_published_plane_is_kept_on_disk_under_its_files_and_read_back_as_it_was(published, tmp_path):
+    static, *_, plane = published
+    model, data = tmp_path / "m.safetensors", tmp_path / "data.idx"
+    model.write_bytes(b"model")
+    data.write_bytes(b"data")
+    key = assets.manifest_key([model, data])
+    assert assets.read_manifest(static, key) is None
+    assets.write_manifest(static, key, plane)
+    assert assets.read_manifest(static, key) == plane
+    data.write_bytes(b"other data")  # a file replaced on disk is another key
+    assert assets.manifest_key([model, data]) != key
+    (static / assets.CACHE_SUBDIR / f"plane-{key}.json").write_text("{not json")
+    assert assets.read_manifest(static, key) is None
+
+
+def test_a_restarted_server_finds_a_models_plane_without_reading_the_datasets(tmp_path, monkeypatch):
+    from explorer.library import SHIPPED_DIR
+    from explorer.ui import resources
+    path = SHIPPED_DIR / "lam-1.safetensors"
+    if not path.is_file():
+        pytest.skip(f"needs {path}")
+    monkeypatch.setattr(resources, "STATIC_DIR", tmp_path / "static")
+    resources._published_plane.clear()
+    first = resources.plane_assets(*resources.stamp(path))
+    resources._published_plane.clear()  # what a restart forgets
+    monkeypatch.setattr(resources, "images", lambda split: pytest.fail(f"read the {split} images"))
+    monkeypatch.setattr(formats, "read_plane_arrays", lambda path: pytest.fail("read the model's arrays"))
+    assert resources.plane_assets(*resources.stamp(path)) == first
+    resources._published_plane.clear()

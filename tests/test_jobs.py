@@ -365,7 +365,7 @@ def test_a_failing_on_saved_is_logged_and_the_job_still_succeeds(make_manager, l
 
 def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_manager, library, splits, tmp_path,
                                                                           monkeypatch):
-    from explorer import assets, formats
+    from explorer import assets, density, formats
     from explorer.ui import resources
     static = tmp_path / "static"
     train, test = splits
@@ -377,8 +377,8 @@ def test_the_page_finds_a_new_models_plane_files_and_density_level_ready(make_ma
     arrays = formats.read_plane_arrays(library.get(status.result).path)
     names = assets.model_asset_names(arrays)
     assert all((static / assets.CACHE_SUBDIR / name).is_file() for name in names), names
-    level = assets.density_level(arrays.test_mu, arrays.test_logvar)
-    monkeypatch.setattr(assets, "density_level", lambda *a: pytest.fail("the level was computed again"))
+    level = density.density_level(arrays.test_mu, arrays.test_logvar)
+    monkeypatch.setattr(density, "density_level", lambda *a: pytest.fail("the level was computed again"))
     assert assets.publish_plane(static, arrays, test.images, train.images).density_level == level
     monkeypatch.setattr(assets, "publish_plane", lambda *a: pytest.fail("the page published the model again"))
     try:
