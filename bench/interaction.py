@@ -17,6 +17,15 @@ Idle, one session:
   warms its server: what any Streamlit page costs before the app's own work; tti_over_bare is
   the ratio of the two.
 - layout_shift: the largest move or resize of the plot after its first paint, px.
+- switch_ms_p50_first / _published: dragging the plane's lambda slider from one shipped model's
+  lambda to another's, from the slider's release (pointerup) to the first animation frame that
+  draws the new model's points; "first": a model not shown since the server started (a fresh
+  server, each of four models once), "published": the same switches again in a new browser
+  context (the server has them; the browser's cache is empty). busy_shown_ms_p95: from the same
+  release to the plane saying what it is waiting for, over both.
+- tti_fresh_server_s: tti_first_s over three fresh servers (median): opening the page on a server
+  started just before, to the first click answered: every newcomer who has just run the README's
+  command.
 - Baseline for the neighbour images: the whole training set as one gzip file, fetched and inflated
   with DecompressionStream (gzip_ms, gzip_mb) against one Range request per click.
 With --sessions N: N browser contexts click and drag in turn while one training job runs (started
@@ -24,7 +33,9 @@ through the page: the "lam" slider moved to a lambda without a model, then "trai
 alone did not start it); the same click figures with the suffix _loaded, beside the idle ones.
 
 Targets (printed, never asserted): click p50 <= 30 ms, p95 <= 60; drag p95 <= 2 ms; tti <= 3 s;
-shift 0; loaded click p50 <= 60 ms, p95 <= 150, no lost clicks, no errors, one job, one model.
+shift 0; a switch p50 <= 400 ms published, <= 1,000 ms first; the busy note p95 <= 100 ms; a fresh
+server's tti <= 3 s; loaded click p50 <= 60 ms, p95 <= 150, no lost clicks, no errors, one job, one
+model.
 Timings are noisy on a shared machine; the JSON on the last line is for tools.
 """
 from __future__ import annotations
@@ -44,9 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from tests.browser import harness  # noqa: E402
 from tests.browser.harness import PLANE  # noqa: E402
-from tests.browser.page_helpers import rerun_after, script_done, wait_loaded  # noqa: E402
+from tests.browser.page_helpers import lam_slider, rerun_after, script_done, wait_loaded  # noqa: E402
 
 TARGETS = {"click_ms_p50": 30, "click_ms_p95": 60, "drag_frame_ms_p95": 2, "tti_s": 3, "layout_shift": 0,
+           "switch_ms_p50_published": 400, "switch_ms_p50_first": 1000, "busy_shown_ms_p95": 100,
+           "tti_fresh_server_s": 3,
            "click_ms_p50_loaded": 60, "click_ms_p95_loaded": 150, "lost_clicks_loaded": 0, "errors_loaded": 0,
            "log_exceptions_loaded": 0, "jobs_loaded": 1, "models_listed_loaded": 1}
 
@@ -130,7 +143,7 @@ def bare_streamlit_s(browser, rounds: int = TTI_ROUNDS) -> float:
 def measure_idle(browser, url: str, clicks: int, drags: int, rng) -> dict:
     context, page, _ = open_page(browser, url)
     tti_first_s, _ = first_click(page, url)
-    page.locator(".st-key-lam").wait_for(timeout=120_000)  # the page has loaded torch and the model
+    wait_loaded(page, timeout=120_000)  # the page has loaded torch and the model
     context.close()
     opens = []
     for _ in range(TTI_ROUNDS):
@@ -139,7 +152,6 @@ def measure_idle(browser, url: str, clicks: int, drags: int, rng) -> dict:
         if len(opens) < TTI_ROUNDS:
             context.close()
     tti_s, paint_s = (float(np.median(v)) for v in zip(*opens))
-    page.wait_for_function(f"{PLANE}.trainReady", timeout=30_000)
     page.evaluate(f"{PLANE}.resetTimes()")
     for _ in range(drags):
         drag_once(page, rng, page.evaluate(f"{PLANE}.nPoints()"))
@@ -187,9 +199,81 @@ def gzip_baseline(page) -> tuple[float, float]:
         target.unlink()
 
 
+# Installed before a release on the lambda slider: resolves with [ms from the release to the busy
+# note shown (null if never), ms from the release to the first animation frame that draws the
+# model `target` (null if not in 20 s)].
+WATCH_SWITCH = """(target) => {
+  const api = window.__latentPlane, slider = api.element.querySelector('[data-testid=lam-slider]');
+  const busy = api.element.querySelector('[data-testid=plane-busy]');
+  let up = null, shown = null;
+  slider.addEventListener('pointerup', (e) => { up = e.timeStamp; }, { capture: true, once: true });
+  window.__switch = new Promise((resolve) => {
+    const start = performance.now();
+    const tick = () => {
+      const now = performance.now();
+      if (up !== null && shown === null && !busy.hidden) shown = now - up;
+      const choice = api.settings().choice;
+      if (up !== null && choice && choice.model_id === target && api.showsModel() && api.idle()) {
+        requestAnimationFrame(() => resolve([shown, performance.now() - up]));
+        return;
+      }
+      if (now - start > 20000) { resolve([shown, null]); return; }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}"""
+SWITCHES = ((2.0, "lam-2"), (5.0, "lam-5"), (0.5, "lam-0.5"), (0.1, "lam-0.1"))
+
+
+def switch_to(page, lam: float, target: str) -> tuple[float | None, float | None]:
+    """Drag the plane's lambda slider from where it sits to `lam` and release: (busy ms, switch ms)."""
+    slider = lam_slider(page)
+    box, stops = slider.bounding_box(), page.evaluate(f"{PLANE}.settings().choice.stops")
+    at = lambda i: box["x"] + 8 + i / (len(stops) - 1) * (box["width"] - 16)  # noqa: E731  (the thumb's centre)
+    now = stops.index(page.evaluate(f"{PLANE}.settings().choice.lam"))
+    page.evaluate(f"(t) => ({WATCH_SWITCH})(t)", target)
+    page.mouse.move(at(now), box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(at(stops.index(lam)), box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    return tuple(page.evaluate("window.__switch"))
+
+
+def measure_switch(browser, url: str) -> dict:
+    """Switches on a fresh server's page (each model's first showing), then again in a new context."""
+    busy, first, published = [], [], []
+    for times in (first, published):
+        context, page, _ = open_page(browser, url)
+        page.goto(url)
+        wait_loaded(page, timeout=120_000)
+        for lam, target in SWITCHES:
+            shown, ms = switch_to(page, lam, target)
+            busy.append(shown)
+            times.append(ms)
+            wait_loaded(page)  # the page's run after the switch is over before the next
+        context.close()
+    ok = lambda values: [v for v in values if v is not None]  # noqa: E731
+    return {"switch_ms_p50_first": _pct(ok(first), 50), "switch_ms_p50_published": _pct(ok(published), 50),
+            "switch_ms_first": [v and round(v) for v in first], "switch_ms_published": [v and round(v) for v in published],
+            "busy_shown_ms_p95": _pct(ok(busy), 95), "busy_never_shown": len(busy) - len(ok(busy))}
+
+
+def tti_fresh_server(browser, model: Path, servers: int = 2) -> list[float]:
+    """tti_first_s on `servers` more servers, each started just before the page is opened."""
+    times = []
+    for _ in range(servers):
+        with tempfile.TemporaryDirectory(prefix="bench-fresh-") as scratch, \
+                harness.app_server(model, models_dir=Path(scratch)) as url:
+            context, page, _ = open_page(browser, url)
+            times.append(first_click(page, url)[0])
+            context.close()
+    return times
+
+
 def start_job(page) -> None:
-    """Train a lambda no model has, through the page: move the "lam" slider, then "train_now" if needed."""
-    slider = page.locator(".st-key-lam").get_by_role("slider")
+    """Train a lambda no model has, through the page: the plane's slider one stop left, then "train_now" if needed."""
+    slider = lam_slider(page)
     slider.wait_for(timeout=120_000)  # the slider comes once the page has loaded torch and the model
     slider.focus()
     with rerun_after(page):
@@ -278,9 +362,16 @@ def main() -> int:
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         browser = harness.launch_chromium(p)
         models_dir, log = Path(scratch) / "models", Path(scratch) / "server.log"
+        with tempfile.TemporaryDirectory(prefix="bench-switch-") as switch_models, \
+                harness.app_server(args.model, models_dir=Path(switch_models)) as url:
+            switches = measure_switch(browser, url)
         with harness.app_server(args.model, models_dir=models_dir, log_path=log) as url:
             result = measure_idle(browser, url, args.clicks, args.drags, rng)
-            if args.sessions:
+        fresh = [result["tti_first_s"], *tti_fresh_server(browser, args.model)]
+        result |= switches | {"tti_fresh_server_s": round(float(np.median(fresh)), 3),
+                              "tti_fresh_servers_s": [round(v, 3) for v in fresh]}
+        if args.sessions:
+            with harness.app_server(args.model, models_dir=models_dir, log_path=log) as url:
                 result |= measure_loaded(browser, url, models_dir, log, args.sessions, max(1, args.clicks // 4), rng)
         browser.close()
     result |= {"model": str(args.model), "machine": platform.machine()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import assets, charts, export, formats
+from explorer import assets, export, formats
 from explorer.component.protocol import (GRID_SPACINGS, STRIP_FRAMES, Figures, Layers, ModelChoice, PlaneSettings,
                                          Samples)
 from explorer.component.widget import latent_plane
@@ -89,6 +89,7 @@ def choice_of(s: Session, explored: Explored, entries, lam: float | None = None)
     """The plane's lambda slider: the library's models along the slider's stops, `explored` shown,
     the slider at `lam` (default: the session's, where the user may have picked a lambda that has
     no model yet)."""
+    from explorer import charts  # Plotly and torch: loaded by the page's later runs, never before the first paint
     lam = explored.lam if lam is None else lam
     head = resources.header(*resources.stamp(explored.path))
     m = head.metrics
@@ -122,7 +123,7 @@ def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice 
     actions.on_drag(events.drag)
     actions.on_view(events.view)
     actions.on_pick(events.pick)
-    downloads(path, mtime, state.get().drag, events.view, settings.grid_n, settings.grid_spacing)
+    downloads(path, mtime, state.get().drag, events.view, settings.grid_show, settings.grid_n, settings.grid_spacing)
     return True
 
 
@@ -134,26 +135,25 @@ def compare_panel(path: str, mtime: float, settings: PlaneSettings, choice: Mode
         actions.on_pick_compare(latent_plane(plane_assets, settings, key=COMPARE_KEY, choice=choice).pick)
 
 
-def downloads(path: str, mtime: float, drag, view, n: int, spacing: str = "even") -> None:
-    """One row, always the same height: the strip of the last drag and the grid of the view,
-    made (by torch, from the explored model) only when a button is pressed."""
+def downloads(path: str, mtime: float, drag, view, grid_show: bool, n: int, spacing: str = "even") -> None:
+    """One row under the plane: the strip of the last drag, once there is one, and the latent grid of
+    the view, while the grid is shown; made (by torch, from the explored model) only when a button
+    is pressed. Drawn only when they can be used: a visitor who never drags loads no download code."""
     row = st.container(horizontal=True, key="downloads")
-    no_drag = "Drag from one digit to another first."
-    name = "interpolation" if drag is None else (
-        f"interpolation_{drag.start[0]:.2f}_{drag.start[1]:.2f}_to_{drag.end[0]:.2f}_{drag.end[1]:.2f}")
-    row.download_button("Download PNG strip", data=lambda: export.strip_png(_frames(path, mtime, drag)),
-                        file_name=f"{name}.png", mime="image/png", key="download_png", on_click="ignore",
-                        icon=":material/download:", disabled=drag is None, help=None if drag else no_drag)
-    row.download_button("Download GIF", data=lambda: export.gif(_frames(path, mtime, drag)),
-                        file_name=f"{name}.gif", mime="image/gif", key="download_gif", on_click="ignore",
-                        icon=":material/animation:", disabled=drag is None, help=None if drag else no_drag)
-    grid_name = "latent_grid" if view is None else (
-        f"latent_grid_{n}x{n}{'' if spacing == 'even' else '_' + spacing}_x{view.x[0]:.2f}_{view.x[1]:.2f}"
-        f"_y{view.y[0]:.2f}_{view.y[1]:.2f}")
-    row.download_button(f"Download the {n}×{n} latent grid of this view (PNG)",
-                        data=lambda: _grid_png(path, mtime, view, n, spacing), file_name=f"{grid_name}.png",
-                        mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:",
-                        disabled=view is None)
+    if drag is not None:
+        name = f"interpolation_{drag.start[0]:.2f}_{drag.start[1]:.2f}_to_{drag.end[0]:.2f}_{drag.end[1]:.2f}"
+        row.download_button("Download PNG strip", data=lambda: export.strip_png(_frames(path, mtime, drag)),
+                            file_name=f"{name}.png", mime="image/png", key="download_png", on_click="ignore",
+                            icon=":material/download:")
+        row.download_button("Download GIF", data=lambda: export.gif(_frames(path, mtime, drag)),
+                            file_name=f"{name}.gif", mime="image/gif", key="download_gif", on_click="ignore",
+                            icon=":material/animation:")
+    if grid_show and view is not None:
+        grid_name = (f"latent_grid_{n}x{n}{'' if spacing == 'even' else '_' + spacing}_x{view.x[0]:.2f}_"
+                     f"{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}")
+        row.download_button(f"Download the {n}×{n} latent grid of this view (PNG)",
+                            data=lambda: _grid_png(path, mtime, view, n, spacing), file_name=f"{grid_name}.png",
+                            mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:")
 
 
 def _frames(path: str, mtime: float, drag):
