@@ -29,12 +29,8 @@ def main() -> None:
     tour_slot, model_slot, job_slot, controls_slot, settings_slot = (st.sidebar.container() for _ in range(5))
     s = state.get()
     path, mtime = resources.stamp(s.model.path if s.model is not None else resources.starting_path())
-    # One column, or two for the compare view: the plane stays the first column's first element
-    # either way, so turning the compare view on or off keeps it (and what the user selected).
-    columns = st.columns(2 if s.compare else 1)
     if not s.painted:
-        with columns[0]:
-            plane.panel(path, mtime, plane.settings_of(s), None)
+        plane.panel(path, mtime, plane.settings_of(s), None)
         return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
     from . import compare, library_panel, metrics, models, training
@@ -44,9 +40,10 @@ def main() -> None:
         s = state.get()
         entries = resources.manager().library.entries()
         settings = plane.settings_of(s)
-        with columns[0]:
-            if not plane.panel(path, mtime, settings, plane.choice_of(s, explored, entries, s.lam)):
-                return
+        other = compare.second(explored, entries) if s.compare else None
+        second = None if other is None else (*resources.stamp(other.path), plane.choice_of(s, other, entries))
+        if not plane.panel(path, mtime, settings, plane.choice_of(s, explored, entries, s.lam), second):
+            return
         with tour_slot:
             st.toggle("Presentation mode", key="present", on_change=actions.on_present_change,
                       help="For a projector: larger text on and around the plane, colour-blind-safe digit colours. "
@@ -61,9 +58,6 @@ def main() -> None:
             plane.controls()
         with settings_slot:
             models.settings(explored)
-        if s.compare and (other := compare.second(explored, entries)) is not None:
-            with columns[1]:
-                plane.compare_panel(*resources.stamp(other.path), settings, plane.choice_of(s, other, entries))
         metrics.panel(explored)
         library_panel.panel(explored)
     except (CheckpointError, ValueError, OSError) as e:

@@ -110,29 +110,35 @@ def _urls(entry) -> tuple[str, ...]:
 
 
 @st.fragment
-def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice | None) -> bool:
-    """The plane and its downloads; a fragment, so a drag reruns only this. False if it cannot show."""
-    plane_assets = _assets(path, mtime)
-    if plane_assets is None:
-        return False
-    s = state.get()
-    # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
-    # must not replay its last step over what the user has selected since.
-    events = latent_plane(plane_assets, settings, command=s.command if s.tour_step is not None else None,
-                          choice=choice)
-    actions.on_drag(events.drag)
-    actions.on_view(events.view)
-    actions.on_pick(events.pick)
-    downloads(path, mtime, state.get().drag, events.view, settings.grid_show, settings.grid_n, settings.grid_spacing)
+def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice | None,
+          other: tuple[str, float, ModelChoice] | None = None) -> bool:
+    """The plane and its downloads, and in the compare view the second plane (`other`: its model's
+    path, mtime and slider) beside it: one fragment, so that a drag reruns only the planes, and the
+    two planes' events reach Python in one batch. False if the plane cannot show.
+
+    In one column, or two for the compare view: the plane stays the first column's first element
+    either way, so turning the compare view on or off keeps it, and what the user selected on it."""
+    columns = st.columns(2 if other is not None else 1)
+    with columns[0]:
+        plane_assets = _assets(path, mtime)
+        if plane_assets is None:
+            return False
+        s = state.get()
+        # Commands come from the tour: once it is left, a plane drawn afresh (the compare view toggled)
+        # must not replay its last step over what the user has selected since.
+        events = latent_plane(plane_assets, settings, command=s.command if s.tour_step is not None else None,
+                              choice=choice)
+        actions.on_drag(events.drag)
+        actions.on_view(events.view)
+        actions.on_pick(events.pick)
+        downloads(path, mtime, state.get().drag, events.view, settings.grid_show, settings.grid_n,
+                  settings.grid_spacing)
+    if other is not None:
+        with columns[1]:
+            other_assets = _assets(*other[:2])
+            if other_assets is not None:
+                actions.on_pick_compare(latent_plane(other_assets, settings, key=COMPARE_KEY, choice=other[2]).pick)
     return True
-
-
-@st.fragment
-def compare_panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice | None) -> None:
-    """The compare view's second plane: the same layers and settings, another model, its own slider."""
-    plane_assets = _assets(path, mtime)
-    if plane_assets is not None:
-        actions.on_pick_compare(latent_plane(plane_assets, settings, key=COMPARE_KEY, choice=choice).pick)
 
 
 def downloads(path: str, mtime: float, drag, view, grid_show: bool, n: int, spacing: str = "even") -> None:

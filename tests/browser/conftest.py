@@ -57,9 +57,14 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
-def app_url(model_file, chromium, tmp_path_factory):
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with harness.app_server(model_file, log_path=log) as url:
+def server_log(tmp_path_factory):
+    """Where the session's app server writes its log."""
+    return tmp_path_factory.mktemp("streamlit") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def app_url(model_file, chromium, server_log):
+    with harness.app_server(model_file, log_path=server_log) as url:
         yield url
 
 
@@ -79,6 +84,16 @@ def other_model(mnist_test, mnist_train):
     if not path.is_file():
         _unavailable(f"needs {path}")
     return ckpt_io.load(path), _publish(path, mnist_test, mnist_train)
+
+
+@pytest.fixture(scope="session")
+def collapsed_plane(mnist_test, mnist_train):
+    """The shipped lambda = 100 model's plane files (posterior collapse), published where the app serves them."""
+    from explorer.library import SHIPPED_DIR
+    path = SHIPPED_DIR / "lam-100.safetensors"
+    if not path.is_file():
+        _unavailable(f"needs {path}")
+    return _publish(path, mnist_test, mnist_train)
 
 
 @pytest.fixture(scope="session")

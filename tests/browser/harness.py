@@ -94,13 +94,15 @@ def launch_chromium(playwright):
 def opened_app(chromium, url: str, init_scripts: tuple[str, ...] = (), **context_options):
     """A page of the app in a fresh browser context (each of `init_scripts` run in it before the
     page's own scripts), opened with `open_app`; on leaving, the context is closed and any
-    JavaScript error the page raised fails the caller."""
-    context = chromium.new_context(viewport=VIEWPORT, **context_options)
+    JavaScript error the page raised, or warning of Streamlit's that the page put it in an
+    unexpected state (two fragments' events in one batch, say), fails the caller."""
+    context = chromium.new_context(**{"viewport": VIEWPORT, **context_options})
     for script in init_scripts:
         context.add_init_script(script)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "warning" and "Unexpected state" in m.text else None)
     open_app(page, url)
     yield page
     context.close()
