@@ -119,6 +119,22 @@ def step_lam(page: Page, key: str, times: int = 1, plane: str = "plane") -> None
             page.keyboard.press(key)
 
 
+def pick_lam(page: Page, lam: str, key: str = "plane") -> None:
+    """Drag the lambda slider of the plane drawn with `key` to the stop `lam` (as the page writes it,
+    e.g. "0.5") and release it, as a person would; return once the rerun the pick caused is over."""
+    slider = lam_slider(page, key)
+    expect(slider).to_be_enabled(timeout=60_000)
+    stops = [f"{v:.10g}" for v in plane_call(page, key, "p.settings().choice.stops")]
+    box, now = slider.bounding_box(), int(slider.evaluate("(el) => Number(el.value)"))
+    at = lambda i: box["x"] + 8 + i / (len(stops) - 1) * (box["width"] - 16)  # noqa: E731  (the thumb's centre)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(at(now), y)
+    with rerun_after(page):
+        page.mouse.down()
+        page.mouse.move(at(stops.index(lam)), y, steps=6)
+        page.mouse.up()
+
+
 def expect_exploring(page: Page, model_id: str, timeout: float = 30_000, key: str = "plane") -> None:
     """The plane drawn with `key` shows the library's model whose id starts with `model_id`."""
     wait_plane(page, key, "(p.settings().choice || {model_id: ''}).model_id.startsWith(arg)", model_id, timeout)
