@@ -1,8 +1,11 @@
-"""Screenshots of the app as a person sees it, for the README and for review: `python -m tests.browser.screens [OUT]`.
+"""Screenshots of the app as a person sees it, for the README and for review:
+`python -m tests.browser.screens [OUT] [--readme]`.
 
 Starts `streamlit run app.py` on the shipped model and drives Debian's Chromium: the page at
-1400x900 and 1920x1080 after a click and a drag; every step of the guided tour; a digit drawn on
-the pad. Writes PNGs to OUT (default bench/out/screens, gitignored) and prints one line per file.
+1400x900 and 1920x1080 after a click and a drag, and in presentation mode at 1280x720; every step
+of the guided tour; a digit drawn on the pad. Writes PNGs to OUT (default bench/out/screens,
+gitignored) and prints one line per file; with --readme, the 1400x900 page also to README_SHOT,
+the picture the README opens with.
 """
 from __future__ import annotations
 
@@ -17,9 +20,11 @@ from tests.browser.harness import PLANE, wait_idle
 from tests.browser.page_helpers import keyed, open_page, pointer_away, rerun_after
 
 
+README_SHOT = harness.ROOT / "docs" / "first-two-minutes.png"
+
+
 def click_and_drag(page) -> None:
     """Select a test digit (a 7, test #0) and drag from a 0 (#3) to a 1 (#2), as a person would."""
-    page.wait_for_function(f"{PLANE}.trainReady", timeout=60_000)
     at = lambda i: page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i)  # noqa: E731
     a, b, c = at(3), at(2), at(0)
     page.mouse.move(a["x"], a["y"])
@@ -37,14 +42,19 @@ def shoot(page, out: Path, name: str) -> None:
     print(path)
 
 
-def main(out: Path) -> int:
+def main(out: Path, readme: bool = False) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with harness.app_server(harness.model_path()) as url, sync_playwright() as p:
         browser = harness.launch_chromium(p)
-        for width, height in ((1400, 900), (1920, 1080)):
-            page = open_page(browser, url, viewport={"width": width, "height": height})
+        for name, query, (width, height) in (("page-1400x900", "", (1400, 900)), ("page-1920x1080", "", (1920, 1080)),
+                                             ("present-1280x720", "/?present", (1280, 720))):
+            page = open_page(browser, url + query, viewport={"width": width, "height": height})
             click_and_drag(page)
-            shoot(page, out, f"page-{width}x{height}")
+            shoot(page, out, name)
+            if readme and name == "page-1400x900":
+                README_SHOT.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(README_SHOT))
+                print(README_SHOT)
             page.close()
         page = open_page(browser, url)
         draw_digit(page, SEVEN)
@@ -64,4 +74,5 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else harness.ROOT / "bench" / "out" / "screens"))
+    args = [a for a in sys.argv[1:] if a != "--readme"]
+    raise SystemExit(main(Path(args[0]) if args else harness.ROOT / "bench" / "out" / "screens", "--readme" in sys.argv))
