@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from . import dial
 from .checkpoint import Checkpoint, Embedding
 from .data import DEFAULT_DIR, Split, load_split
 from .evaluate import evaluate_images, summarise
@@ -40,12 +41,15 @@ def finish(model: VAE, config: TrainConfig, history: list[EpochStats], train_spl
            iwae_k: int = 100, command: str = "", dataset: str = "mnist",
            on_eval_progress: Callable[[int, int], None] | None = None) -> Checkpoint:
     """Embed both splits and score the test set on the model's device: everything a checkpoint
-    holds besides the weights. The checkpoint's model is on the CPU, as loaded ones are."""
-    per_image = evaluate_images(model, images_to_tensor(test_split.images), iwae_k=iwae_k, on_progress=on_eval_progress)
+    holds besides the weights (a dial's at its config's lambda, and its grid and test curve over
+    its range). The checkpoint's model is on the CPU, as loaded ones are."""
+    test_x = images_to_tensor(test_split.images)
+    per_image = evaluate_images(model, test_x, iwae_k=iwae_k, on_progress=on_eval_progress, lam=config.model_lam)
     embedding = Embedding(test_mu=per_image.mu, test_logvar=per_image.logvar, test_labels=test_split.labels,
                           test_recon=per_image.recon, test_kl=per_image.kl, test_log_px=per_image.log_px,
-                          train_mu=embed(model, images_to_tensor(train_split.images)),
+                          train_mu=embed(model, images_to_tensor(train_split.images), config.model_lam),
                           train_labels=train_split.labels)
+    arrays = dial.build(model, test_x, config.lam_range) if config.dial else None
     # The file format keeps history rows as JSON objects (EpochStats.to_dict / from_dict).
     return Checkpoint(model.cpu(), config, embedding, summarise(per_image, iwae_k), [h.to_dict() for h in history],
-                      command, dataset)
+                      command, dataset, arrays)
