@@ -26,7 +26,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .data import N_CLASSES
-from .dial import Dial
+from .dial import DeltaCoded, Dial
 from .evaluate import Metrics
 from .files import NotRegularFileError, open_regular, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
@@ -48,11 +48,15 @@ _EMBEDDING = {"test_mu": ("F32", ("n_test", "L")), "test_logvar": ("F32", ("n_te
               "test_kl": ("F32", ("n_test",)), "test_log_px": ("F32", ("n_test",)),
               "train_mu": ("F32", ("n_train", "L")), "train_labels": ("U8", ("n_train",))}
 _EMBEDDING_KEYS = tuple(_EMBEDDING)
-# A dial's arrays (explorer.dial.Dial), in terms of its grid's and its curve's lambda counts too.
-_DIAL = {"dial_lams": ("F32", ("G",)), "dial_mu": ("F16", ("G", "n_test", "L")),
-         "dial_logvar": ("F16", ("G", "n_test", "L")), "dial_curve_lams": ("F32", ("C",)),
-         "dial_curve_recon": ("F32", ("C",)), "dial_curve_kl": ("F32", ("C",))}
-_DIAL_FIELDS = {key: key.removeprefix("dial_") for key in _DIAL}
+# A dial's arrays (explorer.dial.Dial), in terms of its grid's and its curve's lambda counts too;
+# the grid's mu and logvar are each three tensors (explorer.dial.DeltaCoded).
+_DIAL = {"dial_lams": ("F32", ("G",)),
+         **{f"dial_{name}_{part}": layout for name in ("mu", "logvar") for part, layout in (
+             ("first", ("F32", ("n_test", "L"))), ("steps", ("I8", ("G-1", "n_test", "L"))),
+             ("scales", ("F32", ("G-1", "L"))))},
+         "dial_curve_lams": ("F32", ("C",)), "dial_curve_recon": ("F32", ("C",)), "dial_curve_kl": ("F32", ("C",))}
+_DIAL_CODED = ("mu", "logvar")
+_DIAL_PLAIN = ("lams", "curve_lams", "curve_recon", "curve_kl")
 MAX_DIAL_LAMS = 4096  # grid or curve; the grid's refinement stops at 512
 
 
@@ -111,8 +115,8 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.embedding, key)))
     if (ckpt.dial is not None) != ckpt.config.dial:
         raise CheckpointError("not saved: a dial's config (lam_range) and its grid and curve go together")
-    for key, name in _DIAL_FIELDS.items() if ckpt.dial is not None else ():
-        tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.dial, name)))
+    for key, array in _dial_arrays(ckpt.dial).items() if ckpt.dial is not None else ():
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(array))
     history = [dataclasses.asdict(row) if dataclasses.is_dataclass(row) else row for row in ckpt.history]
     meta = {"config": ckpt.config.to_dict(), "history": history, "command": ckpt.command,
             "dataset": ckpt.dataset, "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None}
@@ -147,7 +151,7 @@ def load(path: str | Path) -> Checkpoint:
     model = VAE(header.config.model)
     model.load_state_dict({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
     embedding = Embedding(**{key: arrays[key].numpy() for key in _EMBEDDING_KEYS})
-    dial = Dial(**{name: arrays[key].numpy() for key, name in _DIAL_FIELDS.items()}) if header.config.dial else None
+    dial = _dial_from({key: arrays[key].numpy() for key in _DIAL}) if header.config.dial else None
     return Checkpoint(model.eval(), header.config, embedding, header.metrics, header.history, header.command,
                       header.dataset, dial)
 
@@ -235,7 +239,7 @@ def _check_shapes(train_config: TrainConfig, specs: dict[str, tuple[str, tuple[i
         raise Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
     expected = dict(_network_shapes(config))
     dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu"),
-            "G": _rows(specs, "dial_lams"), "C": _rows(specs, "dial_curve_lams")}
+            "G": _rows(specs, "dial_lams"), "G-1": _rows(specs, "dial_lams") - 1, "C": _rows(specs, "dial_curve_lams")}
     layouts = _EMBEDDING | (_DIAL if train_config.dial else {})
     expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in layouts.items()}
     for key in expected.keys() - specs.keys():
@@ -270,6 +274,18 @@ def _rows(specs, key: str) -> int:
     return shape[0] if shape else -1  # -1 only ever meets a failing shape comparison
 
 
+def _dial_arrays(dial: Dial) -> dict[str, np.ndarray]:
+    coded = {f"dial_{name}_{part}": getattr(getattr(dial, name), part)
+             for name in _DIAL_CODED for part in ("first", "steps", "scales")}
+    return {**coded, **{f"dial_{name}": getattr(dial, name) for name in _DIAL_PLAIN}}
+
+
+def _dial_from(arrays: dict[str, np.ndarray]) -> Dial:
+    coded = {name: DeltaCoded(*(arrays[f"dial_{name}_{part}"] for part in ("first", "steps", "scales")))
+             for name in _DIAL_CODED}
+    return Dial(**coded, **{name: arrays[f"dial_{name}"] for name in _DIAL_PLAIN})
+
+
 def _check_values(arrays: dict[str, np.ndarray], config: TrainConfig) -> None:
     """The values of a checkpoint's arrays, after their shapes passed: every float finite, logvar
     within the encoder's clamp, labels within the dataset's classes, a dial's lambdas rising
@@ -277,8 +293,12 @@ def _check_values(arrays: dict[str, np.ndarray], config: TrainConfig) -> None:
     for key, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise Invalid(f"tensor {key} holds {np.size(a) - np.isfinite(a).sum()} NaN or infinite values")
-    for key in ("test_logvar", "dial_logvar"):
-        logvar = arrays.get(key)
+    logvars = {"test_logvar": arrays.get("test_logvar")}
+    if config.dial and all(key in arrays for key in _DIAL):
+        logvars["dial_logvar"] = _dial_from(arrays).logvar.decode()
+        if (arrays["dial_mu_scales"] < 0).any() or (arrays["dial_logvar_scales"] < 0).any():
+            raise Invalid("a dial's step scales must be >= 0")
+    for key, logvar in logvars.items():
         if logvar is not None and logvar.size and not (LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX):
             raise Invalid(f"{key} outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
     for key in ("dial_lams", "dial_curve_lams") if config.dial else ():

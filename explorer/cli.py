@@ -245,7 +245,8 @@ def _dial_info(ckpt: ckpt_io.Checkpoint) -> dict | None:
     d = ckpt.dial
     if d is None:
         return None
-    steps = [mu_step(a, b) for a, b in zip(d.mu, d.mu[1:])]
+    mu = d.mu.decode()
+    steps = [mu_step(a, b) for a, b in zip(mu, mu[1:])]
     return {"lam_range": list(ckpt.config.lam_range), "film_hidden": ckpt.config.model.film_hidden,
             "grid_lambdas": len(d.lams), "grid_max_mu_step": round(max(steps), 4),
             "curve_lambdas": len(d.curve_lams)}

@@ -4,7 +4,8 @@
 
 Here: how training draws each image's lambda, and the arrays a dial's checkpoint holds beside
 every checkpoint's (`Dial`): the test digits' q(z|x) on a grid of lambdas fine enough that the
-codes move little between neighbours (`refine_grid`), and the test set's rate-distortion curve.
+codes move little between neighbours (`refine_grid`), delta-coded in one byte per value
+(`DeltaCoded`), and the test set's rate-distortion curve.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ GRID_START = 64  # log-spaced lambdas the grid starts from
 GRID_MAX_STEP = 0.04  # the largest code step `mu_step` allowed between neighbouring grid lambdas
 GRID_MAX_POINTS = 512
 CURVE_POINTS = 65  # log-spaced lambdas of the test curve, both ends included
-GRID_DTYPE = np.float16  # the grid's mu and logvar: 1e-3 relative precision, half of float32's bytes
+STEP_LEVELS = 127  # int8 steps of a DeltaCoded row: -127..127
 
 
 def log_uniform(u: torch.Tensor, lam_range: tuple[float, float]) -> torch.Tensor:
@@ -74,13 +75,49 @@ def refine_grid(mu_at: Callable[[np.ndarray], np.ndarray], lam_range: tuple[floa
 
 
 @dataclass(frozen=True)
+class DeltaCoded:
+    """Rows of values (G, N, L), neighbours alike, in one byte per value: the first row as it is,
+    then each row as int8 steps from the row before, row k = row k-1 + scales[k-1] * steps[k-1]
+    (per axis), decoded by a running sum. Coded in closed loop (each step is taken from the
+    decoded row before, as in DPCM: Cutler 1952), so errors never accumulate: every decoded
+    value is within scales[k-1] / 2 of the true one, a step's scale being the largest move of
+    the N values from the row before / 127. Rows refined to move little (`refine_grid`) thus cost
+    half the bytes of float16, which a browser would also have to decode bit by bit.
+    """
+
+    first: np.ndarray  # (N, L) float32
+    steps: np.ndarray  # (G - 1, N, L) int8
+    scales: np.ndarray  # (G - 1, L) float32
+
+    @classmethod
+    def encode(cls, rows: np.ndarray) -> "DeltaCoded":
+        first = rows[0].astype(np.float32)
+        decoded = first.astype(np.float64)
+        steps, scales = [], []
+        for row in rows[1:].astype(np.float64):
+            move = row - decoded
+            scale = (np.abs(move).max(0) / STEP_LEVELS).astype(np.float32)  # (L,)
+            step = np.clip(np.rint(move / np.where(scale > 0, scale, 1)), -STEP_LEVELS, STEP_LEVELS).astype(np.int8)
+            decoded = decoded + scale.astype(np.float64) * step  # what `decode` will compute, in the same order
+            steps.append(step)
+            scales.append(scale)
+        n, dims = first.shape
+        return cls(first, np.array(steps, np.int8).reshape(-1, n, dims), np.array(scales, np.float32).reshape(-1, dims))
+
+    def decode(self) -> np.ndarray:
+        """The rows, float32 (G, N, L): a running sum in float64, as a browser's JS numbers add them."""
+        moves = self.scales[:, None, :].astype(np.float64) * self.steps
+        return np.cumsum(np.concatenate([self.first[None].astype(np.float64), moves]), axis=0).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class Dial:
     """What a dial's checkpoint holds beyond every checkpoint's embedding and figures (which are
     taken at its config's `lam`)."""
 
     lams: np.ndarray  # (G,) float32, ascending: the grid (`refine_grid`)
-    mu: np.ndarray  # (G, N_test, L) GRID_DTYPE: mu of q(z|x) of each test digit at each grid lambda
-    logvar: np.ndarray  # (G, N_test, L) GRID_DTYPE: its logvar
+    mu: DeltaCoded  # (G, N_test, L): mu of q(z|x) of each test digit at each grid lambda
+    logvar: DeltaCoded  # (G, N_test, L): its logvar
     curve_lams: np.ndarray  # (C,) float32, ascending
     curve_recon: np.ndarray  # (C,) float32: E_q[-ln p(x|z)], nats per test image, at each
     curve_kl: np.ndarray  # (C,) float32: KL(q(z|x) || N(0, I)), nats per test image
@@ -111,5 +148,5 @@ def build(model: VAE, x: torch.Tensor, lam_range: tuple[float, float], curve_poi
     _, logvar = encode_at(model, x, lams)
     curve_lams = np.geomspace(*lam_range, curve_points)
     recon, kl = curve(model, x, curve_lams)
-    return Dial(lams.astype(np.float32), mu.astype(GRID_DTYPE), logvar.astype(GRID_DTYPE),
+    return Dial(lams.astype(np.float32), DeltaCoded.encode(mu), DeltaCoded.encode(logvar),
                 curve_lams.astype(np.float32), recon, kl)

@@ -288,18 +288,23 @@ def test_a_dial_round_trips_with_its_grid_and_curve(tmp_path, small_dial, mnist_
     back = ckpt_io.load(path)
     assert back.config == small_dial.config and back.config.dial and back.lam == 1.0
     d, original = back.dial, small_dial.dial
-    for name in ("lams", "mu", "logvar", "curve_lams", "curve_recon", "curve_kl"):
+    for name in ("lams", "curve_lams", "curve_recon", "curve_kl"):
         np.testing.assert_array_equal(getattr(d, name), getattr(original, name))
-    assert d.mu.dtype == d.logvar.dtype == np.float16 and d.lams.dtype == np.float32
+    for name in ("mu", "logvar"):
+        for part in ("first", "steps", "scales"):
+            np.testing.assert_array_equal(getattr(getattr(d, name), part), getattr(getattr(original, name), part))
+    assert d.mu.steps.dtype == d.logvar.steps.dtype == np.int8 and d.lams.dtype == np.float32
+    mu, logvar = d.mu.decode(), d.logvar.decode()
     n = len(back.embedding.test_mu)
-    assert d.mu.shape == d.logvar.shape == (len(d.lams), n, 2) and len(d.lams) >= GRID_START
+    assert mu.shape == logvar.shape == (len(d.lams), n, 2) and len(d.lams) >= GRID_START
     assert d.lams[0] == pytest.approx(0.01) and d.lams[-1] == pytest.approx(100.0) and np.all(np.diff(d.lams) > 0)
     # the grid holds the model's own codes at each of its lambdas, fine enough everywhere
     x = images_to_tensor(mnist_test.images[3000:4000])
-    mu, logvar = encode_at(back.model, x, d.lams[[0, len(d.lams) // 2, -1]])
-    np.testing.assert_allclose(d.mu[[0, len(d.lams) // 2, -1]], mu, rtol=2e-3, atol=2e-3)
-    np.testing.assert_allclose(d.logvar[[0, len(d.lams) // 2, -1]], logvar, rtol=2e-3, atol=2e-3)
-    steps = [mu_step(a, b) for a, b in zip(d.mu, d.mu[1:])]
+    rows = [0, len(d.lams) // 2, len(d.lams) - 1]
+    true_mu, true_logvar = encode_at(back.model, x, d.lams[rows])
+    np.testing.assert_allclose(mu[rows], true_mu, atol=float(d.mu.scales.max()) / 2 + 1e-5)
+    np.testing.assert_allclose(logvar[rows], true_logvar, atol=float(d.logvar.scales.max()) / 2 + 1e-5)
+    steps = [mu_step(a, b) for a, b in zip(mu, mu[1:])]
     assert max(steps) <= 0.04 + 2e-3 or len(d.lams) == 512
     # the embedding and the figures are the dial's at lambda = 1, and so is the curve's point there
     at_one = evaluate_images(back.model, x, iwae_k=10, lam=1.0)
@@ -335,12 +340,18 @@ def dial_parts(small_dial):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda a: a.pop("dial_mu"), "tensor dial_mu is missing"),
-    (lambda a: a.update(dial_mu=a["dial_mu"].astype(np.float32)), r"tensor dial_mu is F32 \[.*the config implies F16"),
-    (lambda a: a.update(dial_logvar=a["dial_logvar"][:-1]), r"tensor dial_logvar is F16 \[\d+, 1000, 2\], the config implies F16"),
-    (lambda a: a.update(dial_mu=a["dial_mu"][:, :-1]), r"tensor dial_mu is F16 \[\d+, 999, 2\]"),
-    (lambda a: a.update(dial_curve_kl=a["dial_curve_kl"][:3]), r"tensor dial_curve_kl is F32 \[3\], the config implies F32 \[65\]"),
-    (lambda a: a.update({k: a[k][:1] for k in ("dial_lams", "dial_mu", "dial_logvar")}), "a dial's grid of 1 and curve of 65"),
+    (lambda a: a.pop("dial_mu_steps"), "tensor dial_mu_steps is missing"),
+    (lambda a: a.update(dial_mu_steps=a["dial_mu_steps"].astype(np.float32)),
+     r"tensor dial_mu_steps is F32 \[.*the config implies I8"),
+    (lambda a: a.update(dial_logvar_steps=a["dial_logvar_steps"][:-1]),
+     r"tensor dial_logvar_steps is I8 \[\d+, 1000, 2\], the config implies I8"),
+    (lambda a: a.update(dial_mu_first=a["dial_mu_first"][:-1]), r"tensor dial_mu_first is F32 \[999, 2\]"),
+    (lambda a: a.update(dial_mu_scales=a["dial_mu_scales"][:, :1]), r"tensor dial_mu_scales is F32 \[\d+, 1\]"),
+    (lambda a: a.update(dial_curve_kl=a["dial_curve_kl"][:3]),
+     r"tensor dial_curve_kl is F32 \[3\], the config implies F32 \[65\]"),
+    (lambda a: a.update(dial_lams=a["dial_lams"][:1], dial_mu_steps=a["dial_mu_steps"][:0],
+                        dial_logvar_steps=a["dial_logvar_steps"][:0], dial_mu_scales=a["dial_mu_scales"][:0],
+                        dial_logvar_scales=a["dial_logvar_scales"][:0]), "a dial's grid of 1 and curve of 65"),
 ])
 def test_bad_dial_shapes_are_refused_from_the_header(tmp_path, dial_parts, edit, match):
     arrays, info = dial_parts
@@ -358,8 +369,11 @@ def test_dial_tensors_in_a_plain_model_are_refused(tmp_path, parts, dial_parts):
 
 
 @pytest.mark.parametrize("key, index, value, match", [
-    ("dial_mu", 7, np.inf, "tensor dial_mu holds 1 NaN or infinite values"),
-    ("dial_logvar", 7, 40.0, "dial_logvar outside the encoder's range"),
+    ("dial_mu_first", 7, np.inf, "tensor dial_mu_first holds 1 NaN or infinite values"),
+    ("dial_mu_scales", 3, np.nan, "tensor dial_mu_scales holds 1 NaN"),
+    ("dial_logvar_first", 7, 40.0, "dial_logvar outside the encoder's range"),
+    ("dial_logvar_scales", 0, 1.0, "dial_logvar outside the encoder's range"),  # 127 steps of 1 take some off it
+    ("dial_mu_scales", 0, -1.0, "a dial's step scales must be >= 0"),
     ("dial_curve_recon", 3, np.nan, "tensor dial_curve_recon holds 1 NaN"),
     ("dial_lams", 5, 1e-5, "dial_lams must rise strictly within the dial's range 0.01 to 100"),
     ("dial_lams", -1, 150.0, "dial_lams must rise strictly within"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.dial import log_uniform, mu_step, refine_grid, spread
+from explorer.dial import DeltaCoded, log_uniform, mu_step, refine_grid, spread
 
 
 def test_log_uniform_maps_unit_draws_onto_the_range_in_log():
@@ -84,3 +84,26 @@ def test_the_cap_stops_the_grid_with_the_largest_steps_bisected_first():
     assert len(added) == 6 and np.all((added > 0.85) & (added < 3.6))
     with pytest.raises(ValueError, match="a grid starts from 2"):
         refine_grid(mu_at, (0.01, 100.0), start=80, max_points=70)
+
+
+def test_delta_coding_keeps_every_row_within_half_a_step_and_never_drifts():
+    rng = np.random.default_rng(1)
+    # 300 rows of 5,000 points drifting by small random moves, with a few far jumps
+    moves = rng.normal(scale=0.02, size=(300, 5_000, 2))
+    moves[150, :10] += 3.0
+    rows = np.cumsum(moves, axis=0) + rng.normal(scale=4, size=(1, 5_000, 2))
+    coded = DeltaCoded.encode(rows)
+    assert coded.steps.dtype == np.int8 and coded.steps.shape == (299, 5_000, 2) and coded.scales.shape == (299, 2)
+    decoded = coded.decode()
+    np.testing.assert_array_equal(decoded[0], rows[0].astype(np.float32))
+    error = np.abs(decoded - rows).max(1)  # (G, L): the largest error in each row
+    bound = np.concatenate([[[0, 0]], coded.scales / 2]) + 1e-5  # half a step, float32 rounding aside
+    assert np.all(error <= bound), (error / bound).max()
+    assert error[-1].max() < 0.002  # 300 rows on, no drift: open-loop coding would have summed the errors
+
+
+def test_delta_coding_of_constant_rows_is_exact():
+    rows = np.ones((4, 3, 2))
+    coded = DeltaCoded.encode(rows)
+    assert np.all(coded.scales == 0) and np.all(coded.steps == 0)
+    np.testing.assert_array_equal(coded.decode(), rows)
