@@ -68,9 +68,9 @@ def refine_grid(mu_at: Callable[[np.ndarray], np.ndarray], lam_range: tuple[floa
         over = over[np.argsort(-steps[over], kind="stable")][: max_points - len(lams)]
         new = np.sqrt(lams[over] * lams[over + 1])
         new_mus = mu_at(new)
-        order = np.argsort(np.concatenate([lams, new]), kind="stable")
-        lams = np.concatenate([lams, new])[order]
-        mus = [(mus + list(new_mus))[i] for i in order]
+        lams, mus = np.concatenate([lams, new]), mus + list(new_mus)
+        order = np.argsort(lams, kind="stable")
+        lams, mus = lams[order], [mus[i] for i in order]
     return lams, np.stack(mus)
 
 
