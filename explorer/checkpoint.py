@@ -26,6 +26,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .data import N_CLASSES
+from .dial import DeltaCoded, Dial
 from .evaluate import Metrics
 from .files import NotRegularFileError, open_regular, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
@@ -47,6 +48,16 @@ _EMBEDDING = {"test_mu": ("F32", ("n_test", "L")), "test_logvar": ("F32", ("n_te
               "test_kl": ("F32", ("n_test",)), "test_log_px": ("F32", ("n_test",)),
               "train_mu": ("F32", ("n_train", "L")), "train_labels": ("U8", ("n_train",))}
 _EMBEDDING_KEYS = tuple(_EMBEDDING)
+# A dial's arrays (explorer.dial.Dial), in terms of its grid's and its curve's lambda counts too;
+# the grid's mu and logvar are each three tensors (explorer.dial.DeltaCoded).
+_DIAL = {"dial_lams": ("F32", ("G",)),
+         **{f"dial_{name}_{part}": layout for name in ("mu", "logvar") for part, layout in (
+             ("first", ("F32", ("n_test", "L"))), ("steps", ("I8", ("G-1", "n_test", "L"))),
+             ("scales", ("F32", ("G-1", "L"))))},
+         "dial_curve_lams": ("F32", ("C",)), "dial_curve_recon": ("F32", ("C",)), "dial_curve_kl": ("F32", ("C",))}
+_DIAL_CODED = ("mu", "logvar")
+_DIAL_PLAIN = ("lams", "curve_lams", "curve_recon", "curve_kl")
+MAX_DIAL_LAMS = 4096  # grid or curve; the grid's refinement stops at 512
 
 
 class CheckpointError(ValueError):
@@ -88,9 +99,11 @@ class Checkpoint:
     history: list[dict] = field(default_factory=list)
     command: str = ""  # how it was made, e.g. the CLI line
     dataset: str = "mnist"
+    dial: Dial | None = None  # a dial's grid and test curve (config.lam_range is set); None for a plain model
 
     @property
     def lam(self) -> float:
+        """The model's lambda; a dial's embedding and figures are taken at it."""
         return self.config.lam
 
 
@@ -100,11 +113,15 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
     tensors = {f"model.{k}": v.detach().float().contiguous() for k, v in ckpt.model.state_dict().items()}
     for key in _EMBEDDING_KEYS:
         tensors[key] = torch.from_numpy(np.ascontiguousarray(getattr(ckpt.embedding, key)))
+    if (ckpt.dial is not None) != ckpt.config.dial:
+        raise CheckpointError("not saved: a dial's config (lam_range) and its grid and curve go together")
+    for key, array in _dial_arrays(ckpt.dial).items() if ckpt.dial is not None else ():
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(array))
     history = [dataclasses.asdict(row) if dataclasses.is_dataclass(row) else row for row in ckpt.history]
     meta = {"config": ckpt.config.to_dict(), "history": history, "command": ckpt.command,
             "dataset": ckpt.dataset, "metrics": ckpt.metrics.to_dict() if ckpt.metrics else None}
     try:
-        _check_values({key: t.numpy() for key, t in tensors.items()})
+        _check_values({key: t.numpy() for key, t in tensors.items()}, ckpt.config)
         blob = st_save(tensors, metadata={"format": FORMAT, "explorer": json.dumps(meta, allow_nan=False)})
     except (Invalid, ValueError) as e:
         raise CheckpointError(f"not saved: {e}") from None
@@ -130,12 +147,13 @@ def load(path: str | Path) -> Checkpoint:
     with _reading(path) as f:
         header = _validate_header(f)
         arrays = {key: f.get_tensor(key) for key in f.keys()}
-        _check_values({key: t.numpy() for key, t in arrays.items()})
+        _check_values({key: t.numpy() for key, t in arrays.items()}, header.config)
     model = VAE(header.config.model)
     model.load_state_dict({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
     embedding = Embedding(**{key: arrays[key].numpy() for key in _EMBEDDING_KEYS})
+    dial = _dial_from({key: arrays[key].numpy() for key in _DIAL}) if header.config.dial else None
     return Checkpoint(model.eval(), header.config, embedding, header.metrics, header.history, header.command,
-                      header.dataset)
+                      header.dataset, dial)
 
 
 @contextmanager
@@ -172,7 +190,7 @@ def _validate_header(f) -> Header:
         raise Invalid(f"{len(keys)} tensors, more than a model has")
     header = _parse_metadata(meta.get("explorer"))
     specs = {key: (f.get_slice(key).get_dtype(), tuple(f.get_slice(key).get_shape())) for key in keys}
-    _check_shapes(header.config.model, specs)
+    _check_shapes(header.config, specs)
     return header
 
 
@@ -207,10 +225,12 @@ def _history(rows) -> list[dict]:
     return rows
 
 
-def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ...]]]) -> None:
+def _check_shapes(train_config: TrainConfig, specs: dict[str, tuple[str, tuple[int, ...]]]) -> None:
     """Each tensor's dtype and shape, as declared in the file's header, against what the config
     implies: the network's from a VAE built on the meta device (no memory), the embedding's from
-    the test and training set sizes. Nothing the size of a tensor is allocated before this passes."""
+    the test and training set sizes, a dial's from its grid's and curve's lambda counts. Nothing
+    the size of a tensor is allocated before this passes."""
+    config = train_config.model
     if not config.hidden or len(config.hidden) > len(specs):
         raise Invalid(f"config.model.hidden {short(list(config.hidden))} does not fit the file's "
                       f"{len(specs)} tensors")
@@ -218,8 +238,10 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     if min(sizes) < 1:
         raise Invalid(f"config.model has a layer of size {min(sizes)}; sizes must be >= 1")
     expected = dict(_network_shapes(config))
-    dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu")}
-    expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in _EMBEDDING.items()}
+    dims = {"L": config.latent_dim, "n_test": _rows(specs, "test_mu"), "n_train": _rows(specs, "train_mu"),
+            "G": _rows(specs, "dial_lams"), "G-1": _rows(specs, "dial_lams") - 1, "C": _rows(specs, "dial_curve_lams")}
+    layouts = _EMBEDDING | (_DIAL if train_config.dial else {})
+    expected |= {key: (dtype, tuple(dims[d] for d in shape)) for key, (dtype, shape) in layouts.items()}
     for key in expected.keys() - specs.keys():
         raise Invalid(f"tensor {key} is missing")
     for key in specs.keys() - expected.keys():
@@ -231,6 +253,8 @@ def _check_shapes(config: ModelConfig, specs: dict[str, tuple[str, tuple[int, ..
     if dims["n_test"] < 1 or dims["n_train"] < MIN_TRAIN_POINTS:
         raise Invalid(f"embedding of {dims['n_test']} test and {dims['n_train']} training points; "
                       f"at least 1 and {MIN_TRAIN_POINTS} are needed")
+    if train_config.dial and not (2 <= dims["G"] <= MAX_DIAL_LAMS and 2 <= dims["C"] <= MAX_DIAL_LAMS):
+        raise Invalid(f"a dial's grid of {dims['G']} and curve of {dims['C']} lambdas; each needs 2 to {MAX_DIAL_LAMS}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -250,15 +274,38 @@ def _rows(specs, key: str) -> int:
     return shape[0] if shape else -1  # -1 only ever meets a failing shape comparison
 
 
-def _check_values(arrays: dict[str, np.ndarray]) -> None:
+def _dial_arrays(dial: Dial) -> dict[str, np.ndarray]:
+    coded = {f"dial_{name}_{part}": getattr(getattr(dial, name), part)
+             for name in _DIAL_CODED for part in ("first", "steps", "scales")}
+    return {**coded, **{f"dial_{name}": getattr(dial, name) for name in _DIAL_PLAIN}}
+
+
+def _dial_from(arrays: dict[str, np.ndarray]) -> Dial:
+    coded = {name: DeltaCoded(*(arrays[f"dial_{name}_{part}"] for part in ("first", "steps", "scales")))
+             for name in _DIAL_CODED}
+    return Dial(**coded, **{name: arrays[f"dial_{name}"] for name in _DIAL_PLAIN})
+
+
+def _check_values(arrays: dict[str, np.ndarray], config: TrainConfig) -> None:
     """The values of a checkpoint's arrays, after their shapes passed: every float finite, logvar
-    within the encoder's clamp, labels within the dataset's classes."""
+    within the encoder's clamp, labels within the dataset's classes, a dial's lambdas rising
+    within its range."""
     for key, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise Invalid(f"tensor {key} holds {np.size(a) - np.isfinite(a).sum()} NaN or infinite values")
-    logvar = arrays.get("test_logvar")
-    if logvar is not None and logvar.size and not (LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX):
-        raise Invalid(f"test_logvar outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
+    logvars = {"test_logvar": arrays.get("test_logvar")}
+    if config.dial and all(key in arrays for key in _DIAL):
+        logvars["dial_logvar"] = _dial_from(arrays).logvar.decode()
+        if (arrays["dial_mu_scales"] < 0).any() or (arrays["dial_logvar_scales"] < 0).any():
+            raise Invalid("a dial's step scales must be >= 0")
+    for key, logvar in logvars.items():
+        if logvar is not None and logvar.size and not (LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX):
+            raise Invalid(f"{key} outside the encoder's range [{LOGVAR_MIN}, {LOGVAR_MAX}]")
+    for key in ("dial_lams", "dial_curve_lams") if config.dial else ():
+        lams, (low, high) = arrays[key].astype(np.float64), config.lam_range
+        slack = 1e-6  # the range's ends stored as float32
+        if not (np.all(np.diff(lams) > 0) and low * (1 - slack) <= lams[0] and lams[-1] <= high * (1 + slack)):
+            raise Invalid(f"{key} must rise strictly within the dial's range {low:g} to {high:g}")
     for key in ("test_labels", "train_labels"):
         if key in arrays and arrays[key].size and arrays[key].max() >= N_CLASSES:
             raise Invalid(f"{key} holds label {arrays[key].max()}, outside the {N_CLASSES} classes "

@@ -22,7 +22,8 @@ from .evaluate import evaluate
 from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .config import DEVICES, TrainConfig, check_number
+from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
+from .dial import mu_step
 from .train import EpochStats, Progress, images_to_tensor
 
 IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)
@@ -73,7 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
 
     t = sub.add_parser("train", help="train a VAE and save it as one checkpoint file")
-    t.add_argument("--lam", type=float, default=d.lam, help="KL weight lambda >= 0 (default %(default)s)")
+    t.add_argument("--lam", type=float, default=d.lam,
+                   help="KL weight lambda >= 0; with --dial, the lambda its figures are taken at (default %(default)s)")
+    t.add_argument("--dial", action="store_true",
+                   help="train one lambda-conditioned network for a whole range of lambdas (see --lam-range)")
+    t.add_argument("--lam-range", type=_lam_range, default=None, metavar="LOW,HIGH",
+                   help=f"the dial's lambdas, drawn log-uniformly per image (default {DIAL_RANGE[0]:g},{DIAL_RANGE[1]:g})")
+    t.add_argument("--film-hidden", type=int, default=None,
+                   help=f"width of the dial's FiLM networks (default {DIAL_FILM_HIDDEN})")
     t.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path to write (.safetensors)")
     t.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -101,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="test-set neg-ELBO, IWAE log p(x) and active units of a checkpoint")
     e.add_argument("path", type=Path)
+    e.add_argument("--lam", type=float, default=None,
+                   help="a dial: the lambda to evaluate it at (default its own); a plain model: its lambda only")
     e.add_argument("--iwae-k", type=int, default=100, help="default %(default)s")
     e.add_argument("--limit", type=int, default=0, help="evaluate on the first N test images only")
     e.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
@@ -128,11 +138,23 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths  # TrainConfig checks their range
 
 
+def _lam_range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two comma-separated numbers LOW,HIGH, got {text!r}") from None
+    return low, high  # TrainConfig checks them
+
+
 def _train(args, argv) -> int:
+    if not args.dial and (args.lam_range is not None or args.film_hidden is not None):
+        raise _UsageError("--lam-range and --film-hidden are settings of a dial: add --dial")
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
                          compile=args.compile, threads=args.threads, device=resolve_device(args.device).type,
-                         model=ModelConfig(hidden=args.hidden, dropout=args.dropout))
+                         model=ModelConfig(hidden=args.hidden, dropout=args.dropout,
+                                           film_hidden=(args.film_hidden or DIAL_FILM_HIDDEN) if args.dial else 0),
+                         lam_range=(args.lam_range or DIAL_RANGE) if args.dial else None)
     check_number("--iwae-k", args.iwae_k, int, *IWAE_K_RANGE)
     _check_out(args.out, args.force)
     files.sweep_temp_files(args.out.parent)  # what killed saves left there; young ones may be live
@@ -144,9 +166,14 @@ def _train(args, argv) -> int:
     if not all(map(math.isfinite, (m.neg_elbo, m.log_px_iwae))):
         raise FloatingPointError(f"training diverged: test neg-ELBO {m.neg_elbo}; try a smaller learning rate")
     path = ckpt_io.save(args.out, result)
-    print(f"saved {path}: test neg-ELBO {m.neg_elbo:.2f} = recon {m.recon:.2f} + KL {m.kl:.2f} nats, "
+    at = f" at lambda {config.lam:g}" if config.dial else ""
+    print(f"saved {path}: test neg-ELBO{at} {m.neg_elbo:.2f} = recon {m.recon:.2f} + KL {m.kl:.2f} nats, "
           f"IWAE log p(x) {m.log_px_iwae:.2f} (k={m.iwae_k}), active units {m.active_units}; "
           f"on {config.device}: training {bar.seconds['training']:.1f} s, evaluation {bar.seconds['evaluating']:.1f} s")
+    if result.dial is not None:
+        print(f"a dial for lambda {config.lam_range[0]:g} to {config.lam_range[1]:g}: grid of {len(result.dial.lams)} "
+              f"lambdas, test curve at {len(result.dial.curve_lams)} ({bar.seconds['dial']:.1f} s); "
+              f"`python -m explorer eval {args.out} --lam X` evaluates it at X")
     return 0
 
 
@@ -177,6 +204,7 @@ def _eval(args, argv) -> int:
     check_number("--limit", args.limit, int, 0, 2**31)
     device = resolve_device(args.device)
     ckpt = ckpt_io.load(args.path)
+    lam = _eval_lam(ckpt, args.lam)
     test = load_split("test", args.data)
     if tuple(test.images.shape[1:]) != ckpt.config.model.image_shape:
         raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, "
@@ -184,18 +212,44 @@ def _eval(args, argv) -> int:
     x = images_to_tensor(test.images[: args.limit or None])
     bar = _ProgressBar()
     bar.phase("evaluating")
-    m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images)
+    m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images,
+                 lam=lam if ckpt.config.dial else None)
     bar.close()
     seconds = round(bar.seconds["evaluating"], 2)
     if args.json:
-        print(_json({"path": str(args.path), "lam": ckpt.lam, **m.to_dict(), "device": device.type,
-                     "seconds": seconds}))
+        print(_json({"path": str(args.path), "lam": lam, "dial": ckpt.config.dial, **m.to_dict(),
+                     "device": device.type, "seconds": seconds}))
     else:
-        print(f"{args.path} (lambda {ckpt.lam:g}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
+        kind = f"a dial at lambda {lam:g}" if ckpt.config.dial else f"lambda {lam:g}"
+        print(f"{args.path} ({kind}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
               f"  neg-ELBO      {m.neg_elbo:9.3f} nats = recon {m.recon:.3f} + KL {m.kl:.3f}\n"
               f"  log p(x)      {m.log_px_iwae:9.3f} nats (IWAE, k={m.iwae_k})\n"
               f"  active units  {m.active_units} of {ckpt.config.model.latent_dim}")
     return 0
+
+
+def _eval_lam(ckpt: ckpt_io.Checkpoint, lam: float | None) -> float:
+    """The lambda to evaluate at: any within a dial's range (its own by default); a plain model's own only."""
+    if lam is None:
+        return ckpt.lam
+    if ckpt.config.dial:
+        low, high = ckpt.config.lam_range
+        return check_number("--lam for this dial", lam, float, low, high)
+    if canonical(float(lam)) != canonical(ckpt.lam):
+        raise ValueError(f"--lam {lam:g}: this is a plain model of lambda {ckpt.lam:g}, evaluated at its own "
+                         f"lambda only (a dial, `train --dial`, takes any lambda of its range)")
+    return ckpt.lam
+
+
+def _dial_info(ckpt: ckpt_io.Checkpoint) -> dict | None:
+    d = ckpt.dial
+    if d is None:
+        return None
+    mu = d.mu.decode()
+    steps = [mu_step(a, b) for a, b in zip(mu, mu[1:])]
+    return {"lam_range": list(ckpt.config.lam_range), "film_hidden": ckpt.config.model.film_hidden,
+            "grid_lambdas": len(d.lams), "grid_max_mu_step": round(max(steps), 4),
+            "curve_lambdas": len(d.curve_lams)}
 
 
 def _info(args, argv) -> int:
@@ -205,7 +259,7 @@ def _info(args, argv) -> int:
             "epochs_trained": len(ckpt.history),
             "train_seconds": round(EpochStats.from_dict(ckpt.history[-1]).elapsed_s, 1) if ckpt.history else None,
             "parameters": sum(p.numel() for p in ckpt.model.parameters()),
-            "test_images_embedded": len(ckpt.embedding.test_mu)}
+            "test_images_embedded": len(ckpt.embedding.test_mu), "dial": _dial_info(ckpt)}
     if args.json:
         print(_json(info))
         return 0
@@ -222,15 +276,20 @@ def _list(args, argv) -> int:
                **({k: getattr(e.metrics, k) for k in ("neg_elbo", "recon", "kl", "log_px_iwae")} if e.metrics else {}),
                "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.entries]
     skipped = [{"name": p.name, "reason": p.message} for p in listing.problems]
+    dials = [{"id": e.id, "lam_range": list(e.config.lam_range), "shipped": e.shipped, "epochs": e.epochs_trained,
+              "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.dials]
     if args.json:
         print(_json({"shipped_dir": str(library.shipped_dir), "user_dir": str(library.user_dir),
-                     "models": models, "skipped": skipped}))
+                     "models": models, "dials": dials, "skipped": skipped}))
         return 0
     print(f"{len(models)} models (shipped: {library.shipped_dir}, yours: {library.user_dir})")
     print(f"  {'id':40} {'lambda':>7} {'epochs':>6} {'neg-ELBO':>9} {'KL':>7}  kind")
     for row in models:
         print(f"  {row['id']:40} {row['lam']:>7g} {row['epochs']:>6} {row.get('neg_elbo', math.nan):>9.2f} "
               f"{row.get('kl', math.nan):>7.2f}  {'shipped' if row['shipped'] else 'trained here'}")
+    for row in dials:
+        print(f"dial {row['id']}: one network for lambda {row['lam_range'][0]:g} to {row['lam_range'][1]:g}, "
+              f"{row['epochs']} epochs ({'shipped' if row['shipped'] else 'trained here'})")
     for row in skipped:
         print(f"skipped {row['name']}: {row['reason']}")
     return 0
@@ -268,6 +327,9 @@ class _ProgressBar:
             self.seconds[self.phase_name] = now - self.started
         self.close()
         self.phase_name, self.started = name, now
+        if name == "dial":  # no bar: a few minutes of encoding and evaluating at each lambda
+            print("the dial's grid and test curve: encoding and evaluating the test images at each lambda...",
+                  file=sys.stderr)
 
     def images(self, done: int, total: int) -> None:
         self._draw(done / total, done == total, f"evaluating {done:,}/{total:,} test images  "

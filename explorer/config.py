@@ -28,6 +28,11 @@ DEVICES = ("auto", "cpu", "cuda", "mps")  # "auto": a CUDA GPU if torch sees one
 MAX_SAMPLES_PER_STEP = 1 << 20  # K x batch size: the decoder's output alone is this many images
 MAX_WIDTH, MAX_LAYERS, MAX_LATENT, MAX_SIDE = 16384, 8, 64, 1024
 MAX_PARAMETERS = 50_000_000  # 200 MB of fp32 weights; the shipped network has 0.8 M
+# A dial (one network for a range of lambdas, see explorer.model): the range `train --dial` takes by
+# default, the width of its FiLM networks, and the narrowest range a dial may cover.
+DIAL_RANGE = (0.01, 100.0)
+DIAL_FILM_HIDDEN = 64
+MIN_DIAL_RATIO = 1.01
 
 
 def check_setting(name: str, value, limits: tuple[float, float] | None = None):
@@ -72,6 +77,11 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     device: str = "auto"  # "auto" (a CUDA GPU if there is one, else the CPU), "cpu", "cuda" or "mps"
     model: ModelConfig = field(default_factory=ModelConfig)
+    # A dial: every training image gets its own lambda, drawn log-uniformly from [low, high] at each
+    # step, and the model (FiLM-conditioned, model.film_hidden > 0) learns the whole range at once
+    # (Dosovitskiy & Djolonga 2020). `lam` is then the lambda its recorded figures are taken at.
+    # None: a plain model of the one lambda `lam`.
+    lam_range: tuple[float, float] | None = None
 
     def __post_init__(self):
         for name in SETTINGS:
@@ -88,6 +98,17 @@ class TrainConfig:
         if not isinstance(self.model, ModelConfig):
             raise ValueError(f"model must be a ModelConfig, got {type(self.model).__name__}")
         object.__setattr__(self, "model", _checked_model(self.model))
+        object.__setattr__(self, "lam_range", _checked_dial(self.lam_range, self.lam, self.model))
+
+    @property
+    def dial(self) -> bool:
+        """Whether this trains one network for a range of lambdas (see `lam_range`)."""
+        return self.lam_range is not None
+
+    @property
+    def model_lam(self) -> float | None:
+        """The lambda its trained network's encode and decode take: a dial's `lam`; None for a plain model."""
+        return self.lam if self.dial else None
 
     @property
     def key(self) -> str:
@@ -100,6 +121,8 @@ class TrainConfig:
         """
         identity = dataclasses.replace(self, threads=0, compile=False).to_dict()
         del identity["device"]  # absent, not fixed: keys (and file names) of configs from before the field stay
+        if not self.dial:  # likewise: a plain model's key is what it was before dials
+            del identity["lam_range"], identity["model"]["film_hidden"]
         return json.dumps(canonical(identity), sort_keys=True)
 
     def to_dict(self) -> dict:
@@ -126,10 +149,32 @@ def _checked_model(m: ModelConfig) -> ModelConfig:
     m = ModelConfig(image_shape=tuple(check_number("image side", s, int, 1, MAX_SIDE) for s in m.image_shape),
                     hidden=tuple(check_number("hidden width", w, int, 1, MAX_WIDTH) for w in m.hidden),
                     latent_dim=check_number("latent dimensions", m.latent_dim, int, 1, MAX_LATENT),
-                    dropout=check_number("dropout", m.dropout, float, 0.0, 0.99))
+                    dropout=check_number("dropout", m.dropout, float, 0.0, 0.99),
+                    film_hidden=check_number("FiLM width", m.film_hidden, int, 0, MAX_WIDTH))
     if m.parameter_count > MAX_PARAMETERS:
         raise ValueError(f"the network would have {m.parameter_count:,} parameters; at most {MAX_PARAMETERS:,}")
     return m
+
+
+def _checked_dial(lam_range, lam: float, model: ModelConfig) -> tuple[float, float] | None:
+    """A dial's lambda range as two floats (JSON gives a list), checked against its model and `lam`."""
+    if lam_range is None:
+        if model.film_hidden:
+            raise ValueError(f"a lambda-conditioned model (FiLM width {model.film_hidden}) trains only as a dial: "
+                             f"give it a lambda range")
+        return None
+    if not isinstance(lam_range, (tuple, list)) or len(lam_range) != 2:
+        raise ValueError(f"lambda range must be two numbers (low, high), got {short(lam_range)}")
+    low, high = (check_number("lambda range", v, float, SETTINGS["lam"][3] ** -1, SETTINGS["lam"][3])
+                 for v in lam_range)
+    if not high >= low * MIN_DIAL_RATIO:
+        raise ValueError(f"lambda range must rise from low to high by at least {MIN_DIAL_RATIO}x, "
+                         f"got {low:g} to {high:g}")
+    if not model.film_hidden:
+        raise ValueError("a dial (a lambda range) needs a lambda-conditioned model: FiLM width > 0")
+    if not low <= lam <= high:
+        raise ValueError(f"lambda {lam:g}, where a dial's figures are taken, must lie in its range {low:g} to {high:g}")
+    return low, high
 
 
 def canonical(value):

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import torch
 
 from .config import DEVICES, TrainConfig
+from .dial import log_uniform
 from .model import VAE, vae_loss
 
 # Eager steps before the capture, on the capture's own stream (PyTorch's CUDA-graph recipe): they
@@ -65,8 +66,9 @@ def native_bf16(device_type: str) -> bool:
 class ResidentLoop:
     """Training steps of one fixed shape, all on the data's device; see the module docstring.
 
-    Same recipe as the CPU loop (batch, Adam, cosine decay to 0, encoder noise, K samples), with
-    fresh noise each step instead of the CPU's noise bank (on a GPU a draw costs nothing).
+    Same recipe as the CPU loop (batch, Adam, cosine decay to 0, encoder noise, K samples, a dial's
+    lambda per image), with fresh noise each step instead of the CPU's noise bank (on a GPU a draw
+    costs nothing).
     """
 
     def __init__(self, model: VAE, config: TrainConfig, data: torch.Tensor):
@@ -127,11 +129,12 @@ class ResidentLoop:
         x = self.data.index_select(0, idx)  # (B, D)
         noise = c.encoder_noise * torch.randn_like(x) if c.encoder_noise else None
         eps = torch.randn((c.k, self.batch, c.model.latent_dim), device=self.device)
+        lam = log_uniform(torch.rand(self.batch, device=self.device), c.lam_range) if c.dial else c.lam
         self.opt.zero_grad(set_to_none=True)  # backward then writes fresh gradients (in the graph's pool)
         # Autocast's weight cache would hold tensors from outside the graph: off, as CUDA graphs require.
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=c.bf16 and native_bf16(self.device.type),
                             cache_enabled=False):
-            loss = vae_loss(self.model, x, c.lam, c.k, c.reconstruction, noise=noise, eps=eps)
+            loss = vae_loss(self.model, x, lam, c.k, c.reconstruction, noise=noise, eps=eps)
         loss.total.backward()
         self.opt.step()
         self.totals += torch.stack([loss.recon, loss.kl, loss.total]).detach().to(self.totals.dtype) * self.batch

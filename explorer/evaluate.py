@@ -41,9 +41,11 @@ class PerImage:
 
 @torch.inference_mode()
 def evaluate_images(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int = 10, seed: int = 0,
-                    batch_size: int = 500, on_progress: Callable[[int, int], None] | None = None) -> PerImage:
+                    batch_size: int = 500, on_progress: Callable[[int, int], None] | None = None,
+                    lam: float | None = None) -> PerImage:
     """Per-image figures for float images x (N, D) in [0, 1], Bernoulli likelihood, computed on
-    the model's device; `on_progress(images done, images)` after each batch.
+    the model's device; `on_progress(images done, images)` after each batch. A dial is evaluated
+    at `lam` (a plain model takes none).
 
     The ELBO's reconstruction term averages `elbo_k` samples of z, the IWAE bound uses `iwae_k`.
     Batch i draws its noise from a generator seeded with seed + i, so the figures of the first
@@ -60,11 +62,11 @@ def evaluate_images(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int 
     for i, xb in enumerate(x.split(batch_size)):
         xb = xb.to(device)
         gen = torch.Generator(device).manual_seed(seed + i)
-        mu, logvar = model.encode(xb)
+        mu, logvar = model.encode(xb, lam)
         z = model.reparameterize(mu, logvar, elbo_k, gen)  # (elbo_k, B, L)
-        recon = reconstruction_cost(model.decode(z), xb).mean(0)
-        parts.append((recon, kl_to_standard_normal(mu, logvar), _iwae_log_px(model, xb, mu, logvar, iwae_k, gen),
-                      mu, logvar))
+        recon = reconstruction_cost(model.decode(z, lam), xb).mean(0)
+        parts.append((recon, kl_to_standard_normal(mu, logvar),
+                      _iwae_log_px(model, xb, mu, logvar, iwae_k, gen, lam), mu, logvar))
         done += len(xb)
         if on_progress is not None:
             on_progress(done, len(x))
@@ -79,15 +81,15 @@ def summarise(per_image: PerImage, iwae_k: int) -> Metrics:
 
 
 def evaluate(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int = 10, seed: int = 0,
-             on_progress: Callable[[int, int], None] | None = None) -> Metrics:
+             on_progress: Callable[[int, int], None] | None = None, lam: float | None = None) -> Metrics:
     """Test-set figures in nats per image; see `evaluate_images`."""
-    return summarise(evaluate_images(model, x, iwae_k, elbo_k, seed, on_progress=on_progress), iwae_k)
+    return summarise(evaluate_images(model, x, iwae_k, elbo_k, seed, on_progress=on_progress, lam=lam), iwae_k)
 
 
-def _iwae_log_px(model: VAE, x, mu, logvar, k: int, gen: torch.Generator) -> torch.Tensor:
+def _iwae_log_px(model: VAE, x, mu, logvar, k: int, gen: torch.Generator, lam: float | None) -> torch.Tensor:
     """ln (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x) (Burda et al. 2016), per image."""
     z = model.reparameterize(mu, logvar, k, gen)  # (k, B, L)
-    log_px_given_z = -reconstruction_cost(model.decode(z), x)  # (k, B)
+    log_px_given_z = -reconstruction_cost(model.decode(z, lam), x)  # (k, B)
     log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
     log_qz = log_normal(z, mu, logvar)
     return torch.logsumexp(log_px_given_z + log_pz - log_qz, dim=0) - math.log(k)

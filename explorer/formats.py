@@ -18,6 +18,7 @@ from safetensors import SafetensorError, safe_open
 _DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
 _ENCODER_KEY = re.compile(r"model\.encoder\.([\d.]+)\.weight")
 STATS_KEY = "model.to_stats.weight"  # the encoder's last Linear: mu and logvar side by side
+_FILM_PREFIXES = ("model.encoder_film.", "model.decoder_film.")  # a dial's (explorer.model.FiLM)
 
 
 class AssetError(ValueError):
@@ -75,12 +76,17 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
     try:
         with safe_open(path, framework="numpy") as f:
             keys = set(f.keys())
+            if any(k.startswith(_FILM_PREFIXES) for k in keys):
+                raise AssetError(f"{path}: a lambda dial (its layers are FiLM-conditioned on lambda); the plane's "
+                                 f"decoder cannot show one yet")
             weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
                              for k in keys if (m := _DECODER_KEY.fullmatch(k)))
             decoder = [(f.get_tensor(k), f.get_tensor(k[: -len("weight")] + "bias")) for _, k in weights]
             encoder = _encoder_layers(f, keys)
             arrays = {k: f.get_tensor(k) for k in ("test_mu", "test_logvar", "test_labels", "train_mu",
                                                   "train_labels")}
+    except AssetError:
+        raise
     except (SafetensorError, OSError, ValueError, KeyError) as e:
         raise AssetError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not decoder:

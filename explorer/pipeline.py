@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from . import dial
 from .checkpoint import Checkpoint, Embedding
 from .data import DEFAULT_DIR, Split, load_split
 from .evaluate import evaluate_images, summarise
@@ -22,7 +23,8 @@ def fit(config: TrainConfig, data_dir: str | Path = DEFAULT_DIR,
         report_every_s: float = 0.5) -> Checkpoint:
     """Train on the training split of `data_dir` (or on `splits`, (train, test) already read from
     it) and return a checkpoint with test figures. `on_phase` hears "training" and "evaluating"
-    as each begins; `on_eval_progress(done, total)` follows the test images' evaluation."""
+    as each begins (and a dial's "dial", its grid and curve); `on_eval_progress(done, total)`
+    follows the test images' evaluation."""
     if splits is None:
         splits = load_split("train", data_dir), load_split("test", data_dir)
     train_split, test_split = splits
@@ -33,19 +35,25 @@ def fit(config: TrainConfig, data_dir: str | Path = DEFAULT_DIR,
     if on_phase is not None:
         on_phase("evaluating")
     return finish(model, config, history, train_split, test_split, iwae_k, command, Path(data_dir).name,
-                  on_eval_progress)
+                  on_eval_progress, on_phase)
 
 
 def finish(model: VAE, config: TrainConfig, history: list[EpochStats], train_split: Split, test_split: Split,
            iwae_k: int = 100, command: str = "", dataset: str = "mnist",
-           on_eval_progress: Callable[[int, int], None] | None = None) -> Checkpoint:
+           on_eval_progress: Callable[[int, int], None] | None = None,
+           on_phase: Callable[[str], None] | None = None) -> Checkpoint:
     """Embed both splits and score the test set on the model's device: everything a checkpoint
-    holds besides the weights. The checkpoint's model is on the CPU, as loaded ones are."""
-    per_image = evaluate_images(model, images_to_tensor(test_split.images), iwae_k=iwae_k, on_progress=on_eval_progress)
+    holds besides the weights (a dial's at its config's lambda, and its grid and test curve over
+    its range). The checkpoint's model is on the CPU, as loaded ones are."""
+    test_x = images_to_tensor(test_split.images)
+    per_image = evaluate_images(model, test_x, iwae_k=iwae_k, on_progress=on_eval_progress, lam=config.model_lam)
     embedding = Embedding(test_mu=per_image.mu, test_logvar=per_image.logvar, test_labels=test_split.labels,
                           test_recon=per_image.recon, test_kl=per_image.kl, test_log_px=per_image.log_px,
-                          train_mu=embed(model, images_to_tensor(train_split.images)),
+                          train_mu=embed(model, images_to_tensor(train_split.images), config.model_lam),
                           train_labels=train_split.labels)
+    if config.dial and on_phase is not None:
+        on_phase("dial")
+    arrays = dial.build(model, test_x, config.lam_range) if config.dial else None
     # The file format keeps history rows as JSON objects (EpochStats.to_dict / from_dict).
     return Checkpoint(model.cpu(), config, embedding, summarise(per_image, iwae_k), [h.to_dict() for h in history],
-                      command, dataset)
+                      command, dataset, arrays)

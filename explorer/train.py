@@ -22,6 +22,7 @@ import torch
 
 from .device import ResidentLoop, native_bf16, resolve_device
 from .config import SETTINGS, TrainConfig, check_number
+from .dial import log_uniform
 from .model import VAE, Loss, vae_loss
 from .typed_json import short
 
@@ -123,7 +124,7 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
             if on_progress is not None and (seen == loop.epoch_size or now - last_report >= report_every_s):
                 last_report = now
                 recon, kl, total = loop.means(seen)
-                snapshot = embed(model, snap) if snap is not None else None  # ~10 ms for 1,000 images
+                snapshot = embed(model, snap, config.model_lam) if snap is not None else None  # ~10 ms for 1,000 images
                 on_progress(Progress(epoch, config.epochs, step, steps, recon, kl, total, now - start, snapshot))
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
@@ -136,7 +137,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
 
 class _CpuLoop:
     """The CPU's steps: shuffled index batches (the last one ragged), fresh draws from a CPU
-    generator, the learning rate from a scheduler, losses summed on the host."""
+    generator (a dial's lambdas too, one per image), the learning rate from a scheduler, losses
+    summed on the host."""
 
     def __init__(self, model: VAE, config: TrainConfig, data: torch.Tensor):
         self.model, self.config, self.data = model, config, data
@@ -163,9 +165,10 @@ class _CpuLoop:
             noise = self.noise_bank.index_select(0, torch.randint(NOISE_BANK, (len(idx),), generator=self.gen)) \
                 if self.noise_bank is not None else None
             eps = torch.randn((c.k, len(idx), c.model.latent_dim), generator=self.gen)
+            lam = log_uniform(torch.rand(len(idx), generator=self.gen), c.lam_range) if c.dial else c.lam
             # A ragged last batch stays eager: its size would make torch.compile compile again.
             loss_fn = self.loss_fn if len(idx) == c.batch_size else _batch_loss
-            loss = loss_fn(self.model, x, noise, eps, c.lam, c.reconstruction, self.bf16)
+            loss = loss_fn(self.model, x, noise, eps, lam, c.reconstruction, self.bf16)
             self.opt.zero_grad(set_to_none=True)
             loss.total.backward()
             self.opt.step()
@@ -178,7 +181,7 @@ class _CpuLoop:
         return tuple((self.totals / seen).tolist())
 
 
-def _batch_loss(model: VAE, x: torch.Tensor, noise: torch.Tensor | None, eps: torch.Tensor, lam: float,
+def _batch_loss(model: VAE, x: torch.Tensor, noise: torch.Tensor | None, eps: torch.Tensor, lam: float | torch.Tensor,
                 reconstruction: str, bf16: bool) -> Loss:
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         return vae_loss(model, x, lam, len(eps), reconstruction, noise=noise, eps=eps)
@@ -192,11 +195,12 @@ def _compiled_batch_loss() -> Callable[..., Loss]:
 
 
 @torch.inference_mode()
-def embed(model: VAE, x: torch.Tensor, batch_size: int = 10_000) -> np.ndarray:
-    """mu of q(z|x) for each row of x, as float32 numpy (N, latent_dim); runs on the model's device."""
+def embed(model: VAE, x: torch.Tensor, lam: float | None = None, batch_size: int = 10_000) -> np.ndarray:
+    """mu of q(z|x) for each row of x, as float32 numpy (N, latent_dim); runs on the model's device.
+    A dial's at `lam` (a plain model takes none)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    mu = torch.cat([model.encode(xb.to(device))[0] for xb in x.split(batch_size)])
+    mu = torch.cat([model.encode(xb.to(device), lam)[0] for xb in x.split(batch_size)])
     model.train(was_training)
     return mu.float().cpu().numpy()

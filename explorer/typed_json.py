@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import math
 import re
+import types
 import typing
 
 import numpy as np
@@ -51,6 +52,12 @@ def type_hints(cls) -> dict:
 def check_value(tp, value, where: str) -> None:
     if dataclasses.is_dataclass(tp):
         return check_fields(tp, value, where)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):  # X | None: None, or an X
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        others = [a for a in args if a is not type(None)]
+        return check_value(others[0], value, where) if len(others) == 1 else None
     if typing.get_origin(tp) is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, list) or (Ellipsis not in args and len(value) != len(args)):

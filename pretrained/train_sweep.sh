@@ -13,3 +13,5 @@ for pair in "1 0" "0.1 0.5" "2 5"; do
 done
 # Posterior collapse: KL is ~0 from the second epoch on, so 100 epochs (the decoder's mean digit) suffice.
 EPOCHS=100 run 100
+# The dial: one network for every lambda from 0.01 to 100 (pretrained/README.md).
+python -m explorer train --dial --epochs 600 --threads 1 --out pretrained/dial.safetensors

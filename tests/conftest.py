@@ -55,6 +55,17 @@ def small_checkpoint(mnist_test) -> Checkpoint:
 
 
 @pytest.fixture(scope="session")
+def small_dial(mnist_test) -> Checkpoint:
+    """A small dial (one network for lambda 0.01 to 100) trained for a few seconds, with its grid and curve."""
+    config = TrainConfig(epochs=3, batch_size=256, model=ModelConfig(hidden=(64, 32), film_hidden=16),
+                         lam_range=(0.01, 100.0))
+    train_split = type(mnist_test)(mnist_test.images[:3000], mnist_test.labels[:3000])
+    test_split = type(mnist_test)(mnist_test.images[3000:4000], mnist_test.labels[3000:4000])
+    model, history = train(config, train_split.images)
+    return finish(model, config, history, train_split, test_split, iwae_k=10, command="pytest dial")
+
+
+@pytest.fixture(scope="session")
 def shipped_arrays():
     """The plane arrays (explorer.formats.PlaneArrays) of the shipped lambda = 0 and lambda = 1
     models, by lambda as written in their file names; skips if either file is missing."""

@@ -125,6 +125,12 @@ def test_a_checkpoint_without_the_embedding_gives_asset_error(tmp_path):
         formats.read_plane_arrays(path)
 
 
+def test_a_dial_is_refused_by_name_not_decoded_without_its_film(tmp_path, small_dial):
+    path = ckpt_io.save(tmp_path / "dial.safetensors", small_dial)
+    with pytest.raises(assets.AssetError, match="dial.safetensors: a lambda dial .* cannot show one yet"):
+        assets.read_plane_arrays(path)
+
+
 def test_reading_plane_arrays_does_not_import_torch():
     import subprocess
     import sys

@@ -276,3 +276,114 @@ def test_save_refuses_a_diverged_model(tmp_path, small_checkpoint):
     with pytest.raises(CheckpointError, match="not saved: tensor model.decoder.1.bias holds 1 NaN"):
         ckpt_io.save(tmp_path / "m.safetensors", dataclasses.replace(small_checkpoint, model=model))
     assert list(tmp_path.iterdir()) == []
+
+
+# A dial's checkpoint: its grid and test curve beside what every checkpoint holds ---------------
+
+def test_a_dial_round_trips_with_its_grid_and_curve(tmp_path, small_dial, mnist_test):
+    from explorer.dial import GRID_START, encode_at, mu_step
+    from explorer.evaluate import evaluate_images
+    from explorer.train import images_to_tensor
+    path = ckpt_io.save(tmp_path / "dial.safetensors", small_dial)
+    back = ckpt_io.load(path)
+    assert back.config == small_dial.config and back.config.dial and back.lam == 1.0
+    d, original = back.dial, small_dial.dial
+    for name in ("lams", "curve_lams", "curve_recon", "curve_kl"):
+        np.testing.assert_array_equal(getattr(d, name), getattr(original, name))
+    for name in ("mu", "logvar"):
+        for part in ("first", "steps", "scales"):
+            np.testing.assert_array_equal(getattr(getattr(d, name), part), getattr(getattr(original, name), part))
+    assert d.mu.steps.dtype == d.logvar.steps.dtype == np.int8 and d.lams.dtype == np.float32
+    mu, logvar = d.mu.decode(), d.logvar.decode()
+    n = len(back.embedding.test_mu)
+    assert mu.shape == logvar.shape == (len(d.lams), n, 2) and len(d.lams) >= GRID_START
+    assert d.lams[0] == pytest.approx(0.01) and d.lams[-1] == pytest.approx(100.0) and np.all(np.diff(d.lams) > 0)
+    # the grid holds the model's own codes at each of its lambdas, fine enough everywhere
+    x = images_to_tensor(mnist_test.images[3000:4000])
+    rows = [0, len(d.lams) // 2, len(d.lams) - 1]
+    true_mu, true_logvar = encode_at(back.model, x, d.lams[rows])
+    np.testing.assert_allclose(mu[rows], true_mu, atol=float(d.mu.scales.max()) / 2 + 1e-5)
+    np.testing.assert_allclose(logvar[rows], true_logvar, atol=float(d.logvar.scales.max()) / 2 + 1e-5)
+    steps = [mu_step(a, b) for a, b in zip(mu, mu[1:])]
+    assert max(steps) <= 0.04 + 2e-3 or len(d.lams) == 512
+    # the embedding and the figures are the dial's at lambda = 1, and so is the curve's point there
+    at_one = evaluate_images(back.model, x, iwae_k=10, lam=1.0)
+    np.testing.assert_allclose(back.embedding.test_mu, at_one.mu, atol=1e-5)
+    assert back.metrics.kl == pytest.approx(float(at_one.kl.mean()), rel=1e-5)
+    (one,) = np.flatnonzero(np.isclose(d.curve_lams, 1.0))
+    assert (d.curve_recon[one], d.curve_kl[one]) == pytest.approx((back.metrics.recon, back.metrics.kl), rel=1e-5)
+    assert len(d.curve_lams) == 65 and d.curve_kl[0] > d.curve_kl[-1]
+
+
+def test_a_plain_checkpoint_has_no_dial_and_one_cannot_be_half_a_dial(tmp_path, small_checkpoint, small_dial):
+    assert ckpt_io.load(ckpt_io.save(tmp_path / "m.safetensors", small_checkpoint)).dial is None
+    with pytest.raises(CheckpointError, match="not saved: a dial's config .* go together"):
+        ckpt_io.to_bytes(dataclasses.replace(small_dial, dial=None))
+    with pytest.raises(CheckpointError, match="not saved: a dial's config"):
+        ckpt_io.to_bytes(dataclasses.replace(small_checkpoint, dial=small_dial.dial))
+
+
+def test_files_from_before_dials_load_as_plain_models(tmp_path, parts):
+    """A header written before the fields existed (no film_hidden, no lam_range) is a plain model."""
+    arrays, info = parts
+    old = copy.deepcopy(info)
+    del old["config"]["model"]["film_hidden"], old["config"]["lam_range"]
+    back = ckpt_io.load(_write(tmp_path / "old.safetensors", arrays, old))
+    assert back.config.model.film_hidden == 0 and not back.config.dial and back.dial is None
+
+
+@pytest.fixture(scope="module")
+def dial_parts(small_dial):
+    blob = ckpt_io.to_bytes(small_dial)
+    arrays = {k: v.copy() for k, v in st_numpy.load(blob).items()}
+    return arrays, json.loads(_header_json(blob)["__metadata__"]["explorer"])
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.pop("dial_mu_steps"), "tensor dial_mu_steps is missing"),
+    (lambda a: a.update(dial_mu_steps=a["dial_mu_steps"].astype(np.float32)),
+     r"tensor dial_mu_steps is F32 \[.*the config implies I8"),
+    (lambda a: a.update(dial_logvar_steps=a["dial_logvar_steps"][:-1]),
+     r"tensor dial_logvar_steps is I8 \[\d+, 1000, 2\], the config implies I8"),
+    (lambda a: a.update(dial_mu_first=a["dial_mu_first"][:-1]), r"tensor dial_mu_first is F32 \[999, 2\]"),
+    (lambda a: a.update(dial_mu_scales=a["dial_mu_scales"][:, :1]), r"tensor dial_mu_scales is F32 \[\d+, 1\]"),
+    (lambda a: a.update(dial_curve_kl=a["dial_curve_kl"][:3]),
+     r"tensor dial_curve_kl is F32 \[3\], the config implies F32 \[65\]"),
+    (lambda a: a.update(dial_lams=a["dial_lams"][:1], dial_mu_steps=a["dial_mu_steps"][:0],
+                        dial_logvar_steps=a["dial_logvar_steps"][:0], dial_mu_scales=a["dial_mu_scales"][:0],
+                        dial_logvar_scales=a["dial_logvar_scales"][:0]), "a dial's grid of 1 and curve of 65"),
+])
+def test_bad_dial_shapes_are_refused_from_the_header(tmp_path, dial_parts, edit, match):
+    arrays, info = dial_parts
+    arrays = dict(arrays)
+    edit(arrays)
+    _refused(_write(tmp_path / "bad.safetensors", arrays, info), match)
+
+
+def test_dial_tensors_in_a_plain_model_are_refused(tmp_path, parts, dial_parts):
+    arrays, info = parts
+    _refused(_write(tmp_path / "bad.safetensors", {**arrays, "dial_lams": dial_parts[0]["dial_lams"]}, info),
+             "unexpected tensor 'dial_lams'")
+    _refused(_write(tmp_path / "bad2.safetensors", arrays, _edit(info, ["config", "lam_range"], [0.01, 100])),
+             "needs a lambda-conditioned model")
+
+
+@pytest.mark.parametrize("key, index, value, match", [
+    ("dial_mu_first", 7, np.inf, "tensor dial_mu_first holds 1 NaN or infinite values"),
+    ("dial_mu_scales", 3, np.nan, "tensor dial_mu_scales holds 1 NaN"),
+    ("dial_logvar_first", 7, 40.0, "dial_logvar outside the encoder's range"),
+    ("dial_logvar_scales", 0, 1.0, "dial_logvar outside the encoder's range"),  # 127 steps of 1 take some off it
+    ("dial_mu_scales", 0, -1.0, "a dial's step scales must be >= 0"),
+    ("dial_curve_recon", 3, np.nan, "tensor dial_curve_recon holds 1 NaN"),
+    ("dial_lams", 5, 1e-5, "dial_lams must rise strictly within the dial's range 0.01 to 100"),
+    ("dial_lams", -1, 150.0, "dial_lams must rise strictly within"),
+    ("dial_curve_lams", 0, 0.001, "dial_curve_lams must rise strictly within"),
+])
+def test_bad_dial_values_are_refused_on_load(tmp_path, dial_parts, key, index, value, match):
+    arrays, info = dial_parts
+    arrays = dict(arrays)
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[index] = value
+    path = _write(tmp_path / "bad.safetensors", arrays, info)
+    ckpt_io.read_header(path)
+    _refused(path, match, readers=(ckpt_io.load,))

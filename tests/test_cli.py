@@ -204,3 +204,67 @@ def test_list_shows_the_library_and_each_skipped_file_with_its_reason(tmp_path, 
     assert reasons["pipe.safetensors"] == "not a regular file; skipped" and reasons["garbage.safetensors"]
     text = run_cli("list")
     assert text.returncode == 0 and "lam-1" in text.stdout
+
+
+# A dial: one network for a range of lambdas -------------------------------------------------------
+
+def test_train_a_dial_then_evaluate_it_at_any_lambda_of_its_range(tmp_path, capsys):
+    out = tmp_path / "dial.safetensors"
+    data = _small_dataset(tmp_path)
+    assert main(["train", "--dial", "--lam-range", "0.1,10", "--film-hidden", "8", "--epochs", "2", "--hidden",
+                 "16", "--iwae-k", "2", "--data", str(data), "--out", str(out)]) == 0
+    out_text, err = capsys.readouterr()
+    assert "epoch 2/2" in err and "the dial's grid and test curve" in err
+    assert "a dial for lambda 0.1 to 10: grid of" in out_text
+    ckpt = ckpt_io.load(out)
+    assert ckpt.config.lam_range == (0.1, 10.0) and ckpt.config.model.film_hidden == 8 and ckpt.lam == 1.0
+    assert "--dial" in ckpt.command
+    figures = {}
+    for lam in ("0.1", "1", "10"):
+        assert main(["eval", str(out), "--lam", lam, "--iwae-k", "2", "--json", "--data", str(data)]) == 0
+        figures[lam] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert figures[lam]["lam"] == float(lam) and figures[lam]["dial"] is True
+    assert figures["1"]["kl"] == pytest.approx(ckpt.metrics.kl, rel=1e-5)  # its own lambda: its recorded figures
+    assert figures["0.1"]["kl"] != figures["10"]["kl"]
+    assert main(["info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["dial"]["lam_range"] == [0.1, 10.0] and info["dial"]["grid_lambdas"] == len(ckpt.dial.lams) >= 64
+    assert info["dial"]["curve_lambdas"] == 65
+    assert main(["info", str(LAM_1), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dial"] is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lam-range", "0.1,10"], "--lam-range and --film-hidden are settings of a dial: add --dial"),
+    (["--film-hidden", "8"], "settings of a dial: add --dial"),
+    (["--dial", "--lam-range", "10,0.1"], "lambda range must rise from low to high"),
+    (["--dial", "--lam-range", "0,10"], "lambda range must be between 0.0001 and 10000, got 0"),
+    (["--dial", "--lam-range", "1"], "expected two comma-separated numbers LOW,HIGH"),
+    (["--dial", "--lam-range", "a,b"], "expected two comma-separated numbers"),
+    (["--dial", "--lam", "0"], "lambda 0, where a dial's figures are taken, must lie in its range 0.01 to 100"),
+    (["--dial", "--film-hidden", "-1"], "FiLM width must be between 0 and"),
+])
+def test_bad_dial_settings_are_one_line_and_exit_2(tmp_path, capsys, no_data_read, args, message):
+    assert main(["train", "--out", str(tmp_path / "m.safetensors"), *args]) == 2
+    assert message in one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path, lam, message", [
+    ("plain", "0.5", "--lam 0.5: this is a plain model of lambda 1, evaluated at its own lambda only"),
+    ("dial", "200", "--lam for this dial must be between 0.01 and 100, got 200"),
+    ("dial", "0", "--lam for this dial must be between"),
+    ("dial", "nan", "--lam for this dial must be between"),
+])
+def test_eval_at_a_lambda_the_model_does_not_cover_is_one_line_and_exit_2(tmp_path, capsys, no_data_read,
+                                                                          small_checkpoint, small_dial, path, lam,
+                                                                          message):
+    file = ckpt_io.save(tmp_path / f"{path}.safetensors", small_checkpoint if path == "plain" else small_dial)
+    assert main(["eval", str(file), "--lam", lam]) == 2
+    assert message in one_error_line(capsys)
+
+
+def test_eval_of_a_plain_model_at_its_own_lambda(capsys):
+    assert main(["eval", str(LAM_1), "--lam", "1.0", "--limit", "100", "--iwae-k", "2", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["lam"] == 1.0 and figures["dial"] is False

@@ -6,6 +6,7 @@ the checkpoint reader (arbitrary bytes; crafted safetensors headers; a valid fil
 metadata or one array mutated), and the plane component's event validators. Whatever loads is
 checked for the invariants the app relies on, so a reader that lets a bad file through fails too.
 """
+import dataclasses
 import gzip
 import json
 import math
@@ -142,6 +143,45 @@ def tiny_parts():
     return st_numpy.load(blob), json.loads(json.loads(blob[8:8 + n])["__metadata__"]["explorer"])
 
 
+TINY_DIAL = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, film_hidden=3), lam_range=(0.1, 10.0))
+
+
+@pytest.fixture(scope="module")
+def tiny_dial_parts(tiny_parts):
+    """The same tiny checkpoint as a dial: its FiLM weights, a grid of 3 lambdas and a curve of 2."""
+    from explorer.dial import DeltaCoded, Dial
+    arrays, info = tiny_parts
+    rng = np.random.default_rng(1)
+    grid = DeltaCoded.encode(rng.normal(size=(3, 5, 2)))
+    dial = Dial(np.array([0.1, 1.0, 10.0], np.float32), grid, DeltaCoded.encode(np.zeros((3, 5, 2))),
+                np.array([0.1, 10.0], np.float32), np.array([10.0, 12.0], np.float32), np.array([2.0, 0.5], np.float32))
+    base = Checkpoint(VAE(TINY_DIAL.model), TINY_DIAL, Embedding(
+        **{k: arrays[k] for k in ("test_mu", "test_logvar", "test_labels", "test_recon", "test_kl", "test_log_px",
+                                  "train_mu", "train_labels")}), None, [], "fuzz", "mnist", dial)
+    blob = ckpt_io.to_bytes(base)
+    n = int.from_bytes(blob[:8], "little")
+    return st_numpy.load(blob), json.loads(json.loads(blob[8:8 + n])["__metadata__"]["explorer"])
+
+
+@given(data=st.data())
+def test_checkpoint_reader_on_mutated_dials(folder, tiny_dial_parts, data):
+    arrays, info = tiny_dial_parts
+    if data.draw(st.booleans()):
+        info = data.draw(mutated_metadata(info))
+    else:
+        arrays = data.draw(mutated_arrays(arrays))
+    path = folder / "mutated-dial.safetensors"
+    path.write_bytes(st_numpy.save(arrays, metadata={"format": ckpt_io.FORMAT, "explorer": json.dumps(info)}))
+    _read_ckpt_or_error(path)
+
+
+def test_unmutated_tiny_dial_loads(folder, tiny_dial_parts):
+    arrays, info = tiny_dial_parts
+    path = folder / "tiny-dial.safetensors"
+    path.write_bytes(st_numpy.save(arrays, metadata={"format": ckpt_io.FORMAT, "explorer": json.dumps(info)}))
+    assert _read_ckpt_or_error(path).config == TINY_DIAL
+
+
 def _read_ckpt_or_error(path):
     """Both readers on one file: each gives a checkpoint or CheckpointError naming it, and they agree."""
     results = []
@@ -163,6 +203,14 @@ def _read_ckpt_or_error(path):
         assert e.test_logvar.min() >= LOGVAR_MIN and e.test_logvar.max() <= LOGVAR_MAX
         assert max(e.test_labels.max(), e.train_labels.max()) < N_CLASSES
         assert all(isinstance(row["elapsed_s"], (int, float)) for row in full.history)
+        assert (full.dial is not None) == full.config.dial
+        if full.dial is not None:
+            d, (low, high) = full.dial, full.config.lam_range
+            mu, logvar = d.mu.decode(), d.logvar.decode()
+            assert mu.shape == logvar.shape == (len(d.lams), len(e.test_mu), full.config.model.latent_dim)
+            assert np.isfinite(mu).all() and LOGVAR_MIN <= logvar.min() and logvar.max() <= LOGVAR_MAX
+            for lams in (d.lams, d.curve_lams):
+                assert len(lams) >= 2 and np.all(np.diff(lams) > 0) and low * 0.99 <= lams[0] <= lams[-1] <= high * 1.01
     return full
 
 
@@ -249,7 +297,8 @@ def mutated_arrays(draw, arrays):
     action = draw(st.sampled_from(["value", "rows", "dtype", "drop", "keep"]))
     if action == "value" and a.size:
         a = a.copy()
-        values = [np.nan, np.inf, -np.inf, 1e30, -1e30, 50.0, -50.0, 0.0] if a.dtype.kind == "f" else [255, 10, 9, 0]
+        values = {"f": [np.nan, np.inf, -np.inf, 1e30, -1e30, 50.0, -50.0, 0.0],
+                  "i": [127, -128, 9, 0]}.get(a.dtype.kind, [255, 10, 9, 0])  # int8: a dial's steps
         a.flat[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from(values))
     elif action == "rows":
         a = np.resize(a, (draw(st.integers(0, 7)), *a.shape[1:]))

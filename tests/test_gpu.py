@@ -3,6 +3,7 @@
 Skipped where torch sees no CUDA GPU (CI, the development machine). `bench/gpu_check.sh` runs this
 file on a GPU machine with EXPLORER_GPU_FULL=1, which adds the full 400-epoch lambda = 1 run.
 """
+import dataclasses
 import os
 import time
 
@@ -38,8 +39,13 @@ def run_loop(config, images, capture):
     return loop, losses
 
 
-def test_the_step_is_captured_once_and_trains_like_the_eager_step(small_subset):
-    config = TrainConfig(epochs=4, batch_size=128, model=SMALL, device="cuda")
+DIAL = dict(model=dataclasses.replace(SMALL, film_hidden=16), lam_range=(0.01, 100.0))
+
+
+@pytest.mark.parametrize("dial", [False, True], ids=["plain", "dial"])
+def test_the_step_is_captured_once_and_trains_like_the_eager_step(small_subset, dial):
+    """A dial's step draws each image's lambda on the device, so it is captured like a plain one."""
+    config = TrainConfig(epochs=4, batch_size=128, device="cuda", **(DIAL if dial else dict(model=SMALL)))
     graphed, graphed_losses = run_loop(config, small_subset, capture=True)
     eager, eager_losses = run_loop(config, small_subset, capture=False)
     assert graphed.graph is not None and eager.graph is None
@@ -58,6 +64,8 @@ def test_train_on_cuda_and_the_checkpoint_comes_back_on_the_cpu(mnist_test):
     ckpt = fit(TrainConfig(epochs=2, batch_size=256, model=SMALL, device="auto"), splits=splits, iwae_k=10)
     assert not next(ckpt.model.parameters()).is_cuda and np.isfinite(ckpt.metrics.neg_elbo)
     assert ckpt.embedding.test_mu.shape == (1000, 2)
+    dial = fit(TrainConfig(epochs=2, batch_size=256, device="cuda", **DIAL), splits=splits, iwae_k=10)
+    assert not next(dial.model.parameters()).is_cuda and dial.dial.mu.decode().shape[1:] == (1000, 2)
 
 
 def test_the_app_trains_from_scratch_on_the_gpu(tmp_path, mnist_test):

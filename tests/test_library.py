@@ -163,3 +163,12 @@ def test_a_named_pipe_is_skipped_without_blocking(library):
 def test_missing_folders_give_an_empty_library(tmp_path):
     lib = ModelLibrary(tmp_path / "none", tmp_path / "neither")
     assert lib.entries() == [] and lib.problems() == [] and lib.nearest(TrainConfig()) is None
+
+
+def test_a_dial_is_listed_apart_from_the_models_the_page_explores(library, small_dial):
+    ckpt_io.save(library.shipped_dir / "dial.safetensors", small_dial)
+    listing = library.listing()
+    assert [e.lam for e in listing.entries] == [0.5, 1.0, 2.0, 3.0]  # not a second model of lambda 1
+    assert [(d.id, d.shipped, d.config.lam_range) for d in listing.dials] == [("dial", True, (0.01, 100.0))]
+    assert listing.problems == () and library.with_lam(1.0)[0].id != "dial"
+    assert all(e.id != "dial" for e in listing.warm_starts(small_dial.config))

@@ -1,5 +1,6 @@
 """The training loop: it learns, it is deterministic, it reports progress and can be cancelled."""
 import dataclasses
+import json
 import threading
 
 import numpy as np
@@ -8,7 +9,7 @@ import torch
 
 from explorer.device import DeviceError, resolve_device
 from explorer.evaluate import evaluate
-from explorer.model import ModelConfig
+from explorer.model import ModelConfig, vae_loss
 from explorer.config import TrainConfig
 from explorer.train import Cancelled, EpochStats, images_to_tensor, train
 from conftest import SMALL
@@ -233,3 +234,75 @@ def test_the_device_loop_warm_starts_and_never_mutates_init(small_subset):
     assert warm[0].loss < cold[0].loss - 20
     for k, v in init.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+# A dial: one network for a range of lambdas, a fresh lambda per image (explorer.dial).
+
+DIAL_MODEL = dataclasses.replace(SMALL, film_hidden=16)
+
+
+def dial_config(**changes) -> TrainConfig:
+    return TrainConfig(**{"epochs": 2, "batch_size": 256, "model": DIAL_MODEL, "lam_range": (0.01, 100.0),
+                          **changes})
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(lam_range=(0.01,)), "lambda range must be two numbers"),
+    (dict(lam_range="0.01,100"), "lambda range must be two numbers"),
+    (dict(lam_range=(0.0, 100.0)), "lambda range must be between"),
+    (dict(lam_range=(0.01, float("inf"))), "lambda range must be between"),
+    (dict(lam_range=(0.01, "100")), "lambda range must be a number, got str"),
+    (dict(lam_range=(10.0, 1.0)), "lambda range must rise from low to high"),
+    (dict(lam_range=(1.0, 1.0)), "lambda range must rise"),
+    (dict(lam=5.0, lam_range=(0.01, 2.0)), "lambda 5, where a dial's figures are taken, must lie in its range"),
+    (dict(model=SMALL), "a dial .* needs a lambda-conditioned model"),
+    (dict(lam_range=None), "trains only as a dial: give it a lambda range"),
+    (dict(model=dataclasses.replace(SMALL, film_hidden=-1)), "FiLM width must be between 0 and"),
+])
+def test_config_rejects_bad_dials(changes, message):
+    with pytest.raises(ValueError, match=message):
+        dial_config(**changes)
+
+
+def test_a_dial_is_its_own_model_and_a_plain_models_key_is_unchanged():
+    plain = TrainConfig(epochs=2, batch_size=256, model=SMALL)
+    dial = dial_config()
+    assert dial.dial and not plain.dial and dial.model_lam == 1.0 and plain.model_lam is None
+    assert dial.key != plain.key
+    assert dataclasses.replace(dial, lam_range=(0.01, 10.0)).key != dial.key
+    assert dataclasses.replace(dial, model=dataclasses.replace(DIAL_MODEL, film_hidden=8)).key != dial.key
+    assert "lam_range" not in plain.key and "film_hidden" not in plain.key  # keys (file names) from before dials
+    assert TrainConfig.from_dict(json.loads(json.dumps(dial.to_dict()))) == dial  # the range comes back as a tuple
+
+
+def test_a_tiny_dial_learns_and_its_kl_falls_as_lambda_rises(small_subset):
+    model, history = train(dial_config(epochs=6, batch_size=128, encoder_noise=0.0), small_subset)
+    assert history[-1].loss < history[0].loss - 20
+    x = images_to_tensor(small_subset[:500])
+    kls = [evaluate(model, x, iwae_k=1, lam=lam).kl for lam in (0.01, 0.1, 1.0, 10.0, 100.0)]
+    assert all(a > b for a, b in zip(kls, kls[1:])), kls
+    assert kls[0] > 4 * kls[-1], kls
+
+
+@pytest.mark.parametrize("resident", [False, True], ids=["cpu-loop", "device-loop"])
+def test_both_loops_train_a_dial_with_one_lambda_per_image(small_subset, resident, monkeypatch):
+    from explorer import device, train as train_module
+    seen = []
+
+    def recording(model, x, lam, *args, **kwargs):
+        seen.append(lam)
+        return vae_loss(model, x, lam, *args, **kwargs)
+
+    monkeypatch.setattr(device if resident else train_module, "vae_loss", recording)
+    config = dial_config(lam_range=(0.05, 20.0))
+    model, history = train(config, small_subset[:1000], resident=resident)
+    assert len(history) == 2 and all(np.isfinite(h.loss) for h in history)
+    lams = torch.cat(seen).log()  # fresh draws each step, log-uniform over the range
+    # one per image: the CPU's 4 steps an epoch (3 of 256, one of 232), the device loop's 3 of 256
+    assert (len(seen), len(lams)) == ((6, 1536) if resident else (8, 2000))
+    assert lams.min() >= np.log(0.05) and lams.max() <= np.log(20.0)
+    assert abs(float(lams.mean()) - np.log(1.0)) < 0.3 and abs(float(lams.std()) - np.log(400) / 12 ** 0.5) < 0.2
+    assert not torch.equal(seen[0], seen[4])
+    again, _ = train(config, small_subset[:1000], resident=resident)
+    for a, b in zip(model.parameters(), again.parameters()):  # and deterministic
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
