@@ -3,6 +3,7 @@ line and exits 2; nothing is written unless a run succeeds."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -15,12 +16,12 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt_io
-from . import files
+from . import dial, files
 from .data import DEFAULT_DIR, load_split
 from .device import resolve_device
 from .evaluate import evaluate
 from .library import ModelLibrary
-from .model import RECONSTRUCTIONS, ModelConfig
+from .model import RECONSTRUCTIONS, VAE, ModelConfig
 from .pipeline import fit
 from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
 from .dial import mu_step
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"the dial's lambdas, drawn log-uniformly per image (default {DIAL_RANGE[0]:g},{DIAL_RANGE[1]:g})")
     t.add_argument("--film-hidden", type=int, default=None,
                    help=f"width of the dial's FiLM networks (default {DIAL_FILM_HIDDEN})")
+    t.add_argument("--init", type=Path, default=None, metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (a model of the same layers); with --dial, from a "
+                        "model trained at one lambda, whose FiLM starts at the identity")
     t.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
     t.add_argument("--out", type=Path, required=True, help="checkpoint path to write (.safetensors)")
     t.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -157,9 +161,10 @@ def _train(args, argv) -> int:
                          lam_range=(args.lam_range or DIAL_RANGE) if args.dial else None)
     check_number("--iwae-k", args.iwae_k, int, *IWAE_K_RANGE)
     _check_out(args.out, args.force)
+    init = None if args.init is None else _init_model(args.init, config.model)
     files.sweep_temp_files(args.out.parent)  # what killed saves left there; young ones may be live
     bar = _ProgressBar()
-    result = fit(config, data_dir=args.data, on_progress=bar, iwae_k=args.iwae_k,
+    result = fit(config, data_dir=args.data, on_progress=bar, iwae_k=args.iwae_k, init=init,
                  command="python -m explorer " + shlex.join(argv), on_phase=bar.phase, on_eval_progress=bar.images)
     bar.close()
     m = result.metrics
@@ -175,6 +180,25 @@ def _train(args, argv) -> int:
               f"lambdas, test curve at {len(result.dial.curve_lams)} ({bar.seconds['dial']:.1f} s); "
               f"`python -m explorer eval {args.out} --lam X` evaluates it at X")
     return 0
+
+
+def _init_model(path: Path, config: ModelConfig) -> VAE:
+    """The model `train --init` starts from, checked against the one it will train."""
+    start = ckpt_io.load(path).model
+    if config.film_hidden:
+        try:
+            return dial.start_from(start, config)
+        except ValueError as e:
+            raise ValueError(f"--init {path}: {e}") from None
+    if dataclasses.replace(start.config, dropout=config.dropout) != config:  # dropout holds no weights
+        raise ValueError(f"--init {path}: its model ({_describe(start.config)}) is not the one to train "
+                         f"({_describe(config)})")
+    return start
+
+
+def _describe(m: ModelConfig) -> str:
+    kind = f", a dial (FiLM {m.film_hidden})" if m.film_hidden else ""
+    return f"layers {','.join(map(str, m.hidden))}, {m.latent_dim}-d{kind}"
 
 
 def _check_out(out: Path, force: bool) -> None:

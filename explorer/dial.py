@@ -17,13 +17,30 @@ import numpy as np
 import torch
 
 from .evaluate import evaluate_images
-from .model import VAE
+from .model import VAE, ModelConfig
 
 GRID_START = 64  # log-spaced lambdas the grid starts from
 GRID_MAX_STEP = 0.04  # the largest code step `mu_step` allowed between neighbouring grid lambdas
 GRID_MAX_POINTS = 512
 CURVE_POINTS = 65  # log-spaced lambdas of the test curve, both ends included
 STEP_LEVELS = 127  # int8 steps of a DeltaCoded row: -127..127
+
+
+def start_from(plain: VAE, config: ModelConfig) -> VAE:
+    """A dial of `config` whose encoder and decoder start as `plain`'s (a model trained at one
+    lambda, of the same widths) and whose FiLM networks start at the identity: at every lambda it
+    begins as that model. ValueError if `plain` is itself a dial or its layers differ."""
+    if plain.conditioned or not config.film_hidden:
+        raise ValueError("a dial starts from a model trained at one lambda (film_hidden = 0)")
+    dial = VAE(config)
+    try:
+        missing, unexpected = dial.load_state_dict(plain.state_dict(), strict=False)
+    except RuntimeError:  # a weight of another shape
+        missing, unexpected = ["(shapes)"], []
+    if unexpected or any(not k.endswith("_film") and "_film." not in k for k in missing):
+        raise ValueError(f"the starting model's layers {plain.config.hidden}, {plain.config.latent_dim}-d, "
+                         f"do not match the dial's {config.hidden}, {config.latent_dim}-d")
+    return dial
 
 
 def log_uniform(u: torch.Tensor, lam_range: tuple[float, float]) -> torch.Tensor:

@@ -234,7 +234,21 @@ def test_train_a_dial_then_evaluate_it_at_any_lambda_of_its_range(tmp_path, caps
     assert json.loads(capsys.readouterr().out)["dial"] is None
 
 
+def test_a_dial_starts_from_a_plain_model_with_init(tmp_path, capsys):
+    data, plain, dial = _small_dataset(tmp_path), tmp_path / "plain.safetensors", tmp_path / "dial.safetensors"
+    common = ["--epochs", "1", "--hidden", "16", "--iwae-k", "2", "--data", str(data)]
+    assert main(["train", *common, "--out", str(plain)]) == 0
+    assert main(["train", "--dial", "--film-hidden", "8", "--init", str(plain), *common, "--out", str(dial)]) == 0
+    assert "--init" in ckpt_io.load(dial).command
+    capsys.readouterr()
+    assert main(["train", "--dial", "--init", str(dial), *common, "--out", str(tmp_path / "again.safetensors")]) == 2
+    assert "a dial starts from a model trained at one lambda" in one_error_line(capsys)
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--init", str(LAM_1), "--hidden", "16"], "its model (layers 512,256, 2-d) is not the one to train (layers 16, 2-d)"),
+    (["--init", str(LAM_1), "--dial", "--hidden", "16"], "layers (512, 256), 2-d, do not match the dial's (16,), 2-d"),
+    (["--init", "missing.safetensors"], "missing.safetensors"),
     (["--lam-range", "0.1,10"], "--lam-range and --film-hidden are settings of a dial: add --dial"),
     (["--film-hidden", "8"], "settings of a dial: add --dial"),
     (["--dial", "--lam-range", "10,0.1"], "lambda range must rise from low to high"),

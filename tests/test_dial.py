@@ -1,12 +1,15 @@
 """The lambda dial's pieces (explorer.dial): lambdas drawn log-uniformly, the code step between
 two lambdas, and the grid refined where the codes move fast."""
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from explorer.dial import DeltaCoded, log_uniform, mu_step, refine_grid, spread
+from explorer.dial import DeltaCoded, log_uniform, mu_step, refine_grid, spread, start_from
+from explorer.model import VAE, ModelConfig
 
 
 def test_log_uniform_maps_unit_draws_onto_the_range_in_log():
@@ -28,6 +31,28 @@ def test_mu_step_is_the_median_move_in_units_of_the_spread():
     half = codes.copy()
     half[: 5_001] += [0.0, 2.0]  # the median digit moved by 2
     assert mu_step(codes, half) == pytest.approx(2 / spread(codes))
+
+
+def test_a_dial_started_from_a_plain_model_is_that_model_at_every_lambda(small_checkpoint):
+    plain = small_checkpoint.model
+    dial = start_from(plain, dataclasses.replace(plain.config, film_hidden=8))
+    x, z = torch.rand(5, plain.config.x_dim), torch.randn(5, 2)
+    for lam in (0.01, 1.0, 100.0):
+        torch.testing.assert_close(dial.encode(x, lam), plain.encode(x))
+        torch.testing.assert_close(dial.decode(z, lam), plain.decode(z))
+    dial.decoder[1].bias.data += 1  # its own weights, not the plain model's
+    assert not torch.equal(dial.decoder[1].bias, plain.decoder[1].bias)
+
+
+@pytest.mark.parametrize("start, config, message", [
+    (ModelConfig(hidden=(16,)), ModelConfig(hidden=(32,), film_hidden=8), "layers (16,), 2-d, do not match"),
+    (ModelConfig(hidden=(16, 8)), ModelConfig(hidden=(16,), film_hidden=8), "do not match the dial's (16,)"),
+    (ModelConfig(hidden=(16,), film_hidden=4), ModelConfig(hidden=(16,), film_hidden=8), "trained at one lambda"),
+    (ModelConfig(hidden=(16,)), ModelConfig(hidden=(16,)), "trained at one lambda"),
+])
+def test_a_dial_starts_only_from_a_plain_model_of_its_layers(start, config, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        start_from(VAE(start), config)
 
 
 def rotating_codes(rate: float, n: int = 2_000, window: tuple[float, float] | None = None):
