@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer import checkpoint as ckpt_io  # noqa: E402
-from explorer.data import load_split  # noqa: E402
-from explorer.model import kl_to_standard_normal, reconstruction_cost  # noqa: E402
-from explorer.train import images_to_tensor  # noqa: E402
+from explorer import checkpoint as ckpt_io
+from explorer.data import load_split
+from explorer.model import kl_to_standard_normal, reconstruction_cost
+from explorer.train import images_to_tensor
 
 ELBO_SAMPLES = 10
 

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer import checkpoint as ckpt_io  # noqa: E402
-from explorer.data import load_split  # noqa: E402
-from explorer.dial import encode_at, mu_step  # noqa: E402
-from explorer.evaluate import evaluate  # noqa: E402
-from explorer.library import SHIPPED_DIR  # noqa: E402
-from explorer.train import EpochStats, images_to_tensor  # noqa: E402
+from explorer import checkpoint as ckpt_io
+from explorer.data import load_split
+from explorer.dial import encode_at, mu_step
+from explorer.evaluate import evaluate
+from explorer.library import SHIPPED_DIR
+from explorer.train import EpochStats, images_to_tensor
 
 LAMS = (0.1, 0.5, 1.0, 2.0, 5.0)  # shipped lambdas inside the dial's range
 COLLAPSE_LAM = 100.0

@@ -53,9 +53,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.browser import harness  # noqa: E402
-from tests.browser.harness import PLANE  # noqa: E402
-from tests.browser.page_helpers import lam_slider, rerun_after, script_done, wait_loaded  # noqa: E402
+from tests.browser import harness
+from tests.browser.harness import PLANE
+from tests.browser.page_helpers import lam_slider, rerun_after, script_done, wait_loaded
 
 TARGETS = {"click_ms_p50": 30, "click_ms_p95": 60, "drag_frame_ms_p95": 2, "tti_s": 3, "layout_shift": 0,
            "switch_ms_p50_published": 400, "switch_ms_p50_first": 1000, "busy_shown_ms_p95": 100,
@@ -255,7 +255,8 @@ def measure_switch(browser, url: str) -> dict:
         context.close()
     ok = lambda values: [v for v in values if v is not None]  # noqa: E731
     return {"switch_ms_p50_first": _pct(ok(first), 50), "switch_ms_p50_published": _pct(ok(published), 50),
-            "switch_ms_first": [v and round(v) for v in first], "switch_ms_published": [v and round(v) for v in published],
+            "switch_ms_first": [v and round(v) for v in first],
+            "switch_ms_published": [v and round(v) for v in published],
             "busy_shown_ms_p95": _pct(ok(busy), 95), "busy_never_shown": len(busy) - len(ok(busy))}
 
 

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from explorer.ui import resources  # noqa: E402
+from explorer.ui import resources
 
 
 def timed(fn, *args) -> float:

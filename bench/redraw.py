@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.browser import harness  # noqa: E402
-from tests.browser.harness import PLANE  # noqa: E402
-from tests.browser.page_helpers import wait_loaded  # noqa: E402
+from tests.browser import harness
+from tests.browser.harness import PLANE
+from tests.browser.page_helpers import wait_loaded
 
 # The baseline, in the page: every visible dot drawn by the canvas as a sprite, as the plane's
 # renderer would without its JS blend; the same projected points, palette, radius and alpha.

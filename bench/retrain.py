@@ -43,13 +43,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer import checkpoint as ckpt_io  # noqa: E402
-from explorer.data import DEFAULT_DIR, load_split  # noqa: E402
-from explorer.jobs import JobManager, JobState  # noqa: E402
-from explorer.plans import training_config  # noqa: E402
-from explorer.library import SHIPPED_DIR, ModelLibrary  # noqa: E402
-from tests.browser import harness  # noqa: E402
-from tests.browser.page_helpers import set_training, step_lam, wait_loaded  # noqa: E402
+from explorer import checkpoint as ckpt_io
+from explorer.data import DEFAULT_DIR, load_split
+from explorer.jobs import JobManager, JobState
+from explorer.library import SHIPPED_DIR, ModelLibrary
+from explorer.plans import training_config
+from tests.browser import harness
+from tests.browser.page_helpers import set_training, step_lam, wait_loaded
 
 NEIGHBOURS = 8
 BROWSER_JOB_EPOCHS = 40  # long enough to outlast the clicks; the job is cancelled after them

@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.browser import harness  # noqa: E402
+from tests.browser import harness
 
 BARE_APP = 'import streamlit as st\nst.markdown("bare-streamlit-first-element")\n'
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -138,10 +138,13 @@ def main() -> int:
         "sessions": args.sessions, "clock_ticks_per_s": TICKS,
     }
     print(f"{'server CPU s and MB per visitor':34}{'app':>10}{'bare':>10}")
-    print(f"{'open (median, first left out)':34}{result['open_cpu_s_median']:>10.3f}{result['bare_open_cpu_s_median']:>10.3f}")
-    print(f"{'first open of a new server':34}{result['first_open_cpu_s']:>10.3f}{result['bare_first_open_cpu_s']:>10.3f}")
+    def line(label, key, digits=3):
+        print(f"{label:34}{result[key]:>10.{digits}f}{result['bare_' + key]:>10.{digits}f}")
+
+    line("open (median, first left out)", "open_cpu_s_median")
+    line("first open of a new server", "first_open_cpu_s")
     print(f"{'five clicks and a drag':34}{result['interact_cpu_s_median']:>10.3f}{'':>10}")
-    print(f"{'resident memory per session, MB':34}{result['rss_mb_per_session']:>10.2f}{result['bare_rss_mb_per_session']:>10.2f}")
+    line("resident memory per session, MB", "rss_mb_per_session", 2)
     print(f"(target: open <= 0.2 CPU s; /proc counts in 1/{TICKS} s)")
     if args.json:
         print(json.dumps(result))

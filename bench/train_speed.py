@@ -41,12 +41,12 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.data import load_split  # noqa: E402
-from explorer.device import DeviceError, native_bf16, resolve_device  # noqa: E402
-from explorer.evaluate import evaluate  # noqa: E402
-from explorer.model import VAE, ModelConfig, kl_to_standard_normal  # noqa: E402
-from explorer.config import TrainConfig  # noqa: E402
-from explorer.train import images_to_tensor, train  # noqa: E402
+from explorer.config import TrainConfig
+from explorer.data import load_split
+from explorer.device import DeviceError, native_bf16, resolve_device
+from explorer.evaluate import evaluate
+from explorer.model import VAE, ModelConfig, kl_to_standard_normal
+from explorer.train import images_to_tensor, train
 
 ROUND_EPOCHS = 2  # per loop per speed round: about 2-3 s each
 ROUND_SECONDS = 3.0  # the baseline's share of a round
@@ -196,20 +196,22 @@ def main() -> None:
     row("batch", lambda name: "128" if name == "baseline" else str(defaults.batch_size))
     row("warm-up, untimed (s)", lambda name: f"{warm_up[name]:.1f}")
     row("samples/s", lambda name: f"{sps[name]:,.0f}")
-    row("rounds' samples/s", lambda name: "-".join(f"{r / 1000:.0f}" for r in (min(rates[name]), max(rates[name]))) + "k")
+    row("rounds' samples/s", lambda name: f"{min(rates[name]) / 1000:.0f}-{max(rates[name]) / 1000:.0f}k")
     row("ratio to baseline", lambda name: f"{ratio[name]:.1f}x")
     row("GFLOP/s (matmul)", lambda name: f"{gflops[name]:.0f}")
     row("share of peak", lambda name: f"{gflops[name] / peak[name]:.0%} of {peak[name]:.0f}")
     row("equal-time run: wall (s)", lambda name: f"{wall[name]:.1f}")
     row("  epochs", lambda name: f"{epochs[name]:.2f}")
     row("  test neg-ELBO (nats)", lambda name: f"{neg_elbo[name]:.2f}")
-    print(f"  peak: a 2048^3 matmul measured after the runs, {'bf16' if bf16 else 'fp32'} for ours, fp32 for the baseline")
+    ours = "bf16" if bf16 else "fp32"
+    print(f"  peak: a 2048^3 matmul measured after the runs, {ours} for ours, fp32 for the baseline")
     if args.json:
         print(json.dumps({
             "threads": args.threads, "batch_size": args.batch_size, "rounds": args.rounds, "seconds": args.seconds,
             "ours_samples_per_s": sps["ours compiled"], "baseline_samples_per_s": sps["baseline"],
             "ratio": ratio["ours compiled"], "gflops": gflops["ours compiled"], "peak_gflops": peak_ours,
-            "peak_share": gflops["ours compiled"] / peak_ours, "precision": precision, "ours_neg_elbo": neg_elbo["ours compiled"],
+            "peak_share": gflops["ours compiled"] / peak_ours, "precision": precision,
+            "ours_neg_elbo": neg_elbo["ours compiled"],
             "baseline_neg_elbo": neg_elbo["baseline"], "compile_warm_up_s": warm_up["ours compiled"],
             "eager_samples_per_s": sps["ours"], "eager_ratio": ratio["ours"], "eager_neg_elbo": neg_elbo["ours"],
             "round_samples_per_s": rates, "baseline_gflops": gflops["baseline"], "peak_gflops_fp32": peak_fp32,

@@ -9,7 +9,8 @@ and `load`: the file must be a regular file with a bounded header; the metadata 
 depth-checked before parsing, then typed field by field against the config dataclasses
 (`explorer.typed_json`); every tensor's dtype and shape, as the safetensors header declares
 them, must be what the config implies, checked before anything is allocated; `load` then
-checks the values (finite, labels in range). Whatever a file holds, it loads or raises `CheckpointError` naming the file.
+checks the values (finite, labels in range). Whatever a file holds, it loads or raises `CheckpointError`
+naming the file.
 """
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from .config import TrainConfig
 from .data import N_CLASSES
 from .dial import DeltaCoded, Dial
 from .evaluate import Metrics
 from .files import NotRegularFileError, open_regular, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
-from .config import TrainConfig
 from .typed_json import Invalid, build, is_finite_number, is_int, json_depth, refuse_constant, short
 
 FORMAT = "vae-latent-explorer/1"

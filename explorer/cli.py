@@ -17,14 +17,14 @@ import torch
 
 from . import checkpoint as ckpt_io
 from . import dial, files
+from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
 from .data import DEFAULT_DIR, load_split
 from .device import resolve_device
+from .dial import mu_step
 from .evaluate import evaluate
 from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, VAE, ModelConfig
 from .pipeline import fit
-from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
-from .dial import mu_step
 from .train import EpochStats, Progress, images_to_tensor
 
 IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)
@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dial", action="store_true",
                    help="train one lambda-conditioned network for a whole range of lambdas (see --lam-range)")
     t.add_argument("--lam-range", type=_lam_range, default=None, metavar="LOW,HIGH",
-                   help=f"the dial's lambdas, drawn log-uniformly per image (default {DIAL_RANGE[0]:g},{DIAL_RANGE[1]:g})")
+                   help="the dial's lambdas, drawn log-uniformly per image "
+                        f"(default {DIAL_RANGE[0]:g},{DIAL_RANGE[1]:g})")
     t.add_argument("--film-hidden", type=int, default=None,
                    help=f"width of the dial's FiLM networks (default {DIAL_FILM_HIDDEN})")
     t.add_argument("--init", type=Path, default=None, metavar="CHECKPOINT",
@@ -104,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--fp32", action="store_true", help="train in fp32 instead of bf16 autocast")
     t.add_argument("--threads", type=int, default=d.threads, help="torch threads, 0 = torch's default")
     t.add_argument("--compile", action="store_true",
-                   help="torch.compile the training step: faster epochs after a warm-up of seconds (needs a C++ compiler)")
+                   help="torch.compile the training step: faster epochs after a warm-up of seconds "
+                        "(needs a C++ compiler)")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     t.add_argument("--device", choices=DEVICES, default=d.device,

@@ -129,7 +129,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         """A config as `to_dict` wrote it; ValueError (or TypeError for unknown fields) if not one."""
         if not isinstance(d, dict) or not isinstance(d.get("model"), dict):
             raise ValueError("a train config must be an object with a model object")

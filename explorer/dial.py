@@ -107,7 +107,7 @@ class DeltaCoded:
     scales: np.ndarray  # (G - 1, L) float32
 
     @classmethod
-    def encode(cls, rows: np.ndarray) -> "DeltaCoded":
+    def encode(cls, rows: np.ndarray) -> DeltaCoded:
         first = rows[0].astype(np.float32)
         decoded = first.astype(np.float64)
         steps, scales = [], []

@@ -76,7 +76,8 @@ def evaluate_images(model: VAE, x: torch.Tensor, iwae_k: int = 100, elbo_k: int 
 def summarise(per_image: PerImage, iwae_k: int) -> Metrics:
     recon, kl = float(per_image.recon.astype(np.float64).mean()), float(per_image.kl.astype(np.float64).mean())
     active = int((per_image.mu.var(0) > ACTIVE_UNIT_THRESHOLD).sum())
-    return Metrics(neg_elbo=recon + kl, recon=recon, kl=kl, log_px_iwae=float(per_image.log_px.astype(np.float64).mean()),
+    return Metrics(neg_elbo=recon + kl, recon=recon, kl=kl,
+                   log_px_iwae=float(per_image.log_px.astype(np.float64).mean()),
                    iwae_k=iwae_k, active_units=active, n_images=len(per_image.recon))
 
 

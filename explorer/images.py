@@ -57,10 +57,10 @@ def loss_image(rows: dict[str, list[float]], epochs: int, width: int = 320, heig
         lo, hi = min(values), max(values)
         pad = max(hi - lo, 1e-6) * 0.1
         lo, hi = lo - pad, hi + pad
-        y_of = lambda v: bottom - (bottom - top) * (v - lo) / (hi - lo)  # noqa: E731
+        scale = (bottom - top) / (hi - lo)
         for name in names:
             colour = CURVE_COLOURS[name]
-            points = [(x_of(e), y_of(v)) for e, v in zip(rows["epoch"], rows[name])]
+            points = [(x_of(e), bottom - scale * (v - lo)) for e, v in zip(rows["epoch"], rows[name])]
             if len(points) > 1:
                 draw.line(points, fill=colour, width=2)
             for px, py in points:

@@ -50,12 +50,12 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt_io
+from .config import TrainConfig, check_setting
 from .data import DEFAULT_DIR, Split, load_split
 from .fair_queue import FairQueue
 from .library import LibraryEntry, LibraryError, ModelLibrary
 from .model import VAE
 from .pipeline import fit
-from .config import TrainConfig, check_setting
 from .plans import PAGE_LIMITS, default_plan
 from .train import SNAPSHOT_SIZE, Cancelled, EpochStats, Progress
 

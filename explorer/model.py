@@ -1,7 +1,8 @@
 """The VAE: its shape config, the network, and its loss (Kingma & Welling 2014).
 
-No I/O here; what a valid config is lives in `explorer.config.TrainConfig`. `VAE.encode` gives the mean and log-variance of q(z|x) = N(mu, diag exp(logvar));
-`VAE.decode` maps z to Bernoulli logits over pixels. Losses are per image, in nats.
+No I/O here; what a valid config is lives in `explorer.config.TrainConfig`. `VAE.encode` gives the mean and
+log-variance of q(z|x) = N(mu, diag exp(logvar)); `VAE.decode` maps z to Bernoulli logits over pixels. Losses are
+per image, in nats.
 
 A model may be conditioned on the KL weight lambda (`ModelConfig.film_hidden` > 0: a "dial"):
 one network for every lambda of a range, trained with a fresh lambda per image (loss-conditional
@@ -57,7 +58,7 @@ class ModelConfig:
                    for n_in, n_out in zip(widths, widths[1:]))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         return cls(image_shape=tuple(d["image_shape"]), hidden=tuple(d["hidden"]), latent_dim=d["latent_dim"],
                    dropout=d["dropout"], film_hidden=d.get("film_hidden", 0))  # 0: files from before dials
 

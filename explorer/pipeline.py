@@ -8,10 +8,10 @@ from pathlib import Path
 
 from . import dial
 from .checkpoint import Checkpoint, Embedding
+from .config import TrainConfig
 from .data import DEFAULT_DIR, Split, load_split
 from .evaluate import evaluate_images, summarise
 from .model import VAE
-from .config import TrainConfig
 from .train import EpochStats, Progress, embed, images_to_tensor, train
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .device import ResidentLoop, native_bf16, resolve_device
 from .config import SETTINGS, TrainConfig, check_number
+from .device import ResidentLoop, native_bf16, resolve_device
 from .dial import log_uniform
 from .model import VAE, Loss, vae_loss
 from .typed_json import short
@@ -42,7 +42,7 @@ class EpochStats:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d) -> "EpochStats":
+    def from_dict(cls, d) -> EpochStats:
         """A row as `to_dict` wrote it; ValueError if it is not one (strings, missing keys).
         Losses may be any float (a diverged run's history is still its history)."""
         if not isinstance(d, dict) or set(d) != {f.name for f in dataclasses.fields(cls)}:

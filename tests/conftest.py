@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from explorer.checkpoint import Checkpoint
+from explorer.config import TrainConfig
 from explorer.data import load_split
 from explorer.library import SHIPPED_DIR
 from explorer.model import ModelConfig
 from explorer.pipeline import finish
-from explorer.config import TrainConfig
 from explorer.train import train
 
 SMALL = ModelConfig(hidden=(64, 32))

@@ -48,9 +48,11 @@ def test_imports_order_the_modules_and_renames_are_kept(tmp_path):
 
 
 @pytest.mark.parametrize("modules, message", [
-    (dict(index='import { a } from "./a.js";\nexport default a;\n', a='import { b } from "./b.js";\nexport const a = 1;\n',
+    (dict(index='import { a } from "./a.js";\nexport default a;\n',
+          a='import { b } from "./b.js";\nexport const a = 1;\n',
           b='import { a } from "./a.js";\nexport const b = 2;\n'), "import cycle: a.js -> b.js -> a.js"),
-    (dict(index='import { a } from "./gone.js";\nexport default a;\n'), "index.js imports gone.js, which does not exist"),
+    (dict(index='import { a } from "./gone.js";\nexport default a;\n'),
+     "index.js imports gone.js, which does not exist"),
     (dict(index='import { a, z } from "./a.js";\nexport default a;\n', a="export const a = 1;\n"),
      "index.js imports z from a.js, which does not export it"),
 ])

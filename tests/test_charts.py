@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from explorer import checkpoint as ckpt_io
 from explorer import charts
+from explorer import checkpoint as ckpt_io
 from explorer.library import ModelLibrary
 
 SHIPPED_LAMS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)

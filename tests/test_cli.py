@@ -72,6 +72,7 @@ def test_train_records_the_device_it_trained_on(tmp_path, capsys):
 
 def _small_dataset(tmp_path):
     from conftest import idx_bytes
+
     from explorer.data import load_split
     test = load_split("test")
     folder = tmp_path / "mnist-small"
@@ -196,7 +197,8 @@ def test_list_shows_the_library_and_each_skipped_file_with_its_reason(tmp_path, 
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout.strip().splitlines()[-1])
     ids = [m["id"] for m in listing["models"]]
-    assert ids == ["lam-0", "lam-0.1", "lam-0.5", "lam-1", "mine", "lam-2", "lam-5", "lam-100"]  # by lambda, shipped first
+    # by lambda, shipped first
+    assert ids == ["lam-0", "lam-0.1", "lam-0.5", "lam-1", "mine", "lam-2", "lam-5", "lam-100"]
     mine = listing["models"][ids.index("mine")]
     assert not mine["shipped"] and mine["neg_elbo"] == pytest.approx(small_checkpoint.metrics.neg_elbo)
     reasons = {s["name"]: s["reason"] for s in listing["skipped"]}
@@ -246,7 +248,8 @@ def test_a_dial_starts_from_a_plain_model_with_init(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--init", str(LAM_1), "--hidden", "16"], "its model (layers 512,256, 2-d) is not the one to train (layers 16, 2-d)"),
+    (["--init", str(LAM_1), "--hidden", "16"],
+     "its model (layers 512,256, 2-d) is not the one to train (layers 16, 2-d)"),
     (["--init", str(LAM_1), "--dial", "--hidden", "16"], "layers (512, 256), 2-d, do not match the dial's (16,), 2-d"),
     (["--init", "missing.safetensors"], "missing.safetensors"),
     (["--lam-range", "0.1,10"], "--lam-range and --film-hidden are settings of a dial: add --dial"),

@@ -8,9 +8,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import idx_bytes
 
 from explorer.data import DEFAULT_DIR, MAX_DATA_BYTES, DataError, load_split, read_idx
-from conftest import idx_bytes
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from explorer import checkpoint as ckpt_io
-from explorer.files import (TEMP_SUFFIX, NotRegularFileError, is_temp_file, open_regular, sweep_temp_files,
-                            write_atomic)
+from explorer.files import TEMP_SUFFIX, NotRegularFileError, is_temp_file, open_regular, sweep_temp_files, write_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 

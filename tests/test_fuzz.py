@@ -21,10 +21,10 @@ from safetensors import numpy as st_numpy
 from explorer import checkpoint as ckpt_io
 from explorer.checkpoint import Checkpoint, CheckpointError, Embedding
 from explorer.component.protocol import read_drag, read_pick, read_view
+from explorer.config import TrainConfig
 from explorer.data import N_CLASSES, DataError, load_split, read_idx
 from explorer.evaluate import Metrics
 from explorer.model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
-from explorer.config import TrainConfig
 
 IDX_TYPES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
 # Training in other tests sets flush-to-zero for the whole process (torch.set_flush_denormal), where

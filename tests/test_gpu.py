@@ -10,16 +10,16 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 
+from explorer.config import TrainConfig
 from explorer.data import Split, load_split
 from explorer.device import ResidentLoop
 from explorer.jobs import JobManager, JobState
-from explorer.plans import default_plan
 from explorer.library import ModelLibrary
 from explorer.pipeline import fit
-from explorer.config import TrainConfig
+from explorer.plans import default_plan
 from explorer.train import images_to_tensor, train
-from conftest import SMALL
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 FULL = os.environ.get("EXPLORER_GPU_FULL") == "1"

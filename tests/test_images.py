@@ -32,7 +32,7 @@ def test_embedding_image_puts_each_digit_where_its_mu_is_in_its_colour():
 
     def colour_at(row_slice, col_slice):
         patch = image[row_slice, col_slice].reshape(-1, 3)
-        return {"#%02x%02x%02x" % tuple(p) for p in patch} - {"#ffffff", "#c8c8c8"}
+        return {"#{:02x}{:02x}{:02x}".format(*p) for p in patch} - {"#ffffff", "#c8c8c8"}
 
     assert colour_at(slice(50, 99), slice(1, 50)) == {PALETTE[0]}  # bottom left: (-1, -1), y points up
     assert colour_at(slice(1, 50), slice(50, 99)) == {PALETTE[1]}  # top right: (1, 1)
@@ -43,7 +43,8 @@ def test_embedding_image_puts_each_digit_where_its_mu_is_in_its_colour():
 
 
 def test_loss_image_draws_each_curve_in_its_colour_with_its_key_above_and_nothing_clipped():
-    rows = {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5], "total": [203.0, 184.0, 179.5]}
+    rows = {"epoch": [1.0, 2.0, 2.5], "recon": [200.0, 180.0, 175.0], "KL": [3.0, 4.0, 4.5],
+            "total": [203.0, 184.0, 179.5]}
     image = images.loss_image(rows, epochs=4, width=320, height=240)
     assert image.shape == (240, 320, 3)
     colours = {n: tuple(int(images.CURVE_COLOURS[n][i:i + 2], 16) for i in (1, 3, 5)) for n in ("recon", "KL", "total")}

@@ -7,15 +7,17 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL, idx_bytes
 
-from explorer import checkpoint as ckpt_io, files, jobs, library as library_mod, plans
+from explorer import checkpoint as ckpt_io
+from explorer import files, jobs, plans
+from explorer import library as library_mod
+from explorer.config import TrainConfig
 from explorer.data import Split
 from explorer.jobs import JobManager, JobState
-from explorer.plans import Plan, default_plan, training_config
 from explorer.library import ModelLibrary
-from explorer.config import TrainConfig
+from explorer.plans import Plan, default_plan, training_config
 from explorer.train import SNAPSHOT_SIZE
-from conftest import SMALL, idx_bytes
 
 TINY = TrainConfig(epochs=2, batch_size=256, model=SMALL)  # about 0.1 s of training on 1,500 images
 LONG = dataclasses.replace(TINY, epochs=500)  # runs until cancelled
@@ -78,7 +80,8 @@ def test_a_job_trains_reports_progress_and_lands_in_the_library(make_manager, li
     phases = [s.phase for s in seen]
     assert phases.index("training") < phases.index("evaluating")
     entry = library.get(status.result)
-    assert entry.key == job.key and entry.config.device == "cpu" and entry.metrics.n_images == 1200 and "from scratch" in entry.command
+    assert entry.key == job.key and entry.config.device == "cpu" and entry.metrics.n_images == 1200
+    assert "from scratch" in entry.command
     assert model_files(library) == [f"{status.result}.safetensors"]
     assert manager.jobs() == [status]
 
@@ -198,7 +201,8 @@ def test_a_warm_start_whose_source_vanishes_takes_the_next_candidate(make_manage
                                                                       monkeypatch):
     for lam in (1.0, 2.0):
         ckpt_io.save(library.shipped_dir / f"lam-{lam:g}.safetensors",
-                     dataclasses.replace(small_checkpoint, config=dataclasses.replace(small_checkpoint.config, lam=lam)))
+                     dataclasses.replace(small_checkpoint,
+                                         config=dataclasses.replace(small_checkpoint.config, lam=lam)))
     real_load = ckpt_io.load
 
     def deleted_once_listed(path):  # the nearest model is deleted between the listing and the load
@@ -271,7 +275,7 @@ def test_many_sessions_get_exactly_one_job_per_configuration(make_manager, libra
     def session(i):
         try:
             barrier.wait()
-            for round_ in range(3):
+            for _ in range(3):
                 for config in configs[i % 3:] + configs[: i % 3]:  # each session in its own order
                     got[i].append(manager.submit(dataclasses.replace(config, threads=i % 2), warm_start=i % 2))
                 running_at_once[0] = max(running_at_once[0],

@@ -47,7 +47,8 @@ def _compare(committed, fresh, path: str, oracles, problems: list[str]) -> None:
             problems.append(f"{path}: worst difference {np.nanmax(np.abs(a - b)):.3g}")
     elif isinstance(committed, dict):
         if not isinstance(fresh, dict) or set(committed) != set(fresh):
-            problems.append(f"{path}: keys {sorted(committed)} vs {sorted(fresh) if isinstance(fresh, dict) else fresh}")
+            got = sorted(fresh) if isinstance(fresh, dict) else fresh
+            problems.append(f"{path}: keys {sorted(committed)} vs {got}")
             return
         for key in committed:
             _compare(committed[key], fresh[key], f"{path}/{key}", oracles, problems)

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from scipy import stats
 
-from explorer import export, formats, latent
 from explorer import checkpoint as ckpt_io
+from explorer import export, formats, latent
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import torch
 
 from explorer import checkpoint as ckpt_io
 from explorer import files
-from explorer.library import LibraryError, ModelLibrary, file_stem
 from explorer.config import TrainConfig
+from explorer.library import LibraryError, ModelLibrary, file_stem
 
 
 def at_lam(ckpt, lam, **changes):

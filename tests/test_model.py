@@ -1,4 +1,5 @@
-"""The VAE's maths (Kingma & Welling 2014): the closed-form KL of appendix B, the ELBO's decomposition, and the IWAE bound (Burda et al. 2016)."""
+"""The VAE's maths (Kingma & Welling 2014): the closed-form KL of appendix B, the ELBO's decomposition,
+and the IWAE bound (Burda et al. 2016)."""
 import math
 
 import pytest

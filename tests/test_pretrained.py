@@ -24,7 +24,8 @@ def test_the_lambda_sweep_is_shipped():
 @pytest.mark.parametrize("path", PRETRAINED, ids=lambda p: p.stem)
 def test_shipped_model_reproduces_recorded_metrics(path, mnist_test):
     ckpt = ckpt_io.load(path)
-    assert ckpt.command.startswith("python -m explorer train") and f"--out {path.parent.name}/{path.name}" in ckpt.command
+    assert ckpt.command.startswith("python -m explorer train")
+    assert f"--out {path.parent.name}/{path.name}" in ckpt.command
     emb, m = ckpt.embedding, ckpt.metrics
     assert m.n_images == len(emb.test_mu) == 10_000
     # The recorded figures are the means of the recorded per-image figures...

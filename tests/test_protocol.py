@@ -10,8 +10,22 @@ import pytest
 
 from explorer.assets import PlaneAssets
 from explorer.component import bundle, protocol
-from explorer.component.protocol import (PALETTE, Command, Drag, Figures, Layers, ModelChoice, Pick, PlaneSettings,
-                                         Samples, View, plane_data, read_drag, read_pick, read_view)
+from explorer.component.protocol import (
+    PALETTE,
+    Command,
+    Drag,
+    Figures,
+    Layers,
+    ModelChoice,
+    Pick,
+    PlaneSettings,
+    Samples,
+    View,
+    plane_data,
+    read_drag,
+    read_pick,
+    read_view,
+)
 
 PROTOCOL_JS = bundle.HERE / "protocol.js"
 PLANE = PlaneAssets(decoder_url="d", layer_sizes=[2, 4, 784], points_url="p", n_points=3, train_url="t", n_train=5,
@@ -69,10 +83,12 @@ def test_the_choice_travels_as_the_slider_reads_it():
 
 
 @pytest.mark.parametrize("payload, pick", [
-    ({"lam": 0.5, "seq": 1}, Pick(0.5, 1)), ({"lam": 0, "seq": 7}, Pick(0.0, 7)), ({"lam": 1e4, "seq": 2}, Pick(1e4, 2)),
+    ({"lam": 0.5, "seq": 1}, Pick(0.5, 1)), ({"lam": 0, "seq": 7}, Pick(0.0, 7)),
+    ({"lam": 1e4, "seq": 2}, Pick(1e4, 2)),
     ({"lam": -0.1, "seq": 1}, None), ({"lam": 1e5, "seq": 1}, None), ({"lam": math.nan, "seq": 1}, None),
     ({"lam": True, "seq": 1}, None), ({"lam": "1", "seq": 1}, None), ({"lam": 10**400, "seq": 1}, None),
-    ({"lam": 0.5}, None), ({"lam": 0.5, "seq": 0}, None), ({"lam": 0.5, "seq": 1.0}, None), ({"lam": 0.5, "seq": True}, None),
+    ({"lam": 0.5}, None), ({"lam": 0.5, "seq": 0}, None), ({"lam": 0.5, "seq": 1.0}, None),
+    ({"lam": 0.5, "seq": True}, None),
     ({"lam": 0.5, "seq": 2**60}, None), ({}, None), (None, None), ([0.5], None)])
 def test_a_pick_is_a_lambda_in_range_with_its_count_or_none(payload, pick):
     assert read_pick(payload) == pick

@@ -6,13 +6,13 @@ import threading
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL
 
+from explorer.config import TrainConfig
 from explorer.device import DeviceError, resolve_device
 from explorer.evaluate import evaluate
 from explorer.model import ModelConfig, vae_loss
-from explorer.config import TrainConfig
 from explorer.train import Cancelled, EpochStats, images_to_tensor, train
-from conftest import SMALL
 
 
 def test_short_run_lowers_the_loss(small_subset):
@@ -286,7 +286,8 @@ def test_a_tiny_dial_learns_and_its_kl_falls_as_lambda_rises(small_subset):
 
 @pytest.mark.parametrize("resident", [False, True], ids=["cpu-loop", "device-loop"])
 def test_both_loops_train_a_dial_with_one_lambda_per_image(small_subset, resident, monkeypatch):
-    from explorer import device, train as train_module
+    from explorer import device
+    from explorer import train as train_module
     seen = []
 
     def recording(model, x, lam, *args, **kwargs):

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from explorer.typed_json import digit_count, short
 
 
-@given(st.integers(min_value=1, max_value=10**4000) | st.builds(lambda e, d: max(1, 10**e + d), st.integers(0, 4000), st.integers(-2, 2)))
+@given(st.integers(min_value=1, max_value=10**4000)
+       | st.builds(lambda e, d: max(1, 10**e + d), st.integers(0, 4000), st.integers(-2, 2)))
 def test_digit_count_is_the_length_of_the_decimal_string(n):
     assert digit_count(n) == len(str(n))
 

@@ -81,7 +81,8 @@ def test_train_with_settings_already_in_the_library_switches_without_a_job():
 def test_a_cancelled_or_failed_job_leaves_the_slider_on_the_explored_lambda(state, kind, text):
     """The error of a failed job is shown as one line, however many lines the exception had."""
     s = at(0.5, job_id="job-1")  # the user moved the slider while the job ran
-    s = decide.job_ended(s, LAM_1, status(state=state, error="CheckpointError: size mismatch\n\tfor decoder.0.weight"), never)
+    error = "CheckpointError: size mismatch\n\tfor decoder.0.weight"
+    s = decide.job_ended(s, LAM_1, status(state=state, error=error), never)
     assert s.lam == 1.0 and s.model == LAM_1 and s.job_id is None
     assert s.notice == Notice(kind, text)
 
@@ -132,8 +133,8 @@ def test_the_rules_import_neither_streamlit_nor_torch():
 
 
 def test_the_rules_read_real_job_states():
-    from explorer.jobs import JobState, JobStatus
     from explorer.config import TrainConfig
+    from explorer.jobs import JobState, JobStatus
     failed = JobStatus("job-1", JobState.FAILED, TrainConfig(lam=0.7), True, error="OSError: disk full")
     assert decide.job_ended(at(1.0, job_id="job-1"), LAM_1, failed, never).notice.kind == "error"
     cancelled = dataclasses.replace(failed, state=JobState.CANCELLED)

@@ -14,8 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer import jobs, plans
-from explorer.data import load_split
 from explorer.component.protocol import Pick
+from explorer.data import load_split
 from explorer.library import SHIPPED_DIR, ModelLibrary
 from explorer.ui import plane, resources
 from tests.browser.harness import ROOT, SHIPPED_MODEL

@@ -72,7 +72,8 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
         s = at.session_state
         model = s["model"]
         header = checkpoint.read_header(model.path)
-        [title] = [m.value for m in at.sidebar.markdown if m.value.startswith(f"**Tour {i + 1} of {len(tour_steps.STEPS)}")]
+        heading = f"**Tour {i + 1} of {len(tour_steps.STEPS)}"
+        [title] = [m.value for m in at.sidebar.markdown if m.value.startswith(heading)]
         assert step.title in title
         assert at.sidebar.latex and step.equation in at.sidebar.latex[0].value
         data = plane_data(at)

@@ -12,8 +12,19 @@ import streamlit as st
 
 from ..assets import PlaneAssets
 from . import bundle
-from .protocol import (STATE_VIEW, TRIGGER_DRAG, TRIGGER_PICK, Command, ModelChoice, PlaneEvents, PlaneSettings,
-                       plane_data, read_drag, read_pick, read_view)
+from .protocol import (
+    STATE_VIEW,
+    TRIGGER_DRAG,
+    TRIGGER_PICK,
+    Command,
+    ModelChoice,
+    PlaneEvents,
+    PlaneSettings,
+    plane_data,
+    read_drag,
+    read_pick,
+    read_view,
+)
 
 _plane = st.components.v2.component(
     "vae_latent_explorer.latent_plane",

@@ -78,6 +78,7 @@ def manager():
     imported first, whole: plotly (the rate-distortion chart) looks it up in sys.modules without
     importing it, and a pandas half-imported by another thread there fails the page's run."""
     import pandas  # noqa: F401
+
     from explorer.jobs import shared_manager
     return shared_manager(on_saved=publish_new_model)
 

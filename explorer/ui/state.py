@@ -12,7 +12,6 @@ import streamlit as st
 
 from .session import DEFAULTS, KEYS, WIDGETS, Session
 
-
 PRESENT_PARAM = "present"  # ?present in the URL opens the page in presentation mode
 
 

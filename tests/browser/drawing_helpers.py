@@ -35,7 +35,8 @@ def draw_digit(page, strokes, steps: int = 4) -> dict:
             page.mouse.move(*at(point), steps=steps)
         before = page.evaluate(f"{PLANE}.drawn() && {PLANE}.drawn().penUp")
         page.mouse.up()
-    page.wait_for_function(f"(before) => {{ const d = {PLANE}.drawn(); return d && d.penUp !== before && d.ms !== null; }}",
-                           arg=before, timeout=10_000)
+    page.wait_for_function(
+        f"(before) => {{ const d = {PLANE}.drawn(); return d && d.penUp !== before && d.ms !== null; }}",
+        arg=before, timeout=10_000)
     drawn = page.evaluate(f"{PLANE}.drawn()")
     return {"z": drawn["mu"], "draw_to_point_ms": drawn["ms"]}

@@ -102,7 +102,11 @@ def opened_app(chromium, url: str, init_scripts: tuple[str, ...] = (), **context
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "warning" and "Unexpected state" in m.text else None)
+    def on_console(m):
+        if m.type == "warning" and "Unexpected state" in m.text:
+            errors.append(m.text)
+
+    page.on("console", on_console)
     open_app(page, url)
     yield page
     context.close()
@@ -193,7 +197,8 @@ WAIT_PANEL = """(since) => new Promise((resolve, reject) => {
   setTimeout(() => {
     observer.disconnect();
     const c = api.lastClick, replaced = window.__latentPlane !== api;
-    reject(new Error(`panel did not show the click in 10 s (click seen: ${!!c && c.t > since}, plane replaced: ${replaced})`));
+    const seen = !!c && c.t > since;
+    reject(new Error(`panel did not show the click in 10 s (click seen: ${seen}, plane replaced: ${replaced})`));
   }, 10000);
 })"""
 

@@ -19,7 +19,6 @@ from tests.browser.drawing_helpers import SEVEN, draw_digit
 from tests.browser.harness import PLANE, wait_idle
 from tests.browser.page_helpers import keyed, open_page, pointer_away, rerun_after
 
-
 README_SHOT = harness.ROOT / "docs" / "first-two-minutes.png"
 
 
@@ -75,4 +74,5 @@ def main(out: Path, readme: bool = False) -> int:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--readme"]
-    raise SystemExit(main(Path(args[0]) if args else harness.ROOT / "bench" / "out" / "screens", "--readme" in sys.argv))
+    folder = Path(args[0]) if args else harness.ROOT / "bench" / "out" / "screens"
+    raise SystemExit(main(folder, "--readme" in sys.argv))

@@ -7,8 +7,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import after_frames
-from tests.browser.page_helpers import (expect_exploring, in_plane, keyed, lam_slider, no_traceback, plane_call, toggle,
-                                        wait_plane)
+from tests.browser.page_helpers import (
+    expect_exploring,
+    in_plane,
+    lam_slider,
+    no_traceback,
+    plane_call,
+    toggle,
+    wait_plane,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,15 @@ from explorer import drawing, export, latent
 from tests.browser import harness
 from tests.browser.drawing_helpers import FOUR, ONE, SEVEN, draw_digit, pad_box
 from tests.browser.harness import PLANE, by_test_id, wait_idle, z_text
-from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, show_model, torch_decode, wait_loaded)
+from tests.browser.page_helpers import (
+    canvas_pixels,
+    client_xy,
+    grey_pixels,
+    isolated_point,
+    show_model,
+    torch_decode,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,21 @@ from playwright.sync_api import expect
 from tests.browser import harness
 from tests.browser.drawing_helpers import SEVEN, draw_digit
 from tests.browser.harness import PLANE, after_frames, wait_idle
-from tests.browser.page_helpers import (canvas_pixels, client_xy, expect_exploring, in_plane, keyed, open_library, pick_lam,
-                                        plane_call, pointer_away, show_model, sidebar, toggle, wait_plane)
+from tests.browser.page_helpers import (
+    canvas_pixels,
+    client_xy,
+    expect_exploring,
+    in_plane,
+    keyed,
+    open_library,
+    pick_lam,
+    plane_call,
+    pointer_away,
+    show_model,
+    sidebar,
+    toggle,
+    wait_plane,
+)
 
 pytestmark = pytest.mark.browser
 CANVAS = "[data-testid=plane-canvas]"
@@ -87,7 +100,8 @@ def test_the_strips_line_stays_drawn_after_the_drag(page):
     darker = 0
     for t in np.linspace(0.3, 0.7, 9):  # along the line, away from the ends' dots
         x, y = int(ax + t * (bx - ax) - rect["left"]) - 2, int(ay + t * (by - ay) - rect["top"]) - 2
-        darker += after[y - 1: y + 2, x - 1: x + 2].sum(-1).min() < before[y - 1: y + 2, x - 1: x + 2].sum(-1).min() - 60
+        around = np.s_[y - 1: y + 2, x - 1: x + 2]
+        darker += after[around].sum(-1).min() < before[around].sum(-1).min() - 60
     assert darker >= 7, f"the line shows at {darker} of 9 points along it"
 
 

@@ -8,9 +8,22 @@ from playwright.sync_api import expect
 
 from tests.browser import harness
 from tests.browser.harness import after_frames, z_text
-from tests.browser.page_helpers import (expect_exploring, expect_lam, keyed, lam_slider, no_traceback, open_library,
-                                        open_page, plane_call, plane_top, set_training, sidebar, step_lam,
-                                        wait_loaded, wait_plane)
+from tests.browser.page_helpers import (
+    expect_exploring,
+    expect_lam,
+    keyed,
+    lam_slider,
+    no_traceback,
+    open_library,
+    open_page,
+    plane_call,
+    plane_top,
+    set_training,
+    sidebar,
+    step_lam,
+    wait_loaded,
+    wait_plane,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -5,12 +5,21 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from explorer import assets, density, export, latent
+from explorer import density, export, latent
 from explorer.component.protocol import PALETTE
 from tests.browser import harness
 from tests.browser.harness import PLANE, after_frames, by_test_id, read_png, wait_idle, z_text
-from tests.browser.page_helpers import (canvas_pixels, client_xy, grey_pixels, isolated_point, pointer_away, show_model,
-                                        torch_decode, wait_loaded, wait_painted)
+from tests.browser.page_helpers import (
+    canvas_pixels,
+    client_xy,
+    grey_pixels,
+    isolated_point,
+    pointer_away,
+    show_model,
+    torch_decode,
+    wait_loaded,
+    wait_painted,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import harness
-from tests.browser.page_helpers import (expect_exploring, expect_lam, keyed, no_traceback, open_library, open_page,
-                                        set_training, sidebar, step_lam)
+from tests.browser.page_helpers import (
+    expect_exploring,
+    expect_lam,
+    keyed,
+    no_traceback,
+    open_library,
+    open_page,
+    set_training,
+    sidebar,
+    step_lam,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +29,8 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
     with own_server() as url:
         page = open_page(chromium, url)
         set_training(page, "Epochs", EPOCHS)
-        expect(sidebar(page).get_by_role("button", name=re.compile("Train λ = 1 again with"))).to_be_visible(timeout=20_000)
+        again = sidebar(page).get_by_role("button", name=re.compile("Train λ = 1 again with"))
+        expect(again).to_be_visible(timeout=20_000)
 
         step_lam(page, "ArrowLeft")  # onto a lambda without a model: an offer, no job
         expect(keyed(page, "train_now")).to_contain_text(f"Train λ = {NEW_LAM}", timeout=20_000)
