@@ -22,13 +22,46 @@ from pathlib import Path
 import numpy as np
 
 from .files import sweep_temp_files, write_atomic
-from .formats import AssetError, PlaneArrays, pack_decoder, pack_points, pack_train, read_plane_arrays
+from .formats import (
+    LOG_LAM_SCALE,
+    AssetError,
+    PlaneArrays,
+    pack_decoder,
+    pack_dial_grid,
+    pack_points,
+    pack_train,
+    read_plane_arrays,
+)
 
 CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
 # The images every model shares take 55 MB and each model's own files about 2.8 MB, so this
 # holds the files of some 70 models before the least recently published go.
 CACHE_MAX_BYTES = 256 * 2**20
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
+
+
+@dataclass(frozen=True)
+class DialAssets:
+    """A dial's part of the plane: its files (the decoder's and encoder's FiLM networks follow their
+    layers in their files) and what the browser interpolates and draws between its grid's lambdas."""
+
+    grid_url: str  # the test codes on the grid (explorer.formats.pack_dial_grid)
+    lams: tuple[float, ...]  # the grid's lambdas, ascending; its ends are the dial's range
+    lam: float  # the lambda of the points file's codes
+    decoder_film_sizes: tuple[int, ...]  # [1, hidden, hidden, 2 * the decoder's hidden units]
+    encoder_film_sizes: tuple[int, ...]  # the same for the encoder; () if the file has no encoder
+    curve: dict  # the test curve: {"lams", "recon", "kl"}, lists of C floats
+
+    def to_data(self) -> dict:
+        return {"grid_url": self.grid_url, "lams": list(self.lams), "lam": self.lam,
+                "decoder_film_sizes": list(self.decoder_film_sizes),
+                "encoder_film_sizes": list(self.encoder_film_sizes), "log_lam_scale": LOG_LAM_SCALE,
+                "curve": {k: list(v) for k, v in self.curve.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DialAssets:
+        return cls(**{**d, "lams": tuple(d["lams"]), "decoder_film_sizes": tuple(d["decoder_film_sizes"]),
+                      "encoder_film_sizes": tuple(d["encoder_film_sizes"])})
 
 
 @dataclass(frozen=True)
@@ -47,12 +80,14 @@ class PlaneAssets:
     density_level: float  # log q(z) above which z is "within the data" (explorer.density.density_level)
     encoder_url: str = ""  # the encoder, for digits drawn in the browser; "" if the model has none
     encoder_sizes: tuple[int, ...] = ()  # [H*W, hidden..., 2 * latent_dim]
+    dial: DialAssets | None = None  # a dial's; None for a model of one lambda
 
     @property
     def urls(self) -> tuple[str, ...]:
         """Every file the browser fetches for this plane."""
         return tuple(url for url in (self.decoder_url, self.points_url, self.train_url, self.test_images_url,
-                                     self.train_images_url, self.encoder_url) if url)
+                                     self.train_images_url, self.encoder_url,
+                                     self.dial.grid_url if self.dial else "") if url)
 
     def to_data(self) -> dict:
         """The model's part of the component's data (explorer/component/protocol.js, PlaneData)."""
@@ -62,7 +97,8 @@ class PlaneAssets:
                 "test_images_url": self.test_images_url, "train_images_url": self.train_images_url,
                 "image_shape": list(self.image_shape),
                 "density_level": self.density_level,
-                "encoder_url": self.encoder_url, "encoder_sizes": list(self.encoder_sizes)}
+                "encoder_url": self.encoder_url, "encoder_sizes": list(self.encoder_sizes),
+                "dial": self.dial.to_data() if self.dial else None}
 
 
 def _name(stem: str, blob: bytes) -> str:
@@ -82,12 +118,24 @@ def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
     return f"{URL_PREFIX}/{CACHE_SUBDIR}/{target.name}"
 
 
+def _layers_blob(arrays: PlaneArrays, side: str) -> tuple[bytes, list[int], list[int]]:
+    """The decoder's or encoder's file (a dial's FiLM network after its layers), its layer sizes and
+    its FiLM network's ([] for a model of one lambda)."""
+    blob, sizes = pack_decoder(getattr(arrays, side))
+    film = getattr(arrays.dial, f"{side}_film") if arrays.dial else []
+    if not film:
+        return blob, sizes, []
+    film_blob, film_sizes = pack_decoder(film)
+    return blob + film_blob, sizes, film_sizes
+
+
 def model_asset_names(arrays: PlaneArrays) -> list[str]:
     """Names of the cache files that belong to this model alone (not the images every model shares)."""
-    encoder = [_name("encoder", pack_decoder(arrays.encoder)[0])] if arrays.encoder else []
+    encoder = [_name("encoder", _layers_blob(arrays, "encoder")[0])] if arrays.encoder else []
+    grid = [_name("dial", pack_dial_grid(arrays.dial.grid))] if arrays.dial else []
     points = pack_points(arrays.test_mu, arrays.test_logvar, arrays.test_labels)
-    return encoder + [_name("decoder", pack_decoder(arrays.decoder)[0]), _name("points", points),
-                      _name("level", points), _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
+    return encoder + grid + [_name("decoder", _layers_blob(arrays, "decoder")[0]), _name("points", points),
+                             _name("level", points), _name("train", pack_train(arrays.train_mu, arrays.train_labels))]
 
 
 def published_files(static_dir: str | Path, model_path: str | Path) -> list[Path]:
@@ -179,14 +227,14 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         if len(images) != len(mu):
             raise AssetError(f"the data has {len(images)} {split} images but the model's embedding has "
                              f"{len(mu)}: were they made from different datasets?")
-    blob, sizes = pack_decoder(arrays.decoder)
+    blob, sizes, decoder_film_sizes = _layers_blob(arrays, "decoder")
     image_shape = tuple(int(s) for s in test_images.shape[1:])
     if sizes[-1] != image_shape[0] * image_shape[1] or tuple(train_images.shape[1:]) != image_shape:
         raise AssetError(f"the decoder makes {sizes[-1]} pixels but the images are {image_shape} (test) "
                          f"and {tuple(train_images.shape[1:])} (training)")
-    encoder_url, encoder_sizes = "", ()
+    encoder_url, encoder_sizes, encoder_film_sizes = "", (), []
     if arrays.encoder:
-        encoder_blob, encoder_sizes = pack_decoder(arrays.encoder)
+        encoder_blob, encoder_sizes, encoder_film_sizes = _layers_blob(arrays, "encoder")
         if encoder_sizes[0] != sizes[-1] or encoder_sizes[-1] != 2 * sizes[0]:
             raise AssetError(f"the encoder maps {encoder_sizes[0]} pixels to {encoder_sizes[-1]} numbers; the "
                              f"decoder needs {sizes[-1]} pixels and mu and logvar of {sizes[0]} dimensions")
@@ -202,7 +250,12 @@ def publish_plane(static_dir: str | Path, arrays: PlaneArrays, test_images: np.n
         train_images_url=publish_images(static_dir, "train-images", train_images),
         image_shape=image_shape,
         density_level=cached_density_level(static_dir, points, arrays.test_mu, arrays.test_logvar),
-        encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes))
+        encoder_url=encoder_url, encoder_sizes=tuple(encoder_sizes),
+        dial=None if arrays.dial is None else DialAssets(
+            grid_url=publish(static_dir, "dial", pack_dial_grid(arrays.dial.grid)),
+            lams=tuple(float(v) for v in arrays.dial.lams), lam=arrays.dial.lam,
+            decoder_film_sizes=tuple(decoder_film_sizes), encoder_film_sizes=tuple(encoder_film_sizes),
+            curve={k: [float(v) for v in a] for k, a in arrays.dial.curve.items()}))
     prune_cache(static_dir, keep=(*plane.urls, _name("level", points)))
     return plane
 
@@ -228,8 +281,10 @@ def read_manifest(static_dir: str | Path, key: str) -> PlaneAssets | None:
     """The PlaneAssets kept under `key`, or None if there is none or it does not read as one."""
     try:
         fields = json.loads((Path(static_dir) / CACHE_SUBDIR / f"plane-{key}.json").read_bytes())
+        dial = fields.get("dial")
         return PlaneAssets(**{**fields, "image_shape": tuple(fields["image_shape"]),
-                              "encoder_sizes": tuple(fields["encoder_sizes"])})
+                              "encoder_sizes": tuple(fields["encoder_sizes"]),
+                              "dial": None if dial is None else DialAssets.from_dict(dial)})
     except (OSError, ValueError, TypeError, KeyError):
         return None
 

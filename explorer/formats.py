@@ -8,6 +8,8 @@ fetches them.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +20,26 @@ from safetensors import SafetensorError, safe_open
 _DECODER_KEY = re.compile(r"model\.decoder\.([\d.]+)\.weight")
 _ENCODER_KEY = re.compile(r"model\.encoder\.([\d.]+)\.weight")
 STATS_KEY = "model.to_stats.weight"  # the encoder's last Linear: mu and logvar side by side
-_FILM_PREFIXES = ("model.encoder_film.", "model.decoder_film.")  # a dial's (explorer.model.FiLM)
+_FILM_KEY = re.compile(r"model\.(encoder|decoder)_film\.net\.(\d+)\.weight")  # a dial's (explorer.model.FiLM)
+LOG_LAM_SCALE = math.log(100.0)  # explorer.model's: a dial's FiLM reads t = ln(lambda) / LOG_LAM_SCALE
+_GRID = tuple(f"dial_{name}_{part}" for name in ("mu", "logvar") for part in ("first", "scales", "steps"))
 
 
 class AssetError(ValueError):
     """The arrays for the plane cannot be read from a checkpoint file, or do not fit together."""
+
+
+@dataclass(frozen=True)
+class DialArrays:
+    """What the browser needs of a dial beyond a plain model's (explorer.dial.Dial): its FiLM
+    networks, the test digits' codes on its grid of lambdas, delta-coded, and its test curve."""
+
+    lam: float  # where the checkpoint's embedding (the points file) was taken
+    decoder_film: list[tuple[np.ndarray, np.ndarray]]  # (weight, bias) per Linear of explorer.model.FiLM's net
+    encoder_film: list[tuple[np.ndarray, np.ndarray]]
+    lams: np.ndarray  # (G,) float32, ascending
+    grid: dict[str, np.ndarray]  # dial_{mu,logvar}_{first,scales,steps}, as the checkpoint holds them
+    curve: dict[str, np.ndarray]  # lams, recon, kl: (C,) float32 each
 
 
 @dataclass(frozen=True)
@@ -37,11 +54,12 @@ class PlaneArrays:
     train_labels: np.ndarray  # (M,) uint8
     # (weight, bias) per Linear of the encoder (ReLU after each) and then to_stats; empty if the file has none
     encoder: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    dial: DialArrays | None = None  # a dial's; None for a model of one lambda
 
 
 def pack_decoder(layers: list[tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, list[int]]:
-    """Linear layers (the decoder's, or the encoder's with to_stats last): each layer's weight (out x in, row-major) then its bias, as little-endian float32 bytes,
-    and the layer sizes [in of the first, out of each]."""
+    """Linear layers (the decoder's, or the encoder's with to_stats last): each layer's weight (out x in,
+    row-major) then its bias, as little-endian float32 bytes, and the layer sizes [in of the first, out of each]."""
     sizes = [int(layers[0][0].shape[1])]
     parts = []
     for weight, bias in layers:
@@ -63,6 +81,16 @@ def pack_train(mu: np.ndarray, labels: np.ndarray) -> bytes:
     return np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(labels, np.uint8).tobytes()
 
 
+def pack_dial_grid(grid: dict[str, np.ndarray]) -> bytes:
+    """A dial's test codes on its grid of G lambdas (explorer.dial.DeltaCoded): float32 mu first (N, 2) |
+    mu scales (G-1, 2) | logvar first (N, 2) | logvar scales (G-1, 2), then int8 mu steps (G-1, N, 2) |
+    logvar steps (G-1, N, 2)."""
+    floats = [np.ascontiguousarray(grid[f"dial_{n}_{p}"], "<f4").tobytes() for n in ("mu", "logvar")
+              for p in ("first", "scales")]
+    steps = [np.ascontiguousarray(grid[f"dial_{n}_steps"], np.int8).tobytes() for n in ("mu", "logvar")]
+    return b"".join(floats + steps)
+
+
 def read_plane_arrays(path: str | Path) -> PlaneArrays:
     """The decoder weights and data encodings of a checkpoint file, without importing torch.
 
@@ -76,18 +104,16 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
     try:
         with safe_open(path, framework="numpy") as f:
             keys = set(f.keys())
-            if any(k.startswith(_FILM_PREFIXES) for k in keys):
-                raise AssetError(f"{path}: a lambda dial (its layers are FiLM-conditioned on lambda); the plane's "
-                                 f"decoder cannot show one yet")
             weights = sorted((tuple(int(p) for p in m.group(1).split(".")), k)
                              for k in keys if (m := _DECODER_KEY.fullmatch(k)))
             decoder = [(f.get_tensor(k), f.get_tensor(k[: -len("weight")] + "bias")) for _, k in weights]
             encoder = _encoder_layers(f, keys)
             arrays = {k: f.get_tensor(k) for k in ("test_mu", "test_logvar", "test_labels", "train_mu",
                                                   "train_labels")}
+            dial = _dial_arrays(f, keys)
     except AssetError:
         raise
-    except (SafetensorError, OSError, ValueError, KeyError) as e:
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
         raise AssetError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not decoder:
         raise AssetError(f"{path}: holds no decoder weights")
@@ -99,8 +125,55 @@ def read_plane_arrays(path: str | Path) -> PlaneArrays:
     if arrays["test_logvar"].shape != arrays["test_mu"].shape:
         raise AssetError(f"{path}: test logvar {arrays['test_logvar'].shape} does not match test mu "
                          f"{arrays['test_mu'].shape}")
+    if dial is not None:
+        _check_dial(path, dial, decoder, encoder, len(arrays["test_mu"]))
     return PlaneArrays(decoder, **{k: v.astype(np.uint8 if k.endswith("labels") else np.float32)
-                                   for k, v in arrays.items()}, encoder=encoder)
+                                   for k, v in arrays.items()}, encoder=encoder, dial=dial)
+
+
+def _dial_arrays(f, keys: set[str]) -> DialArrays | None:
+    """A dial's arrays, None if the file is a model of one lambda."""
+    film = {side: sorted((int(m.group(2)), k) for k in keys if (m := _FILM_KEY.fullmatch(k)) and m.group(1) == side)
+            for side in ("encoder", "decoder")}
+    if not film["decoder"]:
+        return None
+    layers = {side: [(f.get_tensor(k).astype(np.float32), f.get_tensor(k[: -len("weight")] + "bias").astype(np.float32))
+                     for _, k in film[side]] for side in film}
+    config = json.loads(f.metadata()["explorer"])["config"]
+    return DialArrays(lam=float(config["lam"]), decoder_film=layers["decoder"], encoder_film=layers["encoder"],
+                      lams=f.get_tensor("dial_lams").astype(np.float32),
+                      grid={k: f.get_tensor(k) for k in _GRID},
+                      curve={name: f.get_tensor(f"dial_curve_{name}").astype(np.float32)
+                             for name in ("lams", "recon", "kl")})
+
+
+def read_dial_curve(path: str | Path) -> dict[str, np.ndarray]:
+    """A dial's test curve (lams, recon, kl: (C,) float32 each, lams ascending), without its networks."""
+    path = Path(path)
+    try:
+        with safe_open(path, framework="numpy") as f:
+            curve = {name: f.get_tensor(f"dial_curve_{name}").astype(np.float32) for name in ("lams", "recon", "kl")}
+    except (OSError, SafetensorError, KeyError) as e:
+        raise AssetError(f"{path}: no dial curve ({e})") from e
+    sizes = {len(v) for v in curve.values()}
+    if len(sizes) != 1 or not all(np.isfinite(v).all() for v in curve.values()) or np.any(np.diff(curve["lams"]) <= 0):
+        raise AssetError(f"{path}: a dial curve of unequal, unsorted or non-finite arrays")
+    return curve
+
+
+def _check_dial(path: Path, dial: DialArrays, decoder, encoder, n: int) -> None:
+    """The FiLM networks' outputs fit the layers they modulate; the grid fits its lambdas and the test set."""
+    def film_out(layers):
+        return len(layers[-1][1]) if layers else 0
+    hidden = sum(len(b) for _, b in decoder[:-1])
+    if film_out(dial.decoder_film) != 2 * hidden or (encoder and film_out(dial.encoder_film) != 2 * hidden):
+        raise AssetError(f"{path}: a dial's FiLM networks do not fit its layers")
+    g = len(dial.lams)
+    shapes = {"first": (n, 2), "scales": (g - 1, 2), "steps": (g - 1, n, 2)}
+    for key, array in dial.grid.items():
+        if array.shape != shapes[key.rsplit("_", 1)[1]]:
+            raise AssetError(f"{path}: {key} is {array.shape}, the grid of {g} lambdas and {n} test digits "
+                             f"needs {shapes[key.rsplit('_', 1)[1]]}")
 
 
 def _encoder_layers(f, keys: set[str]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -19,10 +19,10 @@ from .model import VAE, kl_to_standard_normal
 
 
 @torch.inference_mode()
-def decode(model: VAE, z: np.ndarray) -> np.ndarray:
-    """Decoded images for latent points z (N, L) -> float32 (N, H, W) in [0, 1]."""
+def decode(model: VAE, z: np.ndarray, lam: float | None = None) -> np.ndarray:
+    """Decoded images for latent points z (N, L) -> float32 (N, H, W) in [0, 1]; a dial's at `lam`."""
     z = np.asarray(z, dtype=np.float32).reshape(-1, model.config.latent_dim)
-    logits = model.decode(torch.from_numpy(z))  # (N, H*W)
+    logits = model.decode(torch.from_numpy(z), lam)  # (N, H*W)
     return torch.sigmoid(logits.float()).numpy().reshape(len(z), *model.config.image_shape)
 
 
@@ -83,10 +83,11 @@ def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], n: i
 
 
 def decode_grid(model: VAE, x_range: tuple[float, float], y_range: tuple[float, float], n: int,
-                spacing: str = "even") -> np.ndarray:
-    """Decodings of `grid_points(x_range, y_range, n, spacing)` -> (n, n, H, W), row 0 = highest y."""
+                spacing: str = "even", lam: float | None = None) -> np.ndarray:
+    """Decodings of `grid_points(x_range, y_range, n, spacing)` -> (n, n, H, W), row 0 = highest y;
+    a dial's at `lam`."""
     z = grid_points(x_range, y_range, n, spacing).reshape(n * n, 2)
-    return decode(model, z).reshape(n, n, *model.config.image_shape)
+    return decode(model, z, lam).reshape(n, n, *model.config.image_shape)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ are read (a named pipe would block the reader forever). Temp files of an interru
 
 A `Listing` is one snapshot of both folders; `find`, `with_lam` and `nearest` answer from it,
 so a caller with several questions lists the folders once. Dials (one network for a range of
-lambdas, `explorer.dial`) are listed apart from the models the page explores: the browser's
-decoder does not apply a dial's FiLM yet, and a dial is not the model of its one lambda.
+lambdas, `explorer.dial`) are listed apart from the models of one lambda: a dial is not the model
+of its config's lambda, and the plane's slider turns it rather than picking it at a stop; `get`
+finds either.
 
 User models are named from their training config (`lam-0.7_e20_bce_k1_s0_<hash>.safetensors`),
 never from user text, and an id from the UI reaches the filesystem only after it is found in
@@ -29,8 +30,8 @@ from pathlib import Path
 from . import checkpoint as ckpt_io
 from . import files
 from .checkpoint import Checkpoint
-from .evaluate import Metrics
 from .config import TrainConfig, canonical
+from .evaluate import Metrics
 from .train import EpochStats
 
 log = logging.getLogger(__name__)
@@ -182,10 +183,11 @@ class ModelLibrary:
         return list(self.listing().problems)
 
     def get(self, entry_id: str, listing: Listing | None = None) -> LibraryEntry:
-        """The entry with this id in `listing` (default: a fresh one); `LibraryError` otherwise."""
+        """The entry (a model or a dial) with this id in `listing` (default: a fresh one); `LibraryError` otherwise."""
         if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
             raise LibraryError(f"not a model id: {entry_id!r}")
-        for entry in (listing or self.listing()).entries:
+        listing = listing or self.listing()
+        for entry in (*listing.entries, *listing.dials):
             if entry.id == entry_id:
                 return entry
         raise LibraryError(f"no model {entry_id!r} in the library")

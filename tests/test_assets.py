@@ -125,10 +125,34 @@ def test_a_checkpoint_without_the_embedding_gives_asset_error(tmp_path):
         formats.read_plane_arrays(path)
 
 
-def test_a_dial_is_refused_by_name_not_decoded_without_its_film(tmp_path, small_dial):
+def test_a_dials_files_hold_its_film_networks_and_its_grid_of_codes(tmp_path, small_dial, mnist_test):
     path = ckpt_io.save(tmp_path / "dial.safetensors", small_dial)
-    with pytest.raises(assets.AssetError, match="dial.safetensors: a lambda dial .* cannot show one yet"):
-        assets.read_plane_arrays(path)
+    arrays = formats.read_plane_arrays(path)
+    static = tmp_path / "static"
+    plane = assets.publish_plane(static, arrays, mnist_test.images[3000:4000], mnist_test.images[:3000])
+    model, dial = small_dial.model, small_dial.dial
+    # The decoder's file: its layers, then its FiLM network's, as pack_decoder lays each out.
+    film = [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in model.decoder_film.net
+            if isinstance(m, torch.nn.Linear)]
+    assert _file(static, plane.decoder_url) == formats.pack_decoder(latent.decoder_layers(model))[0] + \
+        formats.pack_decoder(film)[0]
+    d = plane.dial
+    assert d.decoder_film_sizes == (1, 16, 16, 2 * (32 + 64)) and d.encoder_film_sizes == (1, 16, 16, 2 * (64 + 32))
+    assert d.lams == tuple(float(v) for v in dial.lams) and d.lam == 1.0 and len(d.curve["lams"]) == 65
+    # The grid's file: the checkpoint's delta-coded codes, floats first (protocol.py).
+    g, n = len(dial.lams), plane.n_points
+    grid = _file(static, d.grid_url)
+    assert len(grid) == 2 * (8 * n + 8 * (g - 1)) + 2 * 2 * (g - 1) * n
+    np.testing.assert_array_equal(np.frombuffer(grid[: 8 * n], "<f4").reshape(n, 2), dial.mu.first)
+    steps = np.frombuffer(grid[-4 * (g - 1) * n:], np.int8).reshape(2, g - 1, n, 2)
+    np.testing.assert_array_equal(steps[0], dial.mu.steps)
+    np.testing.assert_array_equal(steps[1], dial.logvar.steps)
+    assert d.grid_url in plane.urls and plane.to_data()["dial"]["log_lam_scale"] == pytest.approx(np.log(100))
+    assert {u.rsplit("/", 1)[1] for u in (plane.decoder_url, plane.points_url, d.grid_url)} <= \
+        set(assets.model_asset_names(arrays))
+    # A restarted server finds it as it was published.
+    assets.write_manifest(static, "k", plane)
+    assert assets.read_manifest(static, "k") == plane
 
 
 def test_reading_plane_arrays_does_not_import_torch():

@@ -1,6 +1,7 @@
 // The decoder in the browser: Linear layers, ReLU between, sigmoid after the last, in float32
-// weights with float64 sums. It must match torch's decode to 1e-4 per pixel
-// (tests/browser/test_plane.py checks it against torch on random z).
+// weights with float64 sums; a dial's hidden layers modulated by its FiLM network at the lambda
+// set. It must match torch's decode to 1e-4 per pixel (tests/js/decoder.test.js checks it against
+// torch's on random z, a dial's at several lambdas).
 
 /**
  * The Linear layers in a file of float32 weights (out, in) and biases (out,), layer by layer
@@ -9,8 +10,20 @@
  * blank background) is skipped whole.
  */
 export function readLayers(buffer, sizes, name) {
-  const flat = new Float32Array(buffer), layers = [];
-  let offset = 0;
+  return readFilmed(buffer, sizes, [], name).layers;
+}
+
+/** The layers of `sizes` and then, in the same file, a dial's FiLM network of `filmSizes` ([]: none). */
+export function readFilmed(buffer, sizes, filmSizes, name) {
+  const flat = new Float32Array(buffer);
+  const [layers, end] = linearLayers(flat, 0, sizes);
+  const [film, total] = filmSizes.length ? linearLayers(flat, end, filmSizes) : [[], end];
+  if (total !== flat.length) throw new Error(`${name} file has ${flat.length} floats, sizes need ${total}`);
+  return { layers, film };
+}
+
+function linearLayers(flat, offset, sizes) {
+  const layers = [];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const nIn = sizes[l], nOut = sizes[l + 1];
     const w = flat.subarray(offset, offset + nIn * nOut); // (out, in) row-major
@@ -18,20 +31,73 @@ export function readLayers(buffer, sizes, name) {
     const bias = flat.slice(offset, offset + nOut);
     offset += nOut;
     const wt = new Float32Array(nIn * nOut);
-    for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) wt[i * nOut + o] = w[o * nIn + i];
+    if (w.length === nIn * nOut) for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) wt[i * nOut + o] = w[o * nIn + i];
     layers.push({ nIn, nOut, wt, bias, acc: new Float64Array(nOut), h: new Float64Array(nOut) });
   }
-  if (offset !== flat.length) throw new Error(`${name} file has ${flat.length} floats, sizes need ${offset}`);
-  return layers;
+  return [layers, offset];
+}
+
+/**
+ * A dial's FiLM network (explorer/model.py's FiLM; Perez et al. 2018): from t = ln(lambda) / logScale,
+ * Linear, SiLU, Linear, SiLU, Linear give a scale and a shift of every hidden unit of one MLP,
+ * applied before its ReLU as gamma * (W h + b) + beta, with gamma = 1 + scale.
+ */
+export class Film {
+  /** @param {object[]} layers readFilmed's film  @param {number[]} widths the MLP's hidden layers' widths */
+  constructor(layers, widths, logScale) {
+    const units = widths.reduce((a, b) => a + b, 0);
+    if (layers[layers.length - 1].nOut !== 2 * units) {
+      throw new Error(`a FiLM network of ${layers[layers.length - 1].nOut} outputs cannot modulate ${units} units`);
+    }
+    this.layers = layers;
+    this.widths = widths;
+    this.logScale = logScale;
+    this.gamma = widths.map((w) => new Float64Array(w));
+    this.beta = widths.map((w) => new Float64Array(w));
+    this.lam = null;
+  }
+
+  /** Compute gamma and beta of every hidden layer at `lam` (> 0). */
+  set(lam) {
+    if (lam === this.lam) return;
+    this.lam = lam;
+    let h = [Math.log(lam) / this.logScale];
+    const last = this.layers.length - 1;
+    this.layers.forEach(({ nIn, nOut, wt, bias, acc }, l) => {
+      for (let o = 0; o < nOut; o++) acc[o] = bias[o];
+      for (let i = 0; i < nIn; i++) for (let o = 0, v = h[i], row = i * nOut; o < nOut; o++) acc[o] += v * wt[row + o];
+      if (l < last) for (let o = 0; o < nOut; o++) acc[o] = acc[o] / (1 + Math.exp(-acc[o])); // SiLU
+      h = acc;
+    });
+    const units = h.length / 2;
+    let at = 0;
+    this.widths.forEach((w, k) => {
+      for (let o = 0; o < w; o++) {
+        this.gamma[k][o] = 1 + h[at + o];
+        this.beta[k][o] = h[units + at + o];
+      }
+      at += w;
+    });
+  }
 }
 
 export class Decoder {
-  constructor(buffer, sizes) {
+  /**
+   * @param {ArrayBuffer} buffer the decoder file (protocol.js)  @param {number[]} sizes [latent_dim, hidden..., H*W]
+   * @param {DialData|null} dial a dial's (protocol.js): its FiLM network follows the layers in the file
+   */
+  constructor(buffer, sizes, dial = null) {
     this.sizes = sizes;
-    this.layers = readLayers(buffer, sizes, "decoder");
+    const { layers, film } = readFilmed(buffer, sizes, dial ? dial.decoder_film_sizes : [], "decoder");
+    this.layers = layers;
+    this.film = dial ? new Film(film, sizes.slice(1, -1), dial.log_lam_scale) : null;
+    this.setLam(dial && dial.lam);
     this.input = new Float64Array(sizes[0]);
     this.active = new Int32Array(Math.max(...sizes));
   }
+
+  /** A dial's decoder decodes at `lam` from now on (a plain one has its own lambda: ignored). */
+  setLam(lam) { if (this.film) this.film.set(lam); }
 
   // Decode z = (x, y) into `out` (Float32Array of H*W), pixel probabilities in [0, 1].
   // float32 weights, float64 sums (no rounding per add, and faster in V8 than float32 stores);
@@ -61,7 +127,10 @@ export class Decoder {
         for (let o = 0; o < nOut; o++) out[o] = 1 / (1 + Math.exp(-acc[o]));
       } else {
         const next = this.layers[l].h;
-        for (let o = 0; o < nOut; o++) next[o] = acc[o] > 0 ? acc[o] : 0;
+        if (this.film) {
+          const gamma = this.film.gamma[l], beta = this.film.beta[l];
+          for (let o = 0; o < nOut; o++) { const v = acc[o] * gamma[o] + beta[o]; next[o] = v > 0 ? v : 0; }
+        } else for (let o = 0; o < nOut; o++) next[o] = acc[o] > 0 ? acc[o] : 0;
         h = next;
       }
     }

@@ -3,17 +3,26 @@
 // float32 weights, float64 sums, like decoder.js; it must match torch's `VAE.encode` to 1e-4
 // (tests/browser/test_inputs.py checks it on real test images).
 
-import { readLayers } from "./decoder.js";
+import { Film, readFilmed } from "./decoder.js";
 
 const LOGVAR_MIN = -30, LOGVAR_MAX = 10; // explorer/model.py: keeps exp(logvar) finite in float32
 
 export class Encoder {
-  /** @param {ArrayBuffer} buffer the encoder file (protocol.js)  @param {number[]} sizes [H*W, hidden..., 2L] */
-  constructor(buffer, sizes) {
+  /**
+   * @param {ArrayBuffer} buffer the encoder file (protocol.js)  @param {number[]} sizes [H*W, hidden..., 2L]
+   * @param {DialData|null} dial a dial's (protocol.js): its FiLM network follows the layers in the file
+   */
+  constructor(buffer, sizes, dial = null) {
     this.sizes = sizes;
-    this.layers = readLayers(buffer, sizes, "encoder");
+    const { layers, film } = readFilmed(buffer, sizes, dial ? dial.encoder_film_sizes : [], "encoder");
+    this.layers = layers;
+    this.film = dial ? new Film(film, sizes.slice(1, -1), dial.log_lam_scale) : null;
+    this.setLam(dial && dial.lam);
     this.latentDim = sizes[sizes.length - 1] / 2;
   }
+
+  /** A dial's encoder encodes at `lam` from now on (a plain one has its own lambda: ignored). */
+  setLam(lam) { if (this.film) this.film.set(lam); }
 
   /**
    * q(z|x) of one image, pixels in [0, 1] (H*W, row-major).
@@ -30,7 +39,10 @@ export class Encoder {
         const row = i * nOut;
         for (let o = 0; o < nOut; o++) acc[o] += v * wt[row + o];
       }
-      if (l < last) for (let o = 0; o < nOut; o++) if (acc[o] < 0) acc[o] = 0;
+      if (l < last && this.film) {
+        const gamma = this.film.gamma[l], beta = this.film.beta[l];
+        for (let o = 0; o < nOut; o++) acc[o] = Math.max(0, acc[o] * gamma[o] + beta[o]);
+      } else if (l < last) for (let o = 0; o < nOut; o++) if (acc[o] < 0) acc[o] = 0;
       h = acc;
     });
     const L = this.latentDim, mu = [], logvar = [];

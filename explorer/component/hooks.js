@@ -19,7 +19,7 @@
 //                          the model, training encodings and encoder fetched (none in flight); the grid
 //                          and holes (where shown) done for the view shown; the strip caught up; the
 //                          selected test digit's image, its nearest training digits' and the strip
-//                          ends' images drawn
+//                          ends' images drawn; a dial settled, its level estimated
 //   toClient(x, y)         client px of latent (x, y);  toLatent(clientX, clientY) the reverse
 //   view()                 the visible range {x: [x0, x1], y: [y0, y1]}
 //   square()               the view as {cx, cy, span}: span latent units across the plot
@@ -32,8 +32,11 @@
 //   neighboursShown()      the selection's nearest training digits are listed and every one's image drawn
 //   strip()                [{z, pixels}] per strip frame
 //   lastClick, lastDrag    the latest click {z, index, t} (t: its pointerup's timeStamp), finished drag
-//   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"; "strip":
-//                          per task refreshing the strip's middle frames during a drag
+//   frameTimes(kind), resetTimes()   ms of work per animation frame, kind "drag" or "hover"; "dial":
+//                          turning the dial and the frame drawn after; "strip": per task refreshing
+//                          the strip's middle frames during a drag
+//   dial()                 a dial's {lam, low, high, level, slider, playing}, or null for a model of one lambda
+//   codes(indices)         [{mu, logvar}] of those test digits as the plane has them now
 //   drawnCounts()          points drawn per label;  gridReady()  the latent grid is decoded
 //   gridCells()            the quantile grid's {centres, edges}, or null
 //   gridImage()            the grid's decodings as one image {width, height, data: RGBA}, or null
@@ -55,6 +58,7 @@
 // Actions (each as a person or a rerun would cause it, without the pointer or Python):
 //   update(data)           apply new data as a rerun would (a model switch without Python)
 //   select(z, index)       select latent z (on test digit index, or -1) as a click there would
+//   turnDial(lam, settled) turn the dial to lam as the slider would (settled: released)
 //   setSquare({cx, cy, span})   show this square of latent space as a pan and zoom would (the
 //                          layers follow it, Python hears the new range)
 //   showTab(name)          show the panel's tab "point", "samples" or "draw" as a click on it would
@@ -98,7 +102,8 @@ export function exposeHooks(plane) {
       const gridDone = !grid.show || (grid.ready && (grid.spacing === "quantile" || sameRange(grid.range, range)));
       const holesDone = !holes.show || (holes.ready && sameRange(holes.range, range));
       return showsModel() && plane.painted && !plane.framePending && !plane.source.wanted && !plane.source.trainWanted &&
-        !plane.inputs.encoderWanted && gridDone && holesDone && !plane.strip.refreshPending && imagesShown();
+        !plane.inputs.encoderWanted && gridDone && holesDone && !plane.strip.refreshPending && imagesShown() &&
+        plane.dialTimer === null && plane.levelJob === null;
     },
     toClient(x, y) {
       const [sx, sy] = plane.view.toScreen(x, y), b = plane.canvas.getBoundingClientRect();
@@ -128,7 +133,16 @@ export function exposeHooks(plane) {
     get lastClick() { return plane.lastClick; },
     get lastDrag() { return plane.strip.done; },
     frameTimes: (kind) => plane.timings[kind].slice(),
-    resetTimes() { plane.timings = { drag: [], hover: [], strip: [] }; },
+    resetTimes() { plane.timings = { drag: [], hover: [], dial: [], strip: [] }; },
+    dial() {
+      const m = plane.model;
+      return m && m.dial ? { lam: m.dial.lam, low: m.dial.grid.low, high: m.dial.grid.high, level: m.level,
+                             slider: plane.lam.dialLam, playing: plane.lam.playing !== null } : null;
+    },
+    codes: (indices) => indices.map((i) => {
+      const { mu, logvar } = plane.model.points;
+      return { mu: [mu[2 * i], mu[2 * i + 1]], logvar: [logvar[2 * i], logvar[2 * i + 1]] };
+    }),
     drawnCounts: () => plane.renderer.drawnCounts.slice(),
     gridReady: () => grid.ready,
     gridCells: () => grid.cells,
@@ -161,6 +175,7 @@ export function exposeHooks(plane) {
     dots: () => plane.renderer.dots.map(({ size, coverage, rgb }) => ({ size, coverage: copy(coverage), rgb: [...rgb] })),
 
     update: (data) => plane.update({ ...plane.data, ...data }, plane.setStateValue, plane.setTriggerValue),
+    turnDial: (lam, settled) => { plane.lam.turn(lam, settled); plane.lam.setPosition(lam); },
     select: (z, index) => plane.select(z, index),
     setSquare(square) {
       plane.view.setSquare(square);

@@ -19,7 +19,8 @@ export class Inputs {
     this.shape = shape;
     this.plane = plane;
     this.decoder = null; // the model's, for samples and the reconstruction
-    this.encoderFile = null; // {url, sizes} of the shown model's encoder
+    this.encoderFile = null; // {url, sizes, dial} of the shown model's encoder
+    this.lam = null; // a dial's lambda, which its encoder encodes at
     this.encoder = null; // {url, net: Encoder} made from it, once fetched
     this.encoderWanted = null; // the URL being fetched
     this.drawn = null; // {input, mu, logvar, sigma, kl, recon, penUp, ms}: the drawn digit, encoded
@@ -79,12 +80,14 @@ export class Inputs {
     this.plane.requestFrame();
   }
 
-  /** A new model (`data` names its files): its decoder now; the drawn digit waits for its encoder. */
+  /** A new model (`data` names its files), or a dial turned: its decoder now; the drawn digit waits
+   * for its encoder. */
   setModel(model, data) {
     this.decoder = model.decoder;
+    this.lam = model.dial ? model.dial.lam : null;
     this.samples.show(this.decoder);
     const url = data.encoder_url;
-    this.encoderFile = url ? { url, sizes: data.encoder_sizes } : null;
+    this.encoderFile = url ? { url, sizes: data.encoder_sizes, dial: data.dial } : null;
     if (this.encoder && this.encoder.url !== url) this.encoder = null;
     if (this.encoderWanted !== url) this.encoderWanted = null; // an old model's encoder on its way
     if (this.tab === "draw" || this.pad.inked) this.wantEncoder();
@@ -99,7 +102,7 @@ export class Inputs {
     fetchOnce(url).then((buffer) => {
       if (this.encoderWanted !== url) return;
       this.encoderWanted = null;
-      this.encoder = { url, net: new Encoder(buffer, file.sizes) };
+      this.encoder = { url, net: new Encoder(buffer, file.sizes, file.dial) };
       if (this.pad.inked) this.encodeDrawn(null);
       else this.warmUp();
     }, (err) => {
@@ -114,6 +117,7 @@ export class Inputs {
   warmUp() {
     const ink = new Float64Array(PAD * PAD);
     for (let y = 40; y < 180; y++) for (let x = 100; x < 118; x++) ink[y * PAD + x] = 1;
+    this.encoder.net.setLam(this.lam);
     const { mu } = this.encoder.net.encode(toMnist(ink, PAD));
     this.decoder.decodeInto(mu[0], mu[1], new Float32Array(this.shape[0] * this.shape[1]));
   }
@@ -130,6 +134,7 @@ export class Inputs {
       this.plane.requestFrame();
       return;
     }
+    this.encoder.net.setLam(this.lam);
     const { mu, logvar } = this.encoder.net.encode(input);
     const sigma = logvar.map((v) => Math.exp(0.5 * v));
     let kl = 0;

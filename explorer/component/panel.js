@@ -37,6 +37,7 @@ export class DecodePanel {
     this.neighbours = el("div", { class: "lp-neighbours", "data-testid": "neighbours" });
     this.verdict = el("div", { class: "lp-verdict", "data-testid": "verdict" });
     this.cells = []; // [{view, caption}] one per neighbour shown
+    this.kind = null; // whose images the cells show: "training" or "test" digits
     this.shownIndices = []; // training images the cells show, to paint them when they arrive
     this.digitIndex = -1; // the test digit selected, to paint its image when it arrives
     this.selected = null; // {z, index}: the clicked point; index of its test digit, or -1
@@ -80,9 +81,17 @@ export class DecodePanel {
     if (!pointerShown) this.showDecode(this.selectedPixels, sel.z, false);
     const stats = sel.index >= 0 ? pointStats(points, sel.index) : null;
     this.showSelection(sel.z, sel.index, sel.index >= 0 ? points.labels[sel.index] : null, stats, testImages);
-    this.showVerdict(logAggregatePosterior(points, sel.z[0], sel.z[1]), logPrior(sel.z[0], sel.z[1]), data.density_level);
-    if (!train) { this.neighboursLoading(data.neighbours_k); return; }
-    this.showNeighbours(nearest(train.mu, train.n, sel.z, data.neighbours_k), train.labels, trainImages);
+    this.showVerdict(logAggregatePosterior(points, sel.z[0], sel.z[1]), logPrior(sel.z[0], sel.z[1]), model.level);
+    const k = data.neighbours_k;
+    if (model.dial) { // a dial's training codes are at one lambda only: the neighbours are test digits, at this one
+      const found = nearest(points.mu, points.n, sel.z, k + 1), keep = found.indices.map((i) => i !== sel.index);
+      const pick = (a) => a.filter((_, j) => keep[j]).slice(0, k);
+      this.showNeighbours({ indices: pick(found.indices), distances: pick(found.distances) }, points.labels, testImages,
+                          "test");
+      return;
+    }
+    if (!train) { this.neighboursLoading(k); return; }
+    this.showNeighbours(nearest(train.mu, train.n, sel.z, k), train.labels, trainImages, "training");
   }
 
   /**
@@ -159,19 +168,21 @@ export class DecodePanel {
   }
 
   /**
-   * The k nearest training digits (label \u00b7 latent distance), closest first.
+   * The k nearest training (or test) digits (label \u00b7 latent distance), closest first.
    * @param {{indices: number[], distances: number[]}} found
+   * @param {"training"|"test"} kind
    */
-  showNeighbours(found, labels, trainImages) {
+  showNeighbours(found, labels, images, kind) {
     const k = found.indices.length;
-    if (this.cells.length !== k) {
+    if (this.cells.length !== k || this.kind !== kind) { // a cell shows image i of one kind's file
+      this.kind = kind;
       this.cells = found.indices.map(() => ({ view: new ImageView(this.shape, "lp-neighbour-image", "neighbour-image"),
                                              caption: el("div", { class: "lp-neighbour-caption" }) }));
       this.neighbours.replaceChildren(...this.cells.map((c) => el("div", { class: "lp-neighbour",
                                                                         "data-testid": "neighbour" },
                                                                      c.view.canvas, c.caption)));
     }
-    this.neighboursTitle.textContent = `${k} nearest training digits (digit \u00b7 latent distance)`;
+    this.neighboursTitle.textContent = `${k} nearest ${kind} digits (digit \u00b7 latent distance)`;
     found.indices.forEach((i, j) => {
       const cell = this.cells[j];
       cell.caption.textContent = `${labels[i]} \u00b7 ${found.distances[j].toFixed(3)}`;
@@ -180,11 +191,11 @@ export class DecodePanel {
     });
     this.shownIndices = found.indices;
     const paint = () => this.cells.forEach((c, j) => {
-      const i = this.shownIndices[j], bytes = trainImages.get(i);
+      const i = this.shownIndices[j], bytes = images.get(i);
       if (bytes && c.view.shown !== i) c.view.showBytes(bytes, i);
     });
     paint();
-    trainImages.load(found.indices).then(paint, () => {});
+    images.load(found.indices).then(paint, () => {});
     this.neighbours.dataset.ready = "true";
   }
 }

@@ -5,6 +5,7 @@
 
 import { el } from "./dom.js";
 import { Commands } from "./command.js";
+import { estimateLevel } from "./dial.js";
 import { CHROME, View, documentTop, layoutSizes, marginsAt } from "./geometry.js";
 import { Inputs } from "./inputs.js";
 import { LambdaControl, lamText, modelsAt } from "./lam.js";
@@ -20,7 +21,10 @@ import { Toolbar } from "./toolbar.js";
 import { Tooltip } from "./tooltip.js";
 
 const VIEW_DEBOUNCE_MS = 400;
+const DIAL_SETTLE_MS = 150; // the dial still this long: the layers, the samples and the level follow it
 const TIMING_CAPACITY = 4000;
+/** Whether `choice` (ModelChoice) says the plane shows the library's dial. */
+const dialShown = (choice) => !!choice.dial && choice.model_id === choice.dial.id;
 /** Keep the latest TIMING_CAPACITY timings in `list`. */
 const record = (list, ms) => { if (list.push(ms) > TIMING_CAPACITY) list.splice(0, list.length - TIMING_CAPACITY); };
 
@@ -49,12 +53,16 @@ export class Plane {
     this.livePixels = null; // the decode under the pointer
     this.framePending = this.painted = false;
     this.paintedAt = null; // performance.now() of the first paint
-    this.timings = { drag: [], hover: [], strip: [] }; // ms of work per animation frame; strip: per strip task
+    // ms of work per animation frame (dial: turning it, and the frame drawn after); strip: per strip task
+    this.timings = { drag: [], hover: [], dial: [], strip: [] };
+    this.dialWork = null; // ms spent turning the dial since the last frame
     this.viewTimer = null;
-    this.picked = null; // the lambda last picked on the slider, until the page has answered it
+    this.picked = null; // {lam, dial} last picked on the slider, until the page has answered it
+    this.dialTimer = null;
+    this.levelJob = null; // a dial's "within the data" level, estimated again where it settled
     // Parts.
     const shape = data.image_shape;
-    this.lam = new LambdaControl((lam) => this.pick(lam));
+    this.lam = new LambdaControl((lam, dial) => this.pick(lam, dial), (lam, settled) => this.turnDial(lam, settled));
     this.toolbar = new Toolbar({ reset: () => this.resetView(), changed: () => this.baseChanged() });
     this.canvas = el("canvas", { class: "lp-canvas", "data-testid": "plane-canvas" });
     this.tooltip = new Tooltip(shape);
@@ -83,6 +91,9 @@ export class Plane {
     this.resizer.disconnect();
     window.removeEventListener("resize", this.onWindowResize);
     clearTimeout(this.viewTimer);
+    clearTimeout(this.dialTimer);
+    if (this.levelJob) this.levelJob.cancelled = true;
+    this.lam.stop();
     this.layers.clear();
     this.root.remove();
   }
@@ -104,9 +115,10 @@ export class Plane {
     this.root.classList.toggle("lp-present", !!data.present);
     if (!!data.compact !== !!before.compact || !!data.present !== !!before.present) this.layout(true);
     if (this.commands.receive(data.command)) this.requestFrame();
-    this.lam.set(data.choice || null);
+    this.lam.set(data.choice || null, data.dial);
     if (this.source.want(data)) {
-      this.say(data.choice ? `Loading the model of \u03bb = ${lamText(data.choice.lam)}\u2026` : "Loading the model\u2026");
+      this.say(data.dial ? "Loading the dial\u2026" : data.choice ? `Loading the model of \u03bb = ${lamText(data.choice.lam)}\u2026`
+        : "Loading the model\u2026");
     } else {
       if (this.model && before.neighbours_k !== data.neighbours_k) this.refreshSelection();
       this.answered(data.choice);
@@ -115,23 +127,30 @@ export class Plane {
   }
 
   // ------------------------------------------------------------------ the lambda slider
-  /** A lambda was picked: the plot says at once what the page will do, then Python is told. */
-  pick(lam) {
+  /** A lambda was picked, or the dial asked for or left: the plot says at once what the page will do,
+   * then Python is told. */
+  pick(lam, dial = false) {
     const choice = this.data.choice;
     if (!choice) return;
-    this.picked = lam;
-    if (lamText(lam) === lamText(choice.lam)) this.answered(choice);
+    this.picked = { lam, dial };
+    if (dial) this.say("Switching to the dial\u2026");
+    else if (lamText(lam) === lamText(choice.lam) && !dialShown(choice)) this.answered(choice);
     else if (modelsAt(choice, lam).length) this.say(`Switching to \u03bb = ${lamText(lam)}\u2026`);
     else this.say(`No model has \u03bb = ${lamText(lam)} yet: train one in the sidebar, or pick another \u03bb.`, false);
     // seq: when, in ms since the epoch: one number per pick, however often the plane is made anew.
-    if (this.setTriggerValue) this.setTriggerValue(TRIGGER_PICK, { lam, seq: Math.round(performance.timeOrigin + performance.now()) });
+    if (this.setTriggerValue) {
+      this.setTriggerValue(TRIGGER_PICK, { lam, seq: Math.round(performance.timeOrigin + performance.now()), dial });
+    }
   }
 
   /** The page's data answers the pick, if it sits where the pick asked: nothing is awaited then
    * (the model there is drawn, or none is, and the plot says so until another is picked). */
   answered(choice) {
-    if (!choice || (this.picked !== null && lamText(this.picked) !== lamText(choice.lam))) return;
+    if (!choice) return;
+    const p = this.picked;
+    if (p !== null && (p.dial !== dialShown(choice) || (!p.dial && lamText(p.lam) !== lamText(choice.lam)))) return;
     this.picked = null;
+    if (dialShown(choice)) { if (this.model && this.model.dial) this.say(null); return; }
     const none = !modelsAt(choice, choice.lam).some((m) => m.id === choice.model_id) && choice.model_id !== null;
     if (none) this.say(`No model has \u03bb = ${lamText(choice.lam)} yet: train one in the sidebar, or pick another \u03bb.`, false);
     else this.say(null);
@@ -160,7 +179,9 @@ export class Plane {
 
   applyModel(model) {
     const first = !this.model;
+    if (this.levelJob) this.levelJob.cancelled = true;
     this.model = model;
+    if (model.dial) this.setDial(this.lam.dialLam ?? model.dial.lam);
     this.livePixels = new Float32Array(this.data.image_shape[0] * this.data.image_shape[1]);
     this.liveZ = null;
     const labels = [...new Set(model.points.labels)].sort((a, b) => a - b);
@@ -173,12 +194,65 @@ export class Plane {
     if (drag) this.report(drag); // Python's downloads follow the strip
     this.layers.clear();
     if (this.view.side > 0 && !(this.data.keep_axes && !first)) this.fitView(!first);
+    if (model.dial) this.startLevel(model);
     else { this.baseChanged(); this.startLayers(); } // the same view, the new model's points and layers
     this.toolbar.say("");
     this.answered(this.data.choice);
     this.refreshSelection();
     this.wantTrain();
     this.requestFrame();
+  }
+
+  // ------------------------------------------------------------------ the dial
+  /** The dial's decoder and the test digits' codes at `lam`. */
+  setDial(lam) {
+    const { decoder, dial, points } = this.model;
+    dial.lam = lam;
+    decoder.setLam(lam);
+    dial.grid.fill(lam, points);
+  }
+
+  /**
+   * The dial turned to `lam`: the points, the selection, its decode and the strip follow at once,
+   * on the same axes; the layers, the samples, a drawn digit and the "within the data" level follow
+   * once it has been still for DIAL_SETTLE_MS (or at once, `settled`: released, or Play has stopped).
+   */
+  turnDial(lam, settled) {
+    const model = this.model;
+    if (!model || !model.dial) return;
+    const t0 = performance.now();
+    this.setDial(lam);
+    this.liveZ = null;
+    this.panel.follow(model);
+    const drag = this.strip.follow(model, this.testImages);
+    this.refreshSelection();
+    this.baseChanged();
+    this.dialWork = (this.dialWork || 0) + performance.now() - t0;
+    clearTimeout(this.dialTimer);
+    this.dialTimer = setTimeout(() => this.dialSettled(drag), settled ? 0 : DIAL_SETTLE_MS);
+  }
+
+  dialSettled(drag) {
+    this.dialTimer = null;
+    const model = this.model;
+    if (!model || !model.dial) return;
+    if (drag) this.report(drag); // Python's downloads follow the strip
+    this.inputs.setModel(model, this.data);
+    this.layers.clear();
+    this.startLayers();
+    this.reportView();
+    this.startLevel(model);
+  }
+
+  /** Estimate a dial's "within the data" level where it is turned to, in slices. */
+  startLevel(model) {
+    if (this.levelJob) this.levelJob.cancelled = true;
+    this.levelJob = estimateLevel(model.points, (level) => {
+      this.levelJob = null;
+      if (this.model !== model) return;
+      model.level = level;
+      this.refreshSelection();
+    });
   }
 
   // ------------------------------------------------------------------ state changes
@@ -256,7 +330,11 @@ export class Plane {
 
   // ------------------------------------------------------------------ view and layout
   fitView(report) {
-    this.view.fit(this.model.points.mu, this.model.points.n, this.model.points.logvar);
+    const { points, dial } = this.model;
+    if (dial) { // fixed axes for the whole range: the codes at its low end, where they spread widest
+      const rows = dial.grid.rows, n2 = 2 * points.n;
+      this.view.fit(rows.mu.subarray(0, n2), points.n, rows.logvar.subarray(0, n2));
+    } else this.view.fit(points.mu, points.n, points.logvar);
     if (this.data.lock_axes) this.link.widen();
     if (report || this.data.lock_axes) this.viewChanged(); else this.baseChanged();
   }
@@ -273,7 +351,8 @@ export class Plane {
 
   reportView() {
     const range = this.view.range(), round = (v) => Math.round(v * 1e4) / 1e4;
-    if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round) });
+    const lam = this.model && this.model.dial ? this.model.dial.lam : null;
+    if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round), lam });
   }
 
   /** (Re)compute the latent grid's decodings and the holes for this view and model, as they need. */
@@ -380,6 +459,10 @@ export class Plane {
     const own = kind === "drag" || kind === "hover";
     this.link.pointer(own ? this.liveZ : null);
     if (own) record(this.timings[kind], performance.now() - t0);
+    if (this.dialWork !== null) {
+      record(this.timings.dial, this.dialWork + performance.now() - t0);
+      this.dialWork = null;
+    }
     if (!this.painted) {
       this.painted = true;
       this.paintedAt = performance.now();

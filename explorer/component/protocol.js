@@ -22,6 +22,7 @@
  * @property {number} density_level   log q(z) above which z is "within the data" (explorer/density.py)
  * @property {string} encoder_url     "" if the model has none (then nothing drawn can be encoded)
  * @property {number[]} encoder_sizes [H*W, hidden..., 2 * latent_dim]
+ * @property {DialData|null} dial      a dial's: one network for a range of lambdas; null for a model of one
  * @property {boolean} grid_show      decodings tiled behind the points
  * @property {number} grid_n          grid_n x grid_n tiles
  * @property {"even"|"quantile"} grid_spacing  tiles over the view, or at the prior's quantiles
@@ -39,6 +40,16 @@
  * @property {ModelChoice|null} choice  the lambda slider; null until Python has read the library
  */
 /**
+ * @typedef {Object} DialData
+ * @property {string} grid_url             the test codes on the grid (readDialGrid)
+ * @property {number[]} lams               the grid's lambdas, ascending; its ends are the dial's range
+ * @property {number} lam                  the lambda of the points file's codes
+ * @property {number[]} decoder_film_sizes [1, hidden, hidden, 2 * the decoder's hidden units]
+ * @property {number[]} encoder_film_sizes the same for the encoder; [] if it has none
+ * @property {number} log_lam_scale        the FiLM networks read t = ln(lambda) / log_lam_scale
+ * @property {{lams: number[], recon: number[], kl: number[]}} curve  test recon and KL along the range, nats
+ */
+/**
  * @typedef {Object} ModelChoice
  * @property {number} lam              where the slider sits: the model's lambda, or one picked that has no model
  * @property {number[]} stops          the lambdas the slider offers, ascending
@@ -47,6 +58,8 @@
  * @property {string|null} model_id    the model the plane's files are of
  * @property {string} title            where it comes from ("shipped", "trained here, 5 epochs")
  * @property {{recon: number, kl: number, neg_elbo: number}|null} figures  its test figures, nats
+ * @property {{id: string, title: string, urls: string[]}|null} dial  the library's dial, if it has one;
+ *                                    shown when model_id is its id
  */
 /**
  * @typedef {Object} Command
@@ -69,11 +82,13 @@
  * @typedef {Object} PickEvent
  * @property {number} lam  the lambda picked
  * @property {number} seq  when, ms since the epoch: a trigger Python sees twice is one pick
+ * @property {boolean} dial  the dial asked for (turned to lam), not the model of lam
  */
 /**
  * @typedef {Object} ViewState
  * @property {[number, number]} x  visible latent range, (low, high)
  * @property {[number, number]} y
+ * @property {number|null} lam  a dial's lambda; null for a model of one
  */
 
 export const TRIGGER_DRAG = "drag";
@@ -97,6 +112,35 @@ export function readPoints(buffer, n) {
 export function readTrain(buffer, m) {
   expectBytes(buffer, 8 * m + m, "train");
   return { mu: new Float32Array(buffer, 0, 2 * m), labels: new Uint8Array(buffer, 8 * m, m), n: m };
+}
+
+/**
+ * A dial's grid file: the running sums of its delta-coded rows, as explorer/dial.py's
+ * DeltaCoded.decode adds them (float64, stored as float32).
+ * @returns {{mu: Float32Array, logvar: Float32Array, g: number, n: number}} (G, N, 2) each, row-major
+ */
+export function readDialGrid(buffer, g, n) {
+  expectBytes(buffer, 2 * (4 * 2 * n + 4 * 2 * (g - 1)) + 2 * 2 * (g - 1) * n, "dial");
+  let at = 0;
+  const floats = (count) => { const a = new Float32Array(buffer, at, count); at += 4 * count; return a; };
+  const coded = ["mu", "logvar"].map(() => ({ first: floats(2 * n), scales: floats(2 * (g - 1)) }));
+  const out = {};
+  coded.forEach((c, k) => {
+    const steps = new Int8Array(buffer, at + k * 2 * (g - 1) * n, 2 * (g - 1) * n);
+    const rows = new Float32Array(2 * g * n), sum = Float64Array.from(c.first);
+    rows.set(c.first);
+    for (let r = 1; r < g; r++) {
+      const sx = c.scales[2 * (r - 1)], sy = c.scales[2 * (r - 1) + 1], base = 2 * (r - 1) * n, row = 2 * r * n;
+      for (let i = 0; i < 2 * n; i += 2) {
+        sum[i] += sx * steps[base + i];
+        sum[i + 1] += sy * steps[base + i + 1];
+        rows[row + i] = sum[i];
+        rows[row + i + 1] = sum[i + 1];
+      }
+    }
+    out[k ? "logvar" : "mu"] = rows;
+  });
+  return { ...out, g, n };
 }
 
 function expectBytes(buffer, size, name) {

@@ -11,8 +11,13 @@ protocol.js): the model's files (`explorer.assets.PlaneAssets.to_data`), the pag
 Static files, served at app/static/cache/ and named by the hash of their content (so a browser
 never holds a stale one); all little-endian and headerless, their sizes in the data.
 explorer/formats.py writes them, protocol.js and its importers read them:
-    decoder       per Linear layer in order: weight float32 (out, in) row-major, then bias float32 (out,)
-    encoder       the same for the encoder's Linear layers, then to_stats (mu and logvar side by side)
+    decoder       per Linear layer in order: weight float32 (out, in) row-major, then bias float32 (out,);
+                  a dial's FiLM network (explorer.model.FiLM) follows, its Linear layers the same way
+    encoder       the same for the encoder's Linear layers, then to_stats (mu and logvar side by side),
+                  then a dial's FiLM network
+    dial          a dial's test codes on its grid of G lambdas, delta-coded (explorer.dial.DeltaCoded):
+                  float32 mu first (N, 2) | mu scales (G-1, 2) | logvar first (N, 2) | logvar scales (G-1, 2) |
+                  int8 mu steps (G-1, N, 2) | int8 logvar steps (G-1, N, 2); row g is row g-1 + scale * step
     points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
     train         train mu float32 (M, 2) | train labels uint8 (M,)
     test images   uint8 (N, H, W)   } read a few images at a time with HTTP Range requests
@@ -20,8 +25,9 @@ explorer/formats.py writes them, protocol.js and its importers read them:
 
 Out (browser -> Python), validated here into well-formed values or None, never an exception:
     trigger DRAG  the finished drag (Python makes the downloads from it)
-    trigger PICK  a lambda picked on the plane's slider (Python explores its model, or offers to train one)
-    state   VIEW  the visible latent range, debounced (Python makes the grid PNG from it)
+    trigger PICK  a lambda picked on the plane's slider (Python explores its model, or offers to train
+                  one), or the dial asked for or left
+    state   VIEW  the visible latent range and a dial's lambda, debounced (Python makes the downloads from them)
 Clicks are answered in the browser and are not sent.
 """
 from __future__ import annotations
@@ -164,12 +170,18 @@ class ModelChoice:
     model_id: str | None  # the model the plane's files are of (None: a file outside the library)
     title: str  # where it comes from ("shipped", "trained here, 5 epochs"), beside the slider's lambda
     figures: Figures | None  # its test figures, if recorded
+    # (id, origin, urls) of the library's lambda dial, if it has one: one network for a range of
+    # lambdas, which the slider then turns in the browser; it is shown when model_id is its id
+    dial: tuple[str, str, tuple[str, ...]] | None = None
 
     def to_data(self) -> dict:
         return {"lam": float(self.lam), "stops": [float(v) for v in self.stops],
-                "models": [{"id": i, "lam": float(lam), "title": t, "urls": list(urls)} for i, lam, t, urls in self.models],
+                "models": [{"id": i, "lam": float(lam), "title": t, "urls": list(urls)}
+                           for i, lam, t, urls in self.models],
                 "model_id": self.model_id, "title": self.title,
-                "figures": None if self.figures is None else self.figures.to_data()}
+                "figures": None if self.figures is None else self.figures.to_data(),
+                "dial": None if self.dial is None else {"id": self.dial[0], "title": self.dial[1],
+                                                        "urls": list(self.dial[2])}}
 
 
 def plane_data(plane: PlaneAssets, settings: PlaneSettings, command: Command | None = None,
@@ -199,6 +211,7 @@ class View:
 
     x: tuple[float, float]  # (low, high)
     y: tuple[float, float]
+    lam: float | None = None  # a dial's: the lambda it is turned to; None for a model of one lambda
 
 
 @dataclass(frozen=True)
@@ -248,16 +261,17 @@ class Pick:
 
     lam: float
     seq: int  # ms since the epoch
+    dial: bool = False  # the dial was asked for (turned to `lam`), not the model of `lam`
 
 
 def read_pick(payload) -> Pick | None:
     """A PICK trigger as sent by the browser, or None if it is not a lambda in range with its count."""
     if not isinstance(payload, dict):
         return None
-    lam, seq = _number(payload.get("lam")), payload.get("seq")
-    if lam is None or not 0 <= lam <= LAM_MAX or not (type(seq) is int and 0 < seq < 2**53):
+    lam, seq, dial = _number(payload.get("lam")), payload.get("seq"), payload.get("dial", False)
+    if lam is None or not 0 <= lam <= LAM_MAX or not (type(seq) is int and 0 < seq < 2**53) or type(dial) is not bool:
         return None
-    return Pick(lam, seq)
+    return Pick(lam, seq, dial)
 
 
 def read_view(payload) -> View | None:
@@ -267,4 +281,9 @@ def read_view(payload) -> View | None:
     x, y = _pair(payload.get("x")), _pair(payload.get("y"))
     if x is None or y is None or not (x[0] < x[1] and y[0] < y[1]):
         return None
-    return View(x, y)
+    lam = payload.get("lam")
+    if lam is not None:
+        lam = _number(lam)
+        if lam is None or not 0 < lam <= LAM_MAX:
+            return None
+    return View(x, y, lam)

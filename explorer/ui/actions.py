@@ -151,12 +151,16 @@ def _new_pick(pick, plane: int) -> bool:
 
 
 def on_pick(pick) -> None:
-    """A lambda was picked on the plane's slider: explore its model, or offer to train one, and
-    draw the whole page again (the plane's own rerun is a fragment's)."""
+    """A lambda was picked on the plane's slider: explore its model, or offer to train one; or the
+    dial was asked for, turned to that lambda. Then draw the whole page again (the plane's own
+    rerun is a fragment's)."""
     if not _new_pick(pick, 0):
         return
-    s = dataclasses.replace(state.get(), lam=decide.stop(pick.lam))
-    _notice_errors(lambda: state.apply(decide.slider_moved(s, explored(s), _library().with_lam(pick.lam))))()
+    if pick.dial:
+        _notice_errors(lambda: state.apply(decide.dial_picked(state.get(), _library().listing().dials, pick.lam)))()
+    else:
+        s = dataclasses.replace(state.get(), lam=decide.stop(pick.lam))
+        _notice_errors(lambda: state.apply(decide.slider_moved(s, explored(s), _library().with_lam(pick.lam))))()
     st.rerun()
 
 
@@ -169,7 +173,8 @@ def on_pick_compare(pick) -> None:
     if at_lam:
         state.apply(dataclasses.replace(s, compare_id=at_lam[0].id, notice=None))
     else:
-        state.apply(dataclasses.replace(s, notice=Notice("info", f"No model has λ = {pick.lam:g} yet to compare with.")))
+        notice = Notice("info", f"No model has λ = {pick.lam:g} yet to compare with.")
+        state.apply(dataclasses.replace(s, notice=notice))
     st.rerun()
 
 
@@ -185,6 +190,9 @@ def on_view(view) -> None:
     only then is the rest of the page sent, so that its widgets' code (Streamlit loads each kind on
     first use, over the same few connections) does not queue ahead of the plane's own files."""
     s = state.get()
+    if view is not None and view.lam is not None and view.lam != s.dial_lam:
+        s = dataclasses.replace(s, dial_lam=view.lam)  # where the dial is turned: a plane drawn anew keeps it
+        state.apply(s)
     if view is not None and not s.painted:
         state.apply(dataclasses.replace(s, painted=True))
         st.rerun()  # the whole page, not just the plane's fragment

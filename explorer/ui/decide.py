@@ -49,13 +49,24 @@ def explore(s: Session, model: Explored, message: str | None = None) -> Session:
 
 
 def slider_moved(s: Session, explored: Explored, at_lam: Sequence[Any]) -> Session:
-    """The slider was moved to `s.lam`; `at_lam` are the library's models at that lambda, best first."""
-    if not pending(s, explored):
+    """The slider was moved to `s.lam`; `at_lam` are the library's models at that lambda, best first.
+    From a dial, the model there is explored whatever its lambda."""
+    if explored.dial is None and not pending(s, explored):
         return dataclasses.replace(s, notice=None)
     if at_lam:
         entry = at_lam[0]
         return explore(s, Explored.of(entry), f"Switched to {entry.id} (λ = {entry.lam:g}) from the library.")
     return dataclasses.replace(s, notice=None)  # an offer, drawn while `pending`: no job
+
+
+def dial_picked(s: Session, dials: Sequence[Any], lam: float) -> Session:
+    """The dial was asked for on the slider at `lam`: explore the library's first dial, turned to
+    `lam` within its range."""
+    if not dials:
+        return dataclasses.replace(s, notice=Notice("info", "The library has no dial."))
+    model = Explored.of(dials[0])
+    low, high = model.dial
+    return dataclasses.replace(explore(s, model), dial_lam=min(high, max(low, float(lam))))
 
 
 def back(s: Session, explored: Explored) -> Session:

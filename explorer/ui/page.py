@@ -17,7 +17,8 @@ from . import actions, plane, resources, state, tour
 # One line above the plane, the page's name in it: Streamlit's own top margin (room for its
 # toolbar) is all the rest. It cannot be trimmed without moving the plane: CSS sent from the
 # script (st.html, st.markdown) is applied a few frames after the elements below it have painted.
-INTRO = "**VAE Latent Explorer** · each dot is one MNIST test digit, at μ of q(z|x) in a 2-D latent space (Kingma & Welling 2014)"
+INTRO = ("**VAE Latent Explorer** · each dot is one MNIST test digit, at μ of q(z|x) in a 2-D latent space "
+         "(Kingma & Welling 2014)")
 
 
 def main() -> None:
@@ -33,16 +34,18 @@ def main() -> None:
         plane.panel(path, mtime, plane.settings_of(s), None)
         return  # the rest once the plane has painted (actions.on_view)
     from explorer.checkpoint import CheckpointError  # torch: the plane is on screen by now
+
     from . import compare, library_panel, metrics, models, training
     try:
         explored = actions.explored(s)
         models.init(explored)
         s = state.get()
-        entries = resources.manager().library.entries()
+        listing = resources.manager().library.listing()
+        entries, dial = list(listing.entries), next(iter(listing.dials), None)
         settings = plane.settings_of(s)
         other = compare.second(explored, entries) if s.compare else None
         second = None if other is None else (*resources.stamp(other.path), plane.choice_of(s, other, entries))
-        if not plane.panel(path, mtime, settings, plane.choice_of(s, explored, entries, s.lam), second):
+        if not plane.panel(path, mtime, settings, plane.choice_of(s, explored, entries, s.lam, dial), second):
             return
         with tour_slot:
             st.toggle("Presentation mode", key="present", on_change=actions.on_present_change,

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import assets, export, formats
-from explorer.component.protocol import (GRID_SPACINGS, STRIP_FRAMES, Figures, Layers, ModelChoice, PlaneSettings,
-                                         Samples)
+from explorer import export, formats
+from explorer.component.protocol import (
+    GRID_SPACINGS,
+    STRIP_FRAMES,
+    Figures,
+    Layers,
+    ModelChoice,
+    PlaneSettings,
+    Samples,
+)
 from explorer.component.widget import latent_plane
 from explorer.data import DataError
 
 from . import actions, resources, state
 from .session import Explored, Session
-
 
 SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
 PALETTE_NAMES = {"tab10": "Tableau 10", "cvd": "Colour-blind safe"}
@@ -85,28 +91,32 @@ def _assets(path: str, mtime: float):
         return None
 
 
-def choice_of(s: Session, explored: Explored, entries, lam: float | None = None) -> ModelChoice:
+def choice_of(s: Session, explored: Explored, entries, lam: float | None = None, dial=None) -> ModelChoice:
     """The plane's lambda slider: the library's models along the slider's stops, `explored` shown,
     the slider at `lam` (default: the session's, where the user may have picked a lambda that has
-    no model yet)."""
+    no model yet), and the library's `dial` (an entry), if any, to turn instead. A dial explored
+    is turned to where the session left it."""
     from explorer import charts  # Plotly and torch: loaded by the page's later runs, never before the first paint
     lam = explored.lam if lam is None else lam
+    if explored.dial is not None and s.dial_lam is not None:
+        lam = s.dial_lam
     head = resources.header(*resources.stamp(explored.path))
     m = head.metrics
     return ModelChoice(lam=lam, stops=tuple(charts.lam_choices([e.lam for e in entries], [explored.lam, lam])),
                        models=tuple((e.id, float(e.lam), e.origin, _urls(e)) for e in entries), model_id=explored.id,
-                       title=explored.origin, figures=None if m is None else Figures(m.recon, m.kl, m.neg_elbo))
+                       title=explored.origin, figures=None if m is None else Figures(m.recon, m.kl, m.neg_elbo),
+                       dial=None if dial is None else (dial.id, dial.origin, _urls(dial)))
 
 
 def _urls(entry) -> tuple[str, ...]:
-    """The decoder's and points' files of a library model, for the browser to fetch ahead of a pick
-    (publishing them the first time, in milliseconds once the shared images are published); none
-    for a model that cannot be published (exploring it says why)."""
+    """The decoder's and points' files of a library model (and a dial's grid), for the browser to
+    fetch ahead of a pick (publishing them the first time, in milliseconds once the shared images
+    are published); none for a model that cannot be published (exploring it says why)."""
     try:
         plane = resources.plane_assets(*resources.stamp(entry.path))
     except (formats.AssetError, DataError):
         return ()
-    return plane.decoder_url, plane.points_url
+    return (plane.decoder_url, plane.points_url) + ((plane.dial.grid_url,) if plane.dial else ())
 
 
 @st.fragment
@@ -132,7 +142,7 @@ def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice 
         actions.on_view(events.view)
         actions.on_pick(events.pick)
         downloads(path, mtime, state.get().drag, events.view, settings.grid_show, settings.grid_n,
-                  settings.grid_spacing)
+                  settings.grid_spacing, plane_assets.dial is not None)
     if other is not None:
         with columns[1]:
             other_assets = _assets(*other[:2])
@@ -141,34 +151,41 @@ def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice 
     return True
 
 
-def downloads(path: str, mtime: float, drag, view, grid_show: bool, n: int, spacing: str = "even") -> None:
+def downloads(path: str, mtime: float, drag, view, grid_show: bool, n: int, spacing: str = "even",
+              dial: bool = False) -> None:
     """One row under the plane: the strip of the last drag, once there is one, and the latent grid of
-    the view, while the grid is shown; made (by torch, from the explored model) only when a button
-    is pressed. Drawn only when they can be used: a visitor who never drags loads no download code."""
+    the view, while the grid is shown; made (by torch, from the explored model, a `dial` at the lambda
+    the plane last reported) only when a button is pressed. Drawn only when they can be used: a
+    visitor who never drags loads no download code."""
     row = st.container(horizontal=True, key="downloads")
+    lam = view.lam if dial and view is not None else None
+    if dial and lam is None:
+        return  # a dial's plane reports its lambda with its view
+    at = "" if lam is None else f"_lam{lam:.3g}"
     if drag is not None:
-        name = f"interpolation_{drag.start[0]:.2f}_{drag.start[1]:.2f}_to_{drag.end[0]:.2f}_{drag.end[1]:.2f}"
-        row.download_button("Download PNG strip", data=lambda: export.strip_png(_frames(path, mtime, drag)),
+        name = f"interpolation_{drag.start[0]:.2f}_{drag.start[1]:.2f}_to_{drag.end[0]:.2f}_{drag.end[1]:.2f}{at}"
+        row.download_button("Download PNG strip", data=lambda: export.strip_png(_frames(path, mtime, drag, lam)),
                             file_name=f"{name}.png", mime="image/png", key="download_png", on_click="ignore",
                             icon=":material/download:")
-        row.download_button("Download GIF", data=lambda: export.gif(_frames(path, mtime, drag)),
+        row.download_button("Download GIF", data=lambda: export.gif(_frames(path, mtime, drag, lam)),
                             file_name=f"{name}.gif", mime="image/gif", key="download_gif", on_click="ignore",
                             icon=":material/animation:")
     if grid_show and view is not None:
         grid_name = (f"latent_grid_{n}x{n}{'' if spacing == 'even' else '_' + spacing}_x{view.x[0]:.2f}_"
-                     f"{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}")
+                     f"{view.x[1]:.2f}_y{view.y[0]:.2f}_{view.y[1]:.2f}{at}")
         row.download_button(f"Download the {n}×{n} latent grid of this view (PNG)",
-                            data=lambda: _grid_png(path, mtime, view, n, spacing), file_name=f"{grid_name}.png",
+                            data=lambda: _grid_png(path, mtime, view, n, spacing, lam), file_name=f"{grid_name}.png",
                             mime="image/png", key="download_grid", on_click="ignore", icon=":material/grid_on:")
 
 
-def _frames(path: str, mtime: float, drag):
+def _frames(path: str, mtime: float, drag, lam: float | None = None):
     """The strip the plane drew for this drag, decoded by torch (runs on a download's own thread)."""
     from explorer import latent
-    return latent.decode(resources.model(path, mtime).model, latent.interpolate(drag.start, drag.end, STRIP_FRAMES))
+    return latent.decode(resources.model(path, mtime).model, latent.interpolate(drag.start, drag.end, STRIP_FRAMES),
+                         lam)
 
 
-def _grid_png(path: str, mtime: float, view, n: int, spacing: str) -> bytes:
+def _grid_png(path: str, mtime: float, view, n: int, spacing: str, lam: float | None = None) -> bytes:
     from explorer import latent
-    grid = latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n, spacing)
+    grid = latent.decode_grid(resources.model(path, mtime).model, view.x, view.y, n, spacing, lam)
     return export.png(export.tile(grid))

@@ -20,16 +20,21 @@ class Explored:
     path: str
     lam: float
     origin: str = ""  # where it comes from (`LibraryEntry.origin`); a file outside the library: its name
+    dial: tuple[float, float] | None = None  # a dial's range of lambdas; None for a model of one lambda
 
     @classmethod
     def of(cls, entry: Any) -> Explored:
-        """From anything with .id, .path, .lam and .origin (a library entry)."""
-        return cls(entry.id, str(entry.path), float(entry.lam), getattr(entry, "origin", ""))
+        """From anything with .id, .path, .lam and .origin (a library entry), and a dial's .config.lam_range."""
+        config = getattr(entry, "config", None)
+        dial = getattr(config, "lam_range", None)
+        return cls(entry.id, str(entry.path), float(entry.lam), getattr(entry, "origin", ""),
+                   None if dial is None else (float(dial[0]), float(dial[1])))
 
     @property
     def name(self) -> str:
-        """How the page names the model: "λ = 0.3 · trained here, 5 epochs"."""
-        return f"λ = {self.lam:g} · {self.origin or self.path.rsplit('/', 1)[-1]}"
+        """How the page names the model: "λ = 0.3 · trained here, 5 epochs", "dial, λ 0.01–100 · shipped"."""
+        kind = f"dial, λ {self.dial[0]:g}–{self.dial[1]:g}" if self.dial else f"λ = {self.lam:g}"
+        return f"{kind} · {self.origin or self.path.rsplit('/', 1)[-1]}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Session:
     drag: Drag | None = None  # the plane's last finished drag, for the strip downloads
     painted: bool = False  # the browser has painted this session's plane: the rest of the page may load
     picks_seen: tuple[int, int] = (0, 0)  # the latest pick handled on each plane (protocol.Pick.seq): main, compare
+    dial_lam: float | None = None  # where a dial on the plane is turned to (its plane reports it); None: its own lambda
     # The library panel.
     confirm_delete: str | None = None  # the model waiting for "Delete for good"
     rd_generation: int = 0  # part of the rate-distortion chart's key: bumping it clears its selection
@@ -93,8 +99,9 @@ class Session:
 # Keys bound to widgets. A widget's key must never hold None (the widget would show nothing), so
 # those whose defaults need torch-side knowledge (the explored lambda, the jobs module's plan for
 # this machine, the library's models) are set by `state.init_model` just before their widgets.
-WIDGETS = frozenset({"library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_show", "train_warm", "train_epochs", "train_recon",
-                     "train_k", "train_seed", "layer_ellipses", "layer_prior", "layer_holes", "grid_spacing",
+WIDGETS = frozenset({"library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_show",
+                     "train_warm", "train_epochs", "train_recon", "train_k", "train_seed", "layer_ellipses",
+                     "layer_prior", "layer_holes", "grid_spacing",
                      "samples_show", "samples_bernoulli", "keep_axes", "compare", "lock_axes", "present", "palette"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Session)}

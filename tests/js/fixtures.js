@@ -106,6 +106,39 @@ export function loadModel(lam) {
   return model;
 }
 
+let dial = null;
+/**
+ * The shipped dial (pretrained/dial.safetensors) as the browser gets it: its decoder and encoder
+ * files with their FiLM networks after their layers, its DialData (protocol.js, without the
+ * curve) and its grid file (explorer.formats.pack_dial_grid's bytes).
+ */
+export function loadDial() {
+  if (dial) return dial;
+  const st = new SafeTensors(new URL("pretrained/dial.safetensors", ROOT));
+  const keys = st.keys();
+  const film = (side) => packLayers(st, [0, 2, 4].map((i) => `model.${side}_film.net.${i}.weight`));
+  const join = (a, b) => {
+    const out = new Uint8Array(a.buffer.byteLength + b.buffer.byteLength);
+    out.set(new Uint8Array(a.buffer), 0);
+    out.set(new Uint8Array(b.buffer), a.buffer.byteLength);
+    return { buffer: out.buffer, sizes: a.sizes };
+  };
+  const decoderFilm = film("decoder"), encoderFilm = film("encoder");
+  const parts = ["mu", "logvar"].flatMap((n) => ["first", "scales"].map((p) => st.tensor(`dial_${n}_${p}`).data))
+    .concat(["mu", "logvar"].map((n) => st.tensor(`dial_${n}_steps`).data));
+  const grid = new Uint8Array(parts.reduce((total, a) => total + a.byteLength, 0));
+  parts.reduce((at, a) => { grid.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at); return at + a.byteLength; }, 0);
+  const lams = Array.from(st.tensor("dial_lams").data);
+  dial = {
+    decoder: join(packLayers(st, moduleOrder(keys, DECODER_KEY)), decoderFilm),
+    encoder: join(packLayers(st, [...moduleOrder(keys, ENCODER_KEY), STATS_KEY]), encoderFilm),
+    data: { lams, lam: JSON.parse(st.metadata.explorer).config.lam, decoder_film_sizes: decoderFilm.sizes,
+            encoder_film_sizes: encoderFilm.sizes, log_lam_scale: Math.log(100) },
+    grid: grid.buffer, n: st.tensor("test_labels").data.length,
+  };
+  return dial;
+}
+
 let mnist = null;
 /** The first n MNIST test images (data/mnist, IDX in gzip), pixels / 255 as float64, row-major. */
 export function mnistTest(n) {

@@ -2,7 +2,8 @@
 the pure modules of explorer/component should compute, written to tests/js/oracles.json.
 
 The same oracles as the browser tests (tests/browser): torch's VAE.decode + sigmoid and VAE.encode of
-the shipped lambda = 1 and lambda = 0 models, explorer.density (log q, the holes mask, log interval
+the shipped lambda = 1 and lambda = 0 models and of the shipped dial at several lambdas (and its grid
+of codes), explorer.density (log q, the holes mask, log interval
 masses), scipy.special (erfc, ndtr, log_ndtr, ndtri), explorer.latent (point_stats, NeighbourIndex,
 quantile_centres/edges) and explorer.drawing.to_mnist. Weights, codes and MNIST images are not copied
 here: the Node tests read them from pretrained/*.safetensors and data/mnist themselves.
@@ -135,15 +136,16 @@ def _nearest_queries(mu: np.ndarray, train_mu: np.ndarray, index, rng) -> list[d
             idx, dist = index.query(z, k + 1)
             if dist[k] == dist[k - 1]:
                 continue
-            queries.append({"z": floats(z), "k": k, "indices": [int(i) for i in idx[:k]], "distances": floats(dist[:k])})
+            queries.append({"z": floats(z), "k": k, "indices": [int(i) for i in idx[:k]],
+                            "distances": floats(dist[:k])})
     return queries
 
 
 def _model(lam: str, test_images: np.ndarray) -> dict:
     import torch
 
-    from explorer import density, formats, latent
     from explorer import checkpoint as ckpt_io
+    from explorer import density, formats, latent
     from explorer.library import SHIPPED_DIR
     path = SHIPPED_DIR / f"lam-{lam}.safetensors"
     ckpt = ckpt_io.load(path)
@@ -192,11 +194,50 @@ def _model(lam: str, test_images: np.ndarray) -> dict:
     }
 
 
+DIAL_DECODE_LAMS = (0.01, 0.1, 0.37, 1.0, 4.2, 30.0, 100.0)  # grid lambdas and lambdas between them
+DIAL_ENCODE_LAMS = (0.01, 1.0, 100.0)
+DIAL_BETWEEN_LAMS = (0.05, 0.37, 3.3, 20.0)  # off the grid: the browser interpolates its codes there
+N_DIAL = 1000  # first test digits whose codes are compared
+
+
+def _dial(test_images: np.ndarray) -> dict:
+    """The shipped dial: torch's decode and encode at several lambdas, its grid's rows as
+    DeltaCoded.decode adds them, its codes between grid lambdas, and the density level of the codes
+    of its own lambda (explorer.density.density_level, for dial.js's estimate)."""
+    import torch
+
+    from explorer import checkpoint as ckpt_io
+    from explorer import density, latent
+    from explorer.dial import encode_at
+    from explorer.library import SHIPPED_DIR
+    ckpt = ckpt_io.load(SHIPPED_DIR / "dial.safetensors")
+    model, dial = ckpt.model, ckpt.dial
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.normal(scale=2.0, size=(9, 2)), [[0.0, 0.0]]]).astype(np.float32)
+    pixels = np.stack([latent.decode(model, z, lam).reshape(len(z), -1) for lam in DIAL_DECODE_LAMS])
+    x = torch.as_tensor(test_images[:N_ENCODE].reshape(N_ENCODE, -1).astype(np.float32) / 255)
+    e_mu, e_logvar = encode_at(model, x, np.array(DIAL_ENCODE_LAMS))
+    first = torch.as_tensor(test_images[:N_DIAL].reshape(N_DIAL, -1).astype(np.float32) / 255)
+    between_mu, _ = encode_at(model, first, np.array(DIAL_BETWEEN_LAMS))
+    g = len(dial.lams)
+    rows = [0, 1, g // 2, g - 1]
+    mu_rows, logvar_rows = dial.mu.decode()[rows, :N_DIAL], dial.logvar.decode()[rows, :N_DIAL]
+    e = ckpt.embedding
+    return {
+        "decode": {"lams": list(DIAL_DECODE_LAMS), "z": z.tolist(), "pixels": pack(pixels, "f4", deflate=True)},
+        "encode": {"lams": list(DIAL_ENCODE_LAMS), "n": N_ENCODE,
+                   "mu": pack(e_mu, "f4"), "logvar": pack(e_logvar, "f4")},
+        "grid": {"rows": rows, "n": N_DIAL, "mu": pack(mu_rows, "f4"), "logvar": pack(logvar_rows, "f4")},
+        "between": {"lams": list(DIAL_BETWEEN_LAMS), "n": N_DIAL, "mu": pack(between_mu, "f4")},
+        "level": density.density_level(e.test_mu, e.test_logvar),
+    }
+
+
 def compute() -> dict:
     from explorer.data import load_split
     test_images = load_split("test").images
     return {"normal": _normal_functions(), "quantile": _quantile(), "drawing": _drawing(),
-            "models": {lam: _model(lam, test_images) for lam in MODELS}}
+            "models": {lam: _model(lam, test_images) for lam in MODELS}, "dial": _dial(test_images)}
 
 
 def main() -> None:

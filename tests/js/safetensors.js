@@ -10,6 +10,7 @@ const DTYPES = {
   I64: { bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)), Array: Float64Array },
   I32: { bytes: 4, read: (v, o) => v.getInt32(o, true), Array: Int32Array },
   U8: { bytes: 1, read: (v, o) => v.getUint8(o), Array: Uint8Array },
+  I8: { bytes: 1, read: (v, o) => v.getInt8(o), Array: Int8Array },
 };
 
 export class SafeTensors {
