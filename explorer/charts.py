@@ -62,8 +62,10 @@ _LABEL = (7.0, 15.0)  # px per character and line height of a label, 12 px font
 _ELBO_LABEL = (6.0, 13.0)  # the same for the lines' labels, 10 px font
 
 
-def rate_distortion(entries: list[LibraryEntry], current: str | None = None) -> go.Figure:
-    """KL (rate, log axis) against reconstruction cost (distortion) of every model with test metrics.
+def rate_distortion(entries: list[LibraryEntry], current: str | None = None,
+                    dial: dict[str, np.ndarray] | None = None) -> go.Figure:
+    """KL (rate, log axis) against reconstruction cost (distortion) of every model with test metrics,
+    and a lambda dial's test curve (`formats.read_dial_curve`) as one continuous line through them.
 
     A log rate axis keeps lambda = 0 (about 100 nats) and a collapsed model (about 0) on one chart
     without squeezing the sweep between them; where the distortions fall in two groups far apart
@@ -72,7 +74,7 @@ def rate_distortion(entries: list[LibraryEntry], current: str | None = None) -> 
     recon + KL = c (Kingma & Welling 2014): models on one curve have the same bound. Labels are
     placed by `_place_labels` so that none overlaps another or a marker. Each marker's customdata
     is its library id (the page explores the one clicked); the current model is a separate, ringed
-    trace drawn on top.
+    trace drawn on top. The dial's curve carries no customdata: a click on it explores nothing.
     """
     from plotly.subplots import make_subplots
     scored = [e for e in entries if e.metrics is not None and math.isfinite(e.metrics.kl)
@@ -98,6 +100,14 @@ def rate_distortion(entries: list[LibraryEntry], current: str | None = None) -> 
                          title="distortion: recon, nats" if row == len(panels) else None)
         elbo_labels = _equal_elbo_lines(fig, x_range, (lo, hi), max(e.metrics.neg_elbo for e in scored), row)
         here = [e for e in scored if lo <= e.metrics.recon <= hi]
+        if dial is not None:
+            kl = np.maximum(dial["kl"], ZERO)  # below the floor, drawn at "≈ 0" as a model would be
+            fig.add_trace(go.Scatter(
+                x=kl, y=dial["recon"], mode="lines", name="dial: one network for every λ", legendgroup="dial",
+                showlegend=row == 1, line=dict(color="#ff7f0e", width=2),
+                hovertext=[f"dial at λ = {lam:.3g}<br>KL {k:.2f} nats · recon {r:.2f} nats"
+                           for lam, k, r in zip(dial["lams"], dial["kl"], dial["recon"])],
+                hovertemplate="%{hovertext}<extra></extra>"), row=row, col=1)
         for shipped, symbol, name in ((True, "circle", "shipped"), (False, "diamond", "trained here")):
             group = [e for e in here if e.shipped == shipped]
             if group:

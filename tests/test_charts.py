@@ -127,3 +127,31 @@ def test_library_rows_show_settings_metrics_and_the_current_model(entries):
     m = entries[0].metrics
     assert rows[0]["−ELBO"] == round(m.neg_elbo, 2) and rows[0]["active units"] == m.active_units
     assert rows[2]["recon"] is None  # no metrics: an empty cell, not an error
+
+
+def test_the_dial_is_drawn_as_one_line_along_its_range_through_both_panels(entries):
+    from explorer import formats
+    from explorer.library import SHIPPED_DIR
+    path = SHIPPED_DIR / "dial.safetensors"
+    if not path.is_file():
+        pytest.skip(f"needs the shipped dial, {path}")
+    curve = formats.read_dial_curve(path)
+    fig = charts.rate_distortion(_sweep(entries, SWEEP), current="lam-1", dial=curve)
+    dial = [t for t in fig.data if t.legendgroup == "dial"]
+    assert len(dial) == 2 and [t.showlegend for t in dial] == [True, False]  # one per panel, one legend entry
+    assert all(t.customdata is None for t in dial)  # a click on the line explores nothing
+    x, y = np.asarray(dial[0].x), np.asarray(dial[0].y)
+    assert len(x) == len(curve["lams"]) and x.min() == charts.ZERO and x.max() > 10  # collapsed to lambda = 0.01
+    np.testing.assert_allclose(y, curve["recon"])
+    assert "dial at λ = 100" in dial[0].hovertext[-1]
+    # Without a dial, no line but the equal-ELBO ones.
+    assert not [t for t in charts.rate_distortion(_sweep(entries, SWEEP)).data if t.legendgroup == "dial"]
+
+
+def test_a_file_without_a_dial_curve_is_refused_by_name(tmp_path):
+    from explorer import formats
+    from explorer.library import SHIPPED_DIR
+    with pytest.raises(formats.AssetError, match="lam-1.safetensors: no dial curve"):
+        formats.read_dial_curve(SHIPPED_DIR / "lam-1.safetensors")
+    with pytest.raises(formats.AssetError, match="no dial curve"):
+        formats.read_dial_curve(tmp_path / "missing.safetensors")

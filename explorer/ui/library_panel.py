@@ -32,10 +32,13 @@ def panel(explored: Explored) -> None:
             table(entries, explored)
     if rd_tab.open:
         with rd_tab, st.container(key="rd"):
+            dial = listing.dials[0] if listing.dials else None
+            curve = resources.dial_curve(*resources.stamp(dial.path)) if dial else None
             st.caption("Each model of the library at its test KL (rate) and reconstruction cost (distortion); "
-                       "λ trades one for the other. Click a point to explore that model.")
+                       "λ trades one for the other. Click a point to explore that model."
+                       + (" The line is the λ dial: one network, evaluated along its whole range." if curve else ""))
             key = f"rd_chart_{state.get().rd_generation}"
-            st.plotly_chart(charts.rate_distortion(entries, explored.id), key=key,
+            st.plotly_chart(charts.rate_distortion(entries, explored.id, curve), key=key,
                             on_select=lambda: actions.on_rd_select(key), selection_mode="points",
                             config={"displayModeBar": False})
 

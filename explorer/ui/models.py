@@ -15,7 +15,10 @@ LAM_HELP = ("λ weighs the KL term of the training loss, recon + λ·KL; λ = 1 
             "between them; large λ packs the codes toward N(0, I) until they carry no information.\n\n"
             "The slider above the plane picks λ. Onto a λ that has a trained model, it switches to that model "
             "at once; onto one without, the sidebar offers a **Train** button: nothing trains until you press "
-            "it, so stepping through λ with the arrow keys never starts a job.")
+            "it, so stepping through λ with the arrow keys never starts a job.\n\n"
+            "The **Dial** button beside the slider swaps the separately trained models for one network "
+            "conditioned on λ (You Only Train Once: Dosovitskiy & Djolonga, ICLR 2020): the slider then turns it "
+            "and the plane morphs, with no wait; **Play** sweeps λ across its range.")
 
 
 def panel(explored: Explored) -> None:
@@ -24,6 +27,9 @@ def panel(explored: Explored) -> None:
     st.subheader("Model", help=LAM_HELP)
     st.caption(f"Exploring **{explored.name}** · {len(head.history)} epochs · {head.config.reconstruction}, "
                f"K = {head.config.k}")
+    if explored.dial:
+        st.caption("One network for every λ of its range: the slider turns it. The **Dial** button goes back to "
+                   "the separately trained model nearest the dial's λ.")
     if decide.pending(s, explored):
         with st.container(key="offer"):
             st.info(f"No model has λ = {s.lam:g} yet; you are still exploring λ = {explored.lam:g}.",
@@ -59,7 +65,7 @@ def settings(explored: Explored) -> None:
                  format_func={"bce": "BCE (Bernoulli)", "mse": "squared error"}.get)
         st.number_input("Samples K of z per image", *K_RANGE, key="train_k", step=1)
         st.number_input("Seed", *SEED_RANGE, key="train_seed", step=1)
-        if decide.pending(s, explored):
+        if decide.pending(s, explored) or explored.dial:
             return
         try:
             config = training_config(explored.lam, epochs=s.train_epochs, reconstruction=s.train_recon, k=s.train_k,

@@ -64,6 +64,15 @@ def _published_plane(path: str, mtime: float) -> assets.PlaneAssets:
     return plane
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def dial_curve(path: str, mtime: float):
+    """A dial's test curve along its range (`formats.read_dial_curve`), or None if its file has none."""
+    try:
+        return formats.read_dial_curve(path)
+    except formats.AssetError:
+        return None
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def test_mu(path: str, mtime: float):
     """(N, 2) mu of the test digits under this model, as the plane draws them."""

@@ -2,7 +2,8 @@
 `python -m tests.browser.screens [OUT] [--readme]`.
 
 Starts `streamlit run app.py` on the shipped model and drives Debian's Chromium: the page at
-1400x900 and 1920x1080 after a click and a drag, and in presentation mode at 1280x720; every step
+1400x900 and 1920x1080 after a click and a drag, and in presentation mode at 1280x720; the lambda
+dial at lambda = 0.01, 1 and 100 on its fixed axes, with the same free point selected; every step
 of the guided tour; a digit drawn on the pad. Writes PNGs to OUT (default bench/out/screens,
 gitignored) and prints one line per file; with --readme, the 1400x900 page also to README_SHOT,
 the picture the README opens with.
@@ -55,6 +56,16 @@ def main(out: Path, readme: bool = False) -> int:
                 page.screenshot(path=str(README_SHOT))
                 print(README_SHOT)
             page.close()
+        page = open_page(browser, url, viewport={"width": 1400, "height": 900})
+        page.get_by_test_id("dial-toggle").click()
+        page.wait_for_function(f"{PLANE}.dial() !== null", timeout=60_000)
+        page.mouse.click(*(lambda c: (c["x"], c["y"]))(page.evaluate(f"{PLANE}.toClient(1.2, 1.8)")))
+        pointer_away(page)
+        for lam in (0.01, 1, 100):
+            page.evaluate(f"(lam) => {PLANE}.turnDial(lam, true)", lam)
+            wait_idle(page, timeout=60_000)
+            shoot(page, out, f"dial-{lam:g}")
+        page.close()
         page = open_page(browser, url)
         draw_digit(page, SEVEN)
         wait_idle(page)
