@@ -33,8 +33,10 @@ def test_slide_to_a_new_lambda_trains_live_and_the_model_survives_a_restart(chro
         expect(again).to_be_visible(timeout=20_000)
 
         step_lam(page, "ArrowLeft")  # onto a lambda without a model: an offer, no job
-        expect(keyed(page, "train_now")).to_contain_text(f"Train λ = {NEW_LAM}", timeout=20_000)
-        keyed(page, "train_now").get_by_role("button").click()
+        # The offer's button, not the settings' "again" one that a rerun in progress still shows (stale).
+        offer = page.locator(".st-key-train_now[data-stale=false]")
+        expect(offer).to_contain_text(f"Train λ = {NEW_LAM}", timeout=20_000)
+        offer.get_by_role("button").click()
         panel = keyed(page, "job-panel")
         expect(panel).to_contain_text(f"Training λ = {NEW_LAM}", timeout=20_000)
         expect(panel).to_contain_text(f"{EPOCHS} epochs")
