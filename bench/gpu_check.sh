@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU, in one go: the GPU tests (with the full 400-epoch lambda = 1 run),
-# the same run through the CLI, and bench/train_speed.py --device cuda; then the figures the README
-# records. An estimated 5-8 minutes on an H100/H200 (the baseline's run to 136 nats is capped at --budget).
+# the same run through the CLI, bench/train_speed.py --device cuda, and the lambda dial trained from
+# scratch through the GPU loop (600 epochs, the shipped recipe) and scored by bench/dial.py; then the
+# figures the README records. An estimated 7-11 minutes on an H100/H200 (the baseline's run to 136
+# nats is capped at --budget).
 #
 #     bash bench/gpu_check.sh [--budget SECONDS] [--logs DIR]
 #
@@ -50,6 +52,10 @@ step "lambda = 1 from scratch, 400 epochs, through the CLI" train.txt \
 step "eval --device cuda" eval.txt "$PY" -m explorer eval "$OUT/lam-1.safetensors" --device cuda --json
 step "bench/train_speed.py --device cuda" speed.txt \
   "$PY" bench/train_speed.py --device cuda --budget "$BUDGET" --json
+step "the lambda dial from scratch, 600 epochs, through the CLI" dial.txt \
+  "$PY" -m explorer train --dial --device cuda --epochs 600 --out "$OUT/dial.safetensors" --force
+step "bench/dial.py on it (no browser)" dial_bench.txt \
+  "$PY" bench/dial.py --dial "$OUT/dial.safetensors" --no-browser --json
 
 echo "== figures for the README ($SECONDS s in all)"
 "$PY" - "$OUT" <<'PY'
@@ -79,6 +85,11 @@ speed = last_json("speed.txt")
 print("train_speed --device cuda: " + ", ".join(f"{k} {speed[k]}" for k in (
     "ours_samples_per_s", "baseline_samples_per_s", "ratio", "ms_per_step", "seconds_to_136",
     "baseline_seconds_to_136")) if speed else "train_speed: no figures (failed)")
+dial = last_json("dial_bench.txt")
+print(f"dial, 600 epochs on the GPU: training {dial['train_seconds']} s, objective gap max "
+      f"{dial['objective_gap_max']:.2f} nats, neg-ELBO at lambda = 1 {dial['neg_elbo_lam1']:.2f}, "
+      f"collapse KL {dial['collapse_kl']:.2g}, mu step max {dial['mu_step_max']:.3f}"
+      if dial else "dial: no figures (failed)")
 PY
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   printf 'failed: %s\n' "${FAILED[@]}" >&2

@@ -113,11 +113,12 @@ def test_a_click_at_a_fixed_z_decodes_as_the_network_does_at_each_lambda(dial_pa
     page = dial_page
     page.evaluate(f"{PLANE}.turnDial(1, true)")
     wait_idle(page)
-    # A free z (no test digit within 0.3 at lambda = 1), so the selection stays where it is.
+    # A free z (the point within 2 of the origin farthest from any test digit's code at lambda = 1),
+    # so the selection stays where it is.
     codes = dial_checkpoint.embedding.test_mu
-    free = [z for z in np.mgrid[-2:2.01:0.25, -2:2.01:0.25].reshape(2, -1).T
-            if np.linalg.norm(codes - z, axis=1).min() > 0.3]
-    page.mouse.click(*client_xy(page, free[0]))
+    spots = np.mgrid[-2:2.01:0.1, -2:2.01:0.1].reshape(2, -1).T
+    free = spots[np.argmax([np.linalg.norm(codes - z, axis=1).min() for z in spots])]
+    page.mouse.click(*client_xy(page, free))
     click = page.evaluate(f"{PLANE}.lastClick")
     assert click["index"] == -1
     z = click["z"]
