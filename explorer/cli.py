@@ -16,7 +16,7 @@ import torch
 
 from . import checkpoint as ckpt_io
 from . import files
-from .data import DEFAULT_DIR, load_split
+from .data import DEFAULT_DIR, binarize, load_split
 from .device import resolve_device
 from .evaluate import evaluate
 from .library import ModelLibrary
@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=d.threads, help="torch threads, 0 = torch's default")
     t.add_argument("--compile", action="store_true",
                    help="torch.compile the training step: faster epochs after a warm-up of seconds (needs a C++ compiler)")
+    t.add_argument("--binarize", action="store_true",
+                   help="dynamically binarised images: each step draws every pixel as x ~ Bernoulli(intensity); "
+                        "the test set is binarised once, with a fixed seed, for the figures")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     t.add_argument("--device", choices=DEVICES, default=d.device,
@@ -111,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("path", type=Path)
     e.add_argument("--lam", type=float, default=None,
                    help="a dial: the lambda to evaluate it at (default its own); a plain model: its lambda only")
+    e.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="score the test set binarised once with a fixed seed (each pixel x ~ Bernoulli(intensity)), "
+                        "or the grey-scale images (--no-binarize); default: as the model was trained")
     e.add_argument("--iwae-k", type=int, default=100, help="default %(default)s")
     e.add_argument("--limit", type=int, default=0, help="evaluate on the first N test images only")
     e.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
@@ -152,6 +158,7 @@ def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
                          compile=args.compile, threads=args.threads, device=resolve_device(args.device).type,
+                         binarize=args.binarize,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout,
                                            film_hidden=(args.film_hidden or DIAL_FILM_HIDDEN) if args.dial else 0),
                          lam_range=(args.lam_range or DIAL_RANGE) if args.dial else None)
@@ -209,7 +216,9 @@ def _eval(args, argv) -> int:
     if tuple(test.images.shape[1:]) != ckpt.config.model.image_shape:
         raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, "
                          f"the model expects {'x'.join(map(str, ckpt.config.model.image_shape))}")
-    x = images_to_tensor(test.images[: args.limit or None])
+    binarized = ckpt.config.binarize if args.binarize is None else args.binarize
+    images = binarize(test.images) if binarized else test.images  # the whole set's one draw, whatever --limit
+    x = images_to_tensor(images[: args.limit or None])
     bar = _ProgressBar()
     bar.phase("evaluating")
     m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images,
@@ -217,11 +226,12 @@ def _eval(args, argv) -> int:
     bar.close()
     seconds = round(bar.seconds["evaluating"], 2)
     if args.json:
-        print(_json({"path": str(args.path), "lam": lam, "dial": ckpt.config.dial, **m.to_dict(),
-                     "device": device.type, "seconds": seconds}))
+        print(_json({"path": str(args.path), "lam": lam, "dial": ckpt.config.dial, "binarized": binarized,
+                     **m.to_dict(), "device": device.type, "seconds": seconds}))
     else:
         kind = f"a dial at lambda {lam:g}" if ckpt.config.dial else f"lambda {lam:g}"
-        print(f"{args.path} ({kind}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
+        images = "binarised test images (fixed seed)" if binarized else "test images"
+        print(f"{args.path} ({kind}), {m.n_images} {images}, {seconds:.1f} s on {device.type}:\n"
               f"  neg-ELBO      {m.neg_elbo:9.3f} nats = recon {m.recon:.3f} + KL {m.kl:.3f}\n"
               f"  log p(x)      {m.log_px_iwae:9.3f} nats (IWAE, k={m.iwae_k})\n"
               f"  active units  {m.active_units} of {ckpt.config.model.latent_dim}")
@@ -278,9 +288,12 @@ def _list(args, argv) -> int:
     skipped = [{"name": p.name, "reason": p.message} for p in listing.problems]
     dials = [{"id": e.id, "lam_range": list(e.config.lam_range), "shipped": e.shipped, "epochs": e.epochs_trained,
               "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.dials]
+    binarized = [{"id": e.id, "lam": e.lam, "shipped": e.shipped, "epochs": e.epochs_trained,
+                  **({k: getattr(e.metrics, k) for k in ("neg_elbo", "log_px_iwae", "iwae_k")} if e.metrics else {}),
+                  "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.binarized]
     if args.json:
         print(_json({"shipped_dir": str(library.shipped_dir), "user_dir": str(library.user_dir),
-                     "models": models, "dials": dials, "skipped": skipped}))
+                     "models": models, "dials": dials, "binarized": binarized, "skipped": skipped}))
         return 0
     print(f"{len(models)} models (shipped: {library.shipped_dir}, yours: {library.user_dir})")
     print(f"  {'id':40} {'lambda':>7} {'epochs':>6} {'neg-ELBO':>9} {'KL':>7}  kind")
@@ -290,6 +303,9 @@ def _list(args, argv) -> int:
     for row in dials:
         print(f"dial {row['id']}: one network for lambda {row['lam_range'][0]:g} to {row['lam_range'][1]:g}, "
               f"{row['epochs']} epochs ({'shipped' if row['shipped'] else 'trained here'})")
+    for row in binarized:
+        print(f"binarised {row['id']}: lambda {row['lam']:g} on binarised MNIST, {row['epochs']} epochs, "
+              f"neg-ELBO {row.get('neg_elbo', math.nan):.2f} ({'shipped' if row['shipped'] else 'trained here'})")
     for row in skipped:
         print(f"skipped {row['name']}: {row['reason']}")
     return 0

@@ -9,7 +9,9 @@ are read (a named pipe would block the reader forever). Temp files of an interru
 A `Listing` is one snapshot of both folders; `find`, `with_lam` and `nearest` answer from it,
 so a caller with several questions lists the folders once. Dials (one network for a range of
 lambdas, `explorer.dial`) are listed apart from the models the page explores: the browser's
-decoder does not apply a dial's FiLM yet, and a dial is not the model of its one lambda.
+decoder does not apply a dial's FiLM yet, and a dial is not the model of its one lambda. So are
+models trained on binarised images (`TrainConfig.binarize`): their figures are on another test
+set, so they belong on neither the grey-scale models' slider nor their rate-distortion chart.
 
 User models are named from their training config (`lam-0.7_e20_bce_k1_s0_<hash>.safetensors`),
 never from user text, and an id from the UI reaches the filesystem only after it is found in
@@ -113,6 +115,7 @@ class Listing:
     entries: tuple[LibraryEntry, ...]  # sorted by lambda, shipped first
     problems: tuple[LibraryProblem, ...]  # files skipped, with why
     dials: tuple[LibraryEntry, ...] = ()  # lambda dials (config.lam_range set), by id
+    binarized: tuple[LibraryEntry, ...] = ()  # models trained on binarised images (not dials), by id
 
     def find(self, config: TrainConfig) -> LibraryEntry | None:
         """A model trained with this configuration (see `TrainConfig.key`), shipped ones first."""
@@ -153,6 +156,7 @@ class ModelLibrary:
     def listing(self) -> Listing:
         entries: dict[str, LibraryEntry] = {}
         dials: list[LibraryEntry] = []
+        binarized: list[LibraryEntry] = []
         problems: list[LibraryProblem] = []
         seen: set[Path] = set()
         for folder, shipped in ((self.shipped_dir, True), (self.user_dir, False)):
@@ -163,17 +167,20 @@ class ModelLibrary:
                     continue  # vanished between listing and reading: deleted, not broken
                 if isinstance(item, LibraryProblem):
                     problems.append(item)
-                elif item.id in entries or item.id in {d.id for d in dials}:
+                elif item.id in entries or item.id in {d.id for d in (*dials, *binarized)}:
                     problems.append(LibraryProblem(path.name, f"same name as the shipped model {item.id}; skipped"))
                 elif item.config.dial:
                     dials.append(item)
+                elif item.config.binarize:
+                    binarized.append(item)
                 else:
                     entries[item.id] = item
         with self._lock:
             for path in set(self._headers) - seen:
                 del self._headers[path]
         ordered = sorted(entries.values(), key=lambda e: (e.lam, not e.shipped, e.id))
-        return Listing(tuple(ordered), tuple(problems), tuple(sorted(dials, key=lambda e: (not e.shipped, e.id))))
+        apart = lambda items: tuple(sorted(items, key=lambda e: (not e.shipped, e.id)))  # noqa: E731
+        return Listing(tuple(ordered), tuple(problems), apart(dials), apart(binarized))
 
     def entries(self) -> list[LibraryEntry]:
         return list(self.listing().entries)
