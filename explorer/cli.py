@@ -1,4 +1,4 @@
-"""Command line: `python -m explorer train|eval|info|list ...`. Every failure prints one `error:`
+"""Command line: `python -m explorer train|eval|info|list|classifier ...`. Every failure prints one `error:`
 line and exits 2; nothing is written unless a run succeeds."""
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import checkpoint as ckpt_io
-from . import files
+from . import classifier, files
+from .classifier import CnnConfig, TrainSettings
+from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
 from .data import DEFAULT_DIR, binarize, load_split
 from .device import resolve_device
+from .dial import mu_step
 from .evaluate import evaluate
 from .library import ModelLibrary
 from .model import RECONSTRUCTIONS, ModelConfig
 from .pipeline import fit
-from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
-from .dial import mu_step
 from .train import EpochStats, Progress, images_to_tensor
 
 IWAE_K_RANGE = (1, 1000)  # at 1000, one evaluation batch holds 500 x 1000 decoded images (1.6 GB)
@@ -130,6 +132,27 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(run=_info)
 
+    c = sub.add_parser("classifier", help="the digit classifier that judges whether a decode shows a digit")
+    actions = c.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)
+    s = TrainSettings()
+    ct = actions.add_parser("train", help="train the classifier on the training set and score it on the test set")
+    ct.add_argument("--out", type=Path, required=True, help="file to write (.safetensors)")
+    ct.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    ct.add_argument("--epochs", type=int, default=s.epochs, help="default %(default)s")
+    ct.add_argument("--batch-size", type=int, default=s.batch_size, help="default %(default)s")
+    ct.add_argument("--lr", type=float, default=s.lr, help="peak learning rate, cosine-decayed (default %(default)s)")
+    ct.add_argument("--shift", type=int, default=s.shift,
+                    help="random shift of each training image, pixels per axis, either way (default %(default)s)")
+    ct.add_argument("--seed", type=int, default=s.seed, help="default %(default)s")
+    ct.add_argument("--threads", type=int, default=s.threads, help="torch threads, 0 = torch's default")
+    ct.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    ct.set_defaults(run=_classifier_train)
+    ce = actions.add_parser("eval", help="a classifier file's test accuracy and how much of the test set it recognises")
+    ce.add_argument("path", type=Path)
+    ce.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    ce.add_argument("--json", action="store_true", help="print one JSON object")
+    ce.set_defaults(run=_classifier_eval)
+
     ls = sub.add_parser("list", help="the model library as the app sees it, with the files it skips and why")
     ls.add_argument("--json", action="store_true", help="print one JSON object")
     ls.set_defaults(run=_list)
@@ -181,6 +204,54 @@ def _train(args, argv) -> int:
         print(f"a dial for lambda {config.lam_range[0]:g} to {config.lam_range[1]:g}: grid of {len(result.dial.lams)} "
               f"lambdas, test curve at {len(result.dial.curve_lams)} ({bar.seconds['dial']:.1f} s); "
               f"`python -m explorer eval {args.out} --lam X` evaluates it at X")
+    return 0
+
+
+def _classifier_train(args, argv) -> int:
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, shift=args.shift,
+                             seed=args.seed, threads=args.threads)
+    _check_out(args.out, args.force)
+    train_split, test_split = load_split("train", args.data), load_split("test", args.data)
+    config = CnnConfig(image_shape=tuple(train_split.images.shape[1:]))
+    started = time.monotonic()
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        print(f"epoch {epoch}/{settings.epochs}: training loss {loss:.4f}, {time.monotonic() - started:.0f} s",
+              file=sys.stderr)
+
+    result = classifier.fit(train_split, test_split, settings, config, "python -m explorer " + shlex.join(argv),
+                            on_epoch)
+    path = classifier.save(args.out, result)
+    r = result.record
+    print(f"saved {path}: test accuracy {r.test_accuracy:.4f} on {r.test_images:,} images; "
+          f"{r.architecture.multiply_adds:,} multiply-adds per image; training {r.train_seconds:.0f} s")
+    return 0
+
+
+def _classifier_eval(args, argv) -> int:
+    judge = classifier.load(args.path)
+    test = load_split("test", args.data)
+    if tuple(test.images.shape[1:]) != judge.record.architecture.image_shape:
+        raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, the classifier "
+                         f"expects {'x'.join(map(str, judge.record.architecture.image_shape))}")
+    started = time.monotonic()
+    probs = judge.probabilities(test.images.astype(np.float32) / 255)
+    verdict = classifier.verdicts(probs)
+    recognised = verdict >= 0
+    figures = {"path": str(args.path), "test_accuracy": float((probs.argmax(1) == test.labels).mean()),
+               "recorded_test_accuracy": judge.record.test_accuracy, "confident": classifier.CONFIDENT,
+               "recognised_share": float(recognised.mean()),
+               "recognised_accuracy": float((verdict[recognised] == test.labels[recognised]).mean())
+               if recognised.any() else None,
+               "n_images": len(test), "multiply_adds": judge.record.architecture.multiply_adds,
+               "seconds": round(time.monotonic() - started, 2)}
+    if args.json:
+        print(_json(figures))
+        return 0
+    print(f"{args.path}, {figures['n_images']:,} test images, {figures['seconds']:.1f} s:\n"
+          f"  accuracy     {figures['test_accuracy']:.4f} (recorded {figures['recorded_test_accuracy']:.4f})\n"
+          f"  recognised   {figures['recognised_share']:.4f} (largest probability >= {classifier.CONFIDENT:g}), "
+          f"{figures['recognised_accuracy'] or 0:.4f} of them correctly")
     return 0
 
 
