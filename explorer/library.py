@@ -31,6 +31,7 @@ from pathlib import Path
 from . import checkpoint as ckpt_io
 from . import files
 from .checkpoint import Checkpoint
+from .classifier import SHIPPED as SHIPPED_CLASSIFIER
 from .evaluate import Metrics
 from .config import TrainConfig, canonical
 from .train import EpochStats
@@ -161,6 +162,8 @@ class ModelLibrary:
         seen: set[Path] = set()
         for folder, shipped in ((self.shipped_dir, True), (self.user_dir, False)):
             for path in _model_files(folder):
+                if shipped and path.name == SHIPPED_CLASSIFIER.name:
+                    continue  # the judge of decodes (explorer.classifier) ships beside the models but is none
                 seen.add(path)
                 item = self._read_cached(path, shipped)
                 if item is None:

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from explorer import checkpoint as ckpt_io
+from explorer import classifier
 from explorer.data import binarize
 from explorer.evaluate import evaluate_images
 from explorer.train import images_to_tensor
 
-PRETRAINED = sorted((Path(__file__).resolve().parent.parent / "pretrained").glob("*.safetensors"))
+PRETRAINED = sorted(p for p in (Path(__file__).resolve().parent.parent / "pretrained").glob("*.safetensors")
+                    if p != classifier.SHIPPED)  # the judge of decodes, tested in tests/test_classifier.py
 SUBSET = 1000  # the first two evaluation batches: their noise does not depend on the set's size
 
 
