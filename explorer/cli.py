@@ -1,4 +1,4 @@
-"""Command line: `python -m explorer train|eval|info|list ...`. Every failure prints one `error:`
+"""Command line: `python -m explorer train|eval|info|list|classifier ...`. Every failure prints one `error:`
 line and exits 2; nothing is written unless a run succeeds."""
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import checkpoint as ckpt_io
-from . import dial, files
+from . import classifier, dial, files
+from .classifier import CnnConfig, TrainSettings
 from .config import DEVICES, DIAL_FILM_HIDDEN, DIAL_RANGE, TrainConfig, canonical, check_number
-from .data import DEFAULT_DIR, load_split
+from .data import DEFAULT_DIR, binarize, load_split
 from .device import resolve_device
 from .dial import mu_step
 from .evaluate import evaluate
@@ -107,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", action="store_true",
                    help="torch.compile the training step: faster epochs after a warm-up of seconds "
                         "(needs a C++ compiler)")
+    t.add_argument("--binarize", action="store_true",
+                   help="dynamically binarised images: each step draws every pixel as x ~ Bernoulli(intensity); "
+                        "the test set is binarised once, with a fixed seed, for the figures")
     t.add_argument("--iwae-k", type=int, default=100, help="IWAE samples per test image (default %(default)s)")
     t.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
     t.add_argument("--device", choices=DEVICES, default=d.device,
@@ -117,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("path", type=Path)
     e.add_argument("--lam", type=float, default=None,
                    help="a dial: the lambda to evaluate it at (default its own); a plain model: its lambda only")
+    e.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="score the test set binarised once with a fixed seed (each pixel x ~ Bernoulli(intensity)), "
+                        "or the grey-scale images (--no-binarize); default: as the model was trained")
     e.add_argument("--iwae-k", type=int, default=100, help="default %(default)s")
     e.add_argument("--limit", type=int, default=0, help="evaluate on the first N test images only")
     e.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
@@ -129,6 +137,27 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("path", type=Path)
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(run=_info)
+
+    c = sub.add_parser("classifier", help="the digit classifier that judges whether a decode shows a digit")
+    actions = c.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)
+    s = TrainSettings()
+    ct = actions.add_parser("train", help="train the classifier on the training set and score it on the test set")
+    ct.add_argument("--out", type=Path, required=True, help="file to write (.safetensors)")
+    ct.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    ct.add_argument("--epochs", type=int, default=s.epochs, help="default %(default)s")
+    ct.add_argument("--batch-size", type=int, default=s.batch_size, help="default %(default)s")
+    ct.add_argument("--lr", type=float, default=s.lr, help="peak learning rate, cosine-decayed (default %(default)s)")
+    ct.add_argument("--shift", type=int, default=s.shift,
+                    help="random shift of each training image, pixels per axis, either way (default %(default)s)")
+    ct.add_argument("--seed", type=int, default=s.seed, help="default %(default)s")
+    ct.add_argument("--threads", type=int, default=s.threads, help="torch threads, 0 = torch's default")
+    ct.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    ct.set_defaults(run=_classifier_train)
+    ce = actions.add_parser("eval", help="a classifier file's test accuracy and how much of the test set it recognises")
+    ce.add_argument("path", type=Path)
+    ce.add_argument("--data", type=Path, default=DEFAULT_DIR, help="folder of IDX files (default: shipped MNIST)")
+    ce.add_argument("--json", action="store_true", help="print one JSON object")
+    ce.set_defaults(run=_classifier_eval)
 
     ls = sub.add_parser("list", help="the model library as the app sees it, with the files it skips and why")
     ls.add_argument("--json", action="store_true", help="print one JSON object")
@@ -158,6 +187,7 @@ def _train(args, argv) -> int:
     config = TrainConfig(lam=args.lam, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          reconstruction=args.recon, k=args.k, encoder_noise=args.encoder_noise, bf16=not args.fp32,
                          compile=args.compile, threads=args.threads, device=resolve_device(args.device).type,
+                         binarize=args.binarize,
                          model=ModelConfig(hidden=args.hidden, dropout=args.dropout,
                                            film_hidden=(args.film_hidden or DIAL_FILM_HIDDEN) if args.dial else 0),
                          lam_range=(args.lam_range or DIAL_RANGE) if args.dial else None)
@@ -203,6 +233,54 @@ def _describe(m: ModelConfig) -> str:
     return f"layers {','.join(map(str, m.hidden))}, {m.latent_dim}-d{kind}"
 
 
+def _classifier_train(args, argv) -> int:
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, shift=args.shift,
+                             seed=args.seed, threads=args.threads)
+    _check_out(args.out, args.force)
+    train_split, test_split = load_split("train", args.data), load_split("test", args.data)
+    config = CnnConfig(image_shape=tuple(train_split.images.shape[1:]))
+    started = time.monotonic()
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        print(f"epoch {epoch}/{settings.epochs}: training loss {loss:.4f}, {time.monotonic() - started:.0f} s",
+              file=sys.stderr)
+
+    result = classifier.fit(train_split, test_split, settings, config, "python -m explorer " + shlex.join(argv),
+                            on_epoch)
+    path = classifier.save(args.out, result)
+    r = result.record
+    print(f"saved {path}: test accuracy {r.test_accuracy:.4f} on {r.test_images:,} images; "
+          f"{r.architecture.multiply_adds:,} multiply-adds per image; training {r.train_seconds:.0f} s")
+    return 0
+
+
+def _classifier_eval(args, argv) -> int:
+    judge = classifier.load(args.path)
+    test = load_split("test", args.data)
+    if tuple(test.images.shape[1:]) != judge.record.architecture.image_shape:
+        raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, the classifier "
+                         f"expects {'x'.join(map(str, judge.record.architecture.image_shape))}")
+    started = time.monotonic()
+    probs = judge.probabilities(test.images.astype(np.float32) / 255)
+    verdict = classifier.verdicts(probs)
+    recognised = verdict >= 0
+    figures = {"path": str(args.path), "test_accuracy": float((probs.argmax(1) == test.labels).mean()),
+               "recorded_test_accuracy": judge.record.test_accuracy, "confident": classifier.CONFIDENT,
+               "recognised_share": float(recognised.mean()),
+               "recognised_accuracy": float((verdict[recognised] == test.labels[recognised]).mean())
+               if recognised.any() else None,
+               "n_images": len(test), "multiply_adds": judge.record.architecture.multiply_adds,
+               "seconds": round(time.monotonic() - started, 2)}
+    if args.json:
+        print(_json(figures))
+        return 0
+    print(f"{args.path}, {figures['n_images']:,} test images, {figures['seconds']:.1f} s:\n"
+          f"  accuracy     {figures['test_accuracy']:.4f} (recorded {figures['recorded_test_accuracy']:.4f})\n"
+          f"  recognised   {figures['recognised_share']:.4f} (largest probability >= {classifier.CONFIDENT:g}), "
+          f"{figures['recognised_accuracy'] or 0:.4f} of them correctly")
+    return 0
+
+
 def _check_out(out: Path, force: bool) -> None:
     """Refuse, before any training, an --out that could not be written at the end."""
     if out.suffix != ckpt_io.EXTENSION:
@@ -235,7 +313,9 @@ def _eval(args, argv) -> int:
     if tuple(test.images.shape[1:]) != ckpt.config.model.image_shape:
         raise ValueError(f"{args.data}: test images are {'x'.join(map(str, test.images.shape[1:]))}, "
                          f"the model expects {'x'.join(map(str, ckpt.config.model.image_shape))}")
-    x = images_to_tensor(test.images[: args.limit or None])
+    binarized = ckpt.config.binarize if args.binarize is None else args.binarize
+    images = binarize(test.images) if binarized else test.images  # the whole set's one draw, whatever --limit
+    x = images_to_tensor(images[: args.limit or None])
     bar = _ProgressBar()
     bar.phase("evaluating")
     m = evaluate(ckpt.model.to(device), x, iwae_k=args.iwae_k, on_progress=bar.images,
@@ -243,11 +323,12 @@ def _eval(args, argv) -> int:
     bar.close()
     seconds = round(bar.seconds["evaluating"], 2)
     if args.json:
-        print(_json({"path": str(args.path), "lam": lam, "dial": ckpt.config.dial, **m.to_dict(),
-                     "device": device.type, "seconds": seconds}))
+        print(_json({"path": str(args.path), "lam": lam, "dial": ckpt.config.dial, "binarized": binarized,
+                     **m.to_dict(), "device": device.type, "seconds": seconds}))
     else:
         kind = f"a dial at lambda {lam:g}" if ckpt.config.dial else f"lambda {lam:g}"
-        print(f"{args.path} ({kind}), {m.n_images} test images, {seconds:.1f} s on {device.type}:\n"
+        images = "binarised test images (fixed seed)" if binarized else "test images"
+        print(f"{args.path} ({kind}), {m.n_images} {images}, {seconds:.1f} s on {device.type}:\n"
               f"  neg-ELBO      {m.neg_elbo:9.3f} nats = recon {m.recon:.3f} + KL {m.kl:.3f}\n"
               f"  log p(x)      {m.log_px_iwae:9.3f} nats (IWAE, k={m.iwae_k})\n"
               f"  active units  {m.active_units} of {ckpt.config.model.latent_dim}")
@@ -304,9 +385,12 @@ def _list(args, argv) -> int:
     skipped = [{"name": p.name, "reason": p.message} for p in listing.problems]
     dials = [{"id": e.id, "lam_range": list(e.config.lam_range), "shipped": e.shipped, "epochs": e.epochs_trained,
               "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.dials]
+    binarized = [{"id": e.id, "lam": e.lam, "shipped": e.shipped, "epochs": e.epochs_trained,
+                  **({k: getattr(e.metrics, k) for k in ("neg_elbo", "log_px_iwae", "iwae_k")} if e.metrics else {}),
+                  "train_seconds": e.train_seconds, "path": str(e.path)} for e in listing.binarized]
     if args.json:
         print(_json({"shipped_dir": str(library.shipped_dir), "user_dir": str(library.user_dir),
-                     "models": models, "dials": dials, "skipped": skipped}))
+                     "models": models, "dials": dials, "binarized": binarized, "skipped": skipped}))
         return 0
     print(f"{len(models)} models (shipped: {library.shipped_dir}, yours: {library.user_dir})")
     print(f"  {'id':40} {'lambda':>7} {'epochs':>6} {'neg-ELBO':>9} {'KL':>7}  kind")
@@ -316,6 +400,9 @@ def _list(args, argv) -> int:
     for row in dials:
         print(f"dial {row['id']}: one network for lambda {row['lam_range'][0]:g} to {row['lam_range'][1]:g}, "
               f"{row['epochs']} epochs ({'shipped' if row['shipped'] else 'trained here'})")
+    for row in binarized:
+        print(f"binarised {row['id']}: lambda {row['lam']:g} on binarised MNIST, {row['epochs']} epochs, "
+              f"neg-ELBO {row.get('neg_elbo', math.nan):.2f} ({'shipped' if row['shipped'] else 'trained here'})")
     for row in skipped:
         print(f"skipped {row['name']}: {row['reason']}")
     return 0

@@ -82,6 +82,13 @@ class TrainConfig:
     # (Dosovitskiy & Djolonga 2020). `lam` is then the lambda its recorded figures are taken at.
     # None: a plain model of the one lambda `lam`.
     lam_range: tuple[float, float] | None = None
+    # Dynamically binarised MNIST, the benchmark of the VAE literature (pixels drawn stochastically:
+    # Salakhutdinov & Murray 2008; afresh at each use: Burda et al. 2016), so that figures compare
+    # with published ones: each training step draws every pixel afresh as
+    # x ~ Bernoulli(intensity) (the image a pixel's intensity stands for, a new draw every time the
+    # image comes round), and the test set is binarised once, with a fixed seed
+    # (`explorer.data.binarize`), for the checkpoint's figures and embedding and for `eval`.
+    binarize: bool = False
 
     def __post_init__(self):
         for name in SETTINGS:
@@ -92,7 +99,7 @@ class TrainConfig:
         for name, choices in (("reconstruction", RECONSTRUCTIONS), ("device", DEVICES)):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {short(getattr(self, name))}")
-        for name in ("bf16", "compile"):
+        for name in ("bf16", "compile", "binarize"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {short(getattr(self, name))}")
         if not isinstance(self.model, ModelConfig):
@@ -123,6 +130,8 @@ class TrainConfig:
         del identity["device"]  # absent, not fixed: keys (and file names) of configs from before the field stay
         if not self.dial:  # likewise: a plain model's key is what it was before dials
             del identity["lam_range"], identity["model"]["film_hidden"]
+        if not self.binarize:  # and a grey-scale model's what it was before binarised ones
+            del identity["binarize"]
         return json.dumps(canonical(identity), sort_keys=True)
 
     def to_dict(self) -> dict:
@@ -137,6 +146,7 @@ class TrainConfig:
         d.setdefault("encoder_noise", 0.0)  # files from before the field trained without it
         d.setdefault("compile", False)
         d.setdefault("device", "cpu")  # files from before the field were trained on the CPU
+        d.setdefault("binarize", False)  # files from before the field trained on grey-scale images
         return cls(model=ModelConfig.from_dict(d.pop("model")), **d)
 
 

@@ -34,6 +34,7 @@ MAX_DATA_BYTES = 1 << 30
 _MAX_DEFLATE_RATIO = 1032
 _CHUNK = 1 << 20  # decompressed bytes per read: bounds the stream's working memory
 _MAX_NDIM = 64  # numpy's limit on an array's dimensions
+BINARIZE_SEED = 0  # the one draw of a binarised evaluation set: every run scores the same 0/1 images
 
 # IDX type code -> big-endian numpy dtype.
 _IDX_DTYPES = {
@@ -170,3 +171,13 @@ def load_split(split: str, folder: str | Path = DEFAULT_DIR, n_classes: int = N_
         raise DataError(f"{label_path}: label {labels[bad[0]]} at index {bad[0]} is outside the "
                         f"{n_classes} classes 0-{n_classes - 1} ({bad.size} such labels)")
     return Split(images, labels)
+
+
+def binarize(images: np.ndarray, seed: int = BINARIZE_SEED) -> np.ndarray:
+    """uint8 images with every pixel drawn once as x ~ Bernoulli(intensity / 255), kept as 0 or
+    255 so that they read like any other images; the same seed gives the same draw. How a
+    binarised model is scored (`TrainConfig.binarize`); its training draws afresh at every step."""
+    if images.dtype != np.uint8:
+        raise ValueError(f"binarize takes uint8 images, got {images.dtype}")
+    draw = np.random.default_rng(seed).random(images.shape, dtype=np.float32)  # in [0, 1): 255 always, 0 never
+    return np.where(draw < images.astype(np.float32) / 255, np.uint8(255), np.uint8(0))

@@ -67,7 +67,7 @@ class ResidentLoop:
     """Training steps of one fixed shape, all on the data's device; see the module docstring.
 
     Same recipe as the CPU loop (batch, Adam, cosine decay to 0, encoder noise, K samples, a dial's
-    lambda per image), with fresh noise each step instead of the CPU's noise bank (on a GPU a draw
+    lambda per image, binarised pixels), with fresh noise each step instead of the CPU's noise bank (on a GPU a draw
     costs nothing).
     """
 
@@ -127,6 +127,8 @@ class ResidentLoop:
         self.lr.copy_(c.lr * 0.5 * (1 + torch.cos(self.step.float() * (math.pi / self.steps))))
         idx = self.perm.index_select(0, self.rows + (self.step % self.steps_per_epoch) * self.batch)
         x = self.data.index_select(0, idx)  # (B, D)
+        if c.binarize:  # every pixel drawn afresh at each step, on the device (TrainConfig.binarize)
+            x = (torch.rand_like(x) < x).to(x.dtype)
         noise = c.encoder_noise * torch.randn_like(x) if c.encoder_noise else None
         eps = torch.randn((c.k, self.batch, c.model.latent_dim), device=self.device)
         lam = log_uniform(torch.rand(self.batch, device=self.device), c.lam_range) if c.dial else c.lam

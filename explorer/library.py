@@ -10,7 +10,9 @@ A `Listing` is one snapshot of both folders; `find`, `with_lam` and `nearest` an
 so a caller with several questions lists the folders once. Dials (one network for a range of
 lambdas, `explorer.dial`) are listed apart from the models of one lambda: a dial is not the model
 of its config's lambda, and the plane's slider turns it rather than picking it at a stop; `get`
-finds either.
+finds either. So are models trained on binarised images (`TrainConfig.binarize`): their figures
+are on another test set, so they belong on neither the grey-scale models' slider nor their
+rate-distortion chart.
 
 User models are named from their training config (`lam-0.7_e20_bce_k1_s0_<hash>.safetensors`),
 never from user text, and an id from the UI reaches the filesystem only after it is found in
@@ -30,6 +32,7 @@ from pathlib import Path
 from . import checkpoint as ckpt_io
 from . import files
 from .checkpoint import Checkpoint
+from .classifier import SHIPPED as SHIPPED_CLASSIFIER
 from .config import TrainConfig, canonical
 from .evaluate import Metrics
 from .train import EpochStats
@@ -114,6 +117,7 @@ class Listing:
     entries: tuple[LibraryEntry, ...]  # sorted by lambda, shipped first
     problems: tuple[LibraryProblem, ...]  # files skipped, with why
     dials: tuple[LibraryEntry, ...] = ()  # lambda dials (config.lam_range set), by id
+    binarized: tuple[LibraryEntry, ...] = ()  # models trained on binarised images (not dials), by id
 
     def find(self, config: TrainConfig) -> LibraryEntry | None:
         """A model trained with this configuration (see `TrainConfig.key`), shipped ones first."""
@@ -154,27 +158,33 @@ class ModelLibrary:
     def listing(self) -> Listing:
         entries: dict[str, LibraryEntry] = {}
         dials: list[LibraryEntry] = []
+        binarized: list[LibraryEntry] = []
         problems: list[LibraryProblem] = []
         seen: set[Path] = set()
         for folder, shipped in ((self.shipped_dir, True), (self.user_dir, False)):
             for path in _model_files(folder):
+                if shipped and path.name == SHIPPED_CLASSIFIER.name:
+                    continue  # the judge of decodes (explorer.classifier) ships beside the models but is none
                 seen.add(path)
                 item = self._read_cached(path, shipped)
                 if item is None:
                     continue  # vanished between listing and reading: deleted, not broken
                 if isinstance(item, LibraryProblem):
                     problems.append(item)
-                elif item.id in entries or item.id in {d.id for d in dials}:
+                elif item.id in entries or item.id in {d.id for d in (*dials, *binarized)}:
                     problems.append(LibraryProblem(path.name, f"same name as the shipped model {item.id}; skipped"))
                 elif item.config.dial:
                     dials.append(item)
+                elif item.config.binarize:
+                    binarized.append(item)
                 else:
                     entries[item.id] = item
         with self._lock:
             for path in set(self._headers) - seen:
                 del self._headers[path]
         ordered = sorted(entries.values(), key=lambda e: (e.lam, not e.shipped, e.id))
-        return Listing(tuple(ordered), tuple(problems), tuple(sorted(dials, key=lambda e: (not e.shipped, e.id))))
+        apart = lambda items: tuple(sorted(items, key=lambda e: (not e.shipped, e.id)))  # noqa: E731
+        return Listing(tuple(ordered), tuple(problems), apart(dials), apart(binarized))
 
     def entries(self) -> list[LibraryEntry]:
         return list(self.listing().entries)

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import dial
 from .checkpoint import Checkpoint, Embedding
 from .config import TrainConfig
-from .data import DEFAULT_DIR, Split, load_split
+from .data import DEFAULT_DIR, Split, binarize, load_split
 from .evaluate import evaluate_images, summarise
 from .model import VAE
 from .train import EpochStats, Progress, embed, images_to_tensor, train
@@ -44,12 +44,16 @@ def finish(model: VAE, config: TrainConfig, history: list[EpochStats], train_spl
            on_phase: Callable[[str], None] | None = None) -> Checkpoint:
     """Embed both splits and score the test set on the model's device: everything a checkpoint
     holds besides the weights (a dial's at its config's lambda, and its grid and test curve over
-    its range). The checkpoint's model is on the CPU, as loaded ones are."""
-    test_x = images_to_tensor(test_split.images)
+    its range). The checkpoint's model is on the CPU, as loaded ones are. A binarised model
+    (`TrainConfig.binarize`) is scored and embedded on both splits binarised once (`binarize`)."""
+    test_images, train_images = test_split.images, train_split.images
+    if config.binarize:
+        test_images, train_images = binarize(test_images), binarize(train_images)
+    test_x = images_to_tensor(test_images)
     per_image = evaluate_images(model, test_x, iwae_k=iwae_k, on_progress=on_eval_progress, lam=config.model_lam)
     embedding = Embedding(test_mu=per_image.mu, test_logvar=per_image.logvar, test_labels=test_split.labels,
                           test_recon=per_image.recon, test_kl=per_image.kl, test_log_px=per_image.log_px,
-                          train_mu=embed(model, images_to_tensor(train_split.images), config.model_lam),
+                          train_mu=embed(model, images_to_tensor(train_images), config.model_lam),
                           train_labels=train_split.labels)
     if config.dial and on_phase is not None:
         on_phase("dial")

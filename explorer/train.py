@@ -137,8 +137,8 @@ def train(config: TrainConfig, train_images: np.ndarray, snapshot_images: np.nda
 
 class _CpuLoop:
     """The CPU's steps: shuffled index batches (the last one ragged), fresh draws from a CPU
-    generator (a dial's lambdas too, one per image), the learning rate from a scheduler, losses
-    summed on the host."""
+    generator (a dial's lambdas too, one per image, and binarised pixels), the learning rate from a
+    scheduler, losses summed on the host."""
 
     def __init__(self, model: VAE, config: TrainConfig, data: torch.Tensor):
         self.model, self.config, self.data = model, config, data
@@ -162,6 +162,8 @@ class _CpuLoop:
         self.totals.zero_()
         for idx in torch.randperm(self.epoch_size, generator=self.gen).split(c.batch_size):
             x = self.data.index_select(0, idx)
+            if c.binarize:  # every pixel drawn afresh at each step (TrainConfig.binarize)
+                x = (torch.rand(x.shape, generator=self.gen) < x).to(x.dtype)
             noise = self.noise_bank.index_select(0, torch.randint(NOISE_BANK, (len(idx),), generator=self.gen)) \
                 if self.noise_bank is not None else None
             eps = torch.randn((c.k, len(idx), c.model.latent_dim), generator=self.gen)

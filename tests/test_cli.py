@@ -180,6 +180,29 @@ def test_eval_refuses_images_of_another_size(tmp_path, capsys):
     assert "test images are 14x14, the model expects 28x28" in one_error_line(capsys)
 
 
+def test_eval_scores_the_binarised_test_set_when_asked_or_when_the_model_was_trained_on_one(tmp_path, capsys):
+    from explorer.data import binarize, load_split
+    from explorer.evaluate import evaluate
+    from explorer.train import images_to_tensor
+    args = ["eval", str(LAM_1), "--limit", "100", "--iwae-k", "2", "--json", "--device", "cpu"]
+    figures = {}
+    for flag in ("--binarize", "--no-binarize", None):
+        assert main(args + ([flag] if flag else [])) == 0
+        figures[flag] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["--binarize"]["binarized"] and not figures["--no-binarize"]["binarized"]
+    assert figures[None] == {**figures["--no-binarize"], "seconds": figures[None]["seconds"]}  # as it was trained
+    # the first 100 of the whole test set's one draw, whatever --limit
+    images = binarize(load_split("test").images)[:100]
+    expected = evaluate(ckpt_io.load(LAM_1).model, images_to_tensor(images), iwae_k=2)
+    assert figures["--binarize"]["neg_elbo"] == pytest.approx(expected.neg_elbo, rel=1e-6)
+    assert figures["--binarize"]["kl"] != figures["--no-binarize"]["kl"]  # the encoder saw other images
+    binarised_model = tmp_path / "b.safetensors"
+    ckpt = ckpt_io.load(LAM_1)
+    ckpt_io.save(binarised_model, dataclasses.replace(ckpt, config=dataclasses.replace(ckpt.config, binarize=True)))
+    assert main(["eval", str(binarised_model), *args[2:]]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["binarized"] is True
+
+
 def test_json_output_is_valid_json_without_nan():
     from explorer.cli import _json
     text = _json({"neg_elbo": float("nan"), "kl": float("inf"), "rows": [1.5, -float("inf")], "n": 3})

@@ -198,3 +198,19 @@ def test_empty_shape_with_huge_other_dimensions_and_too_many_dimensions_are_refu
     assert read_idx(path).shape == (1,) * 64
     path.write_bytes(struct.pack(">HBBiii", 0, 0x08, 3, 0, 28, 28))
     assert read_idx(path).shape == (0, 28, 28)  # an empty array reads; load_split refuses it as a split
+
+
+def test_binarize_draws_each_pixel_as_a_bernoulli_of_its_intensity_once_per_seed():
+    from explorer.data import binarize
+    levels = np.repeat(np.array([0, 1, 64, 128, 254, 255], np.uint8), 40_000).reshape(6, 200, 200)
+    out = binarize(levels)
+    assert out.dtype == np.uint8 and out.shape == levels.shape and set(np.unique(out)) == {0, 255}
+    share = (out == 255).reshape(6, -1).mean(1)
+    assert share[0] == 0 and share[-1] == 1  # black stays black, white stays white
+    expected = levels[:, 0, 0] / 255
+    assert np.all(np.abs(share - expected) <= 5 * np.sqrt(expected * (1 - expected) / 40_000) + 1e-12), share
+    np.testing.assert_array_equal(binarize(levels), out)  # one draw per seed: every run scores the same images
+    assert not np.array_equal(binarize(levels, seed=1), out)
+    np.testing.assert_array_equal(binarize(out), out)  # 0/1 images are their own draw
+    with pytest.raises(ValueError, match="binarize takes uint8 images, got float32"):
+        binarize(levels.astype(np.float32))

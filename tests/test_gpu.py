@@ -42,10 +42,12 @@ def run_loop(config, images, capture):
 DIAL = dict(model=dataclasses.replace(SMALL, film_hidden=16), lam_range=(0.01, 100.0))
 
 
-@pytest.mark.parametrize("dial", [False, True], ids=["plain", "dial"])
-def test_the_step_is_captured_once_and_trains_like_the_eager_step(small_subset, dial):
-    """A dial's step draws each image's lambda on the device, so it is captured like a plain one."""
-    config = TrainConfig(epochs=4, batch_size=128, device="cuda", **(DIAL if dial else dict(model=SMALL)))
+@pytest.mark.parametrize("kind", ["plain", "dial", "binarized"])
+def test_the_step_is_captured_once_and_trains_like_the_eager_step(small_subset, kind):
+    """A dial's step draws each image's lambda on the device, and a binarised one its pixels, so
+    each is captured like a plain one."""
+    settings = {"plain": dict(model=SMALL), "dial": DIAL, "binarized": dict(model=SMALL, binarize=True)}[kind]
+    config = TrainConfig(epochs=4, batch_size=128, device="cuda", **settings)
     graphed, graphed_losses = run_loop(config, small_subset, capture=True)
     eager, eager_losses = run_loop(config, small_subset, capture=False)
     assert graphed.graph is not None and eager.graph is None

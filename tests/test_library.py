@@ -172,3 +172,25 @@ def test_a_dial_is_listed_apart_from_the_models_the_page_explores(library, small
     assert [(d.id, d.shipped, d.config.lam_range) for d in listing.dials] == [("dial", True, (0.01, 100.0))]
     assert listing.problems == () and library.with_lam(1.0)[0].id != "dial"
     assert all(e.id != "dial" for e in listing.warm_starts(small_dial.config))
+
+
+def test_a_binarised_model_is_listed_apart_from_the_grey_scale_ones(library, small_checkpoint):
+    ckpt_io.save(library.shipped_dir / "lam-1-binarized.safetensors", at_lam(small_checkpoint, 1.0, binarize=True))
+    listing = library.listing()
+    assert [e.lam for e in listing.entries] == [0.5, 1.0, 2.0, 3.0]  # not a second model of lambda 1
+    assert [(e.id, e.shipped) for e in listing.binarized] == [("lam-1-binarized", True)]
+    assert listing.problems == () and listing.dials == ()
+    assert all(e.id != "lam-1-binarized" for e in (*library.with_lam(1.0), *listing.warm_starts(TrainConfig())))
+
+
+def test_the_classifier_shipped_beside_the_models_is_not_listed_as_a_broken_model(library):
+    from explorer import classifier
+    record = classifier.Record(classifier.CnnConfig(channels=(2, 2), hidden=4), classifier.TrainSettings(), 0.5,
+                               10, 1.0, "pytest")
+    judge = classifier.Classifier(classifier.DigitCNN(record.architecture), record)
+    before = library.listing().entries
+    classifier.save(library.shipped_dir / classifier.SHIPPED.name, judge)
+    listing = library.listing()
+    assert listing.problems == () and listing.entries == before
+    classifier.save(library.user_dir / classifier.SHIPPED.name, judge)  # in the user's folder it is no model
+    assert [p.name for p in library.listing().problems] == [classifier.SHIPPED.name]

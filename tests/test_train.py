@@ -12,7 +12,7 @@ from explorer.config import TrainConfig
 from explorer.device import DeviceError, resolve_device
 from explorer.evaluate import evaluate
 from explorer.model import ModelConfig, vae_loss
-from explorer.train import Cancelled, EpochStats, images_to_tensor, train
+from explorer.train import Cancelled, EpochStats, embed, images_to_tensor, train
 
 
 def test_short_run_lowers_the_loss(small_subset):
@@ -98,6 +98,7 @@ def test_warm_start_across_dropout_rates(small_subset):
                  id="epochs-of-5001-digits"),
     ("encoder_noise", -0.1, "encoder noise"), ("encoder_noise", float("inf"), "encoder noise"),
     ("threads", -1, "threads must be"), ("bf16", "yes", "bf16 must be true or false"),
+    ("binarize", 1, "binarize must be true or false"),
     ("device", "tpu", "device must be one of auto, cpu, cuda, mps"),
     ("model", ModelConfig(dropout=1.0), "dropout must be between"),
     ("model", ModelConfig(hidden=()), "hidden must list 1 to 8"),
@@ -129,7 +130,7 @@ def test_config_identity_ignores_threads_compile_device_and_float_noise_only():
     for same in (dict(threads=4), dict(compile=True), dict(device="cpu"), dict(device="cuda"), dict(lam=0.1 * 3)):
         assert dataclasses.replace(base, **same).key == base.key, same
     for change in (dict(lam=0.31), dict(epochs=99), dict(seed=1), dict(k=2), dict(reconstruction="mse"),
-                   dict(bf16=False), dict(lr=1e-3), dict(batch_size=512), dict(encoder_noise=0.0),
+                   dict(bf16=False), dict(lr=1e-3), dict(batch_size=512), dict(encoder_noise=0.0), dict(binarize=True),
                    dict(model=ModelConfig(dropout=0.1)), dict(model=ModelConfig(hidden=(64,)))):
         assert dataclasses.replace(base, **change).key != base.key, change
 
@@ -143,9 +144,10 @@ def test_history_rows_round_trip_and_refuse_what_is_not_one():
             EpochStats.from_dict(bad)
 
 
-def test_configs_saved_before_encoder_noise_compile_and_device_read_as_without_them():
+def test_configs_saved_before_encoder_noise_compile_device_and_binarize_read_as_without_them():
     saved = TrainConfig(compile=True).to_dict()
-    del saved["encoder_noise"], saved["compile"], saved["device"]
+    del saved["encoder_noise"], saved["compile"], saved["device"], saved["binarize"]
+    assert TrainConfig.from_dict(saved).binarize is False  # trained on grey-scale images
     assert TrainConfig.from_dict(saved).encoder_noise == 0.0
     assert TrainConfig.from_dict(saved).compile is False
     assert TrainConfig.from_dict(saved).device == "cpu"  # trained before there was a choice
@@ -307,3 +309,58 @@ def test_both_loops_train_a_dial_with_one_lambda_per_image(small_subset, residen
     again, _ = train(config, small_subset[:1000], resident=resident)
     for a, b in zip(model.parameters(), again.parameters()):  # and deterministic
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+# Dynamically binarised MNIST (TrainConfig.binarize).
+
+def test_a_grey_scale_models_key_is_unchanged_by_binarize():
+    assert "binarize" not in TrainConfig().key  # keys (file names) from before the field
+    assert json.loads(TrainConfig(binarize=True).key)["binarize"] is True
+
+
+@pytest.mark.parametrize("resident", [False, True], ids=["cpu-loop", "device-loop"])
+def test_both_loops_binarise_every_batch_afresh(small_subset, resident, monkeypatch):
+    from explorer import device
+    from explorer import train as train_module
+    seen = []
+
+    def recording(model, x, *args, **kwargs):
+        seen.append(x.clone())
+        return vae_loss(model, x, *args, **kwargs)
+
+    monkeypatch.setattr(device if resident else train_module, "vae_loss", recording)
+    images = small_subset[:256]
+    config = TrainConfig(epochs=2, batch_size=256, model=SMALL, binarize=True, seed=5)
+    _, history = train(config, images, resident=resident)
+    assert len(seen) == 2 and all(np.isfinite(h.loss) for h in history)
+    grey = images_to_tensor(images)
+    for x in seen:
+        assert set(x.unique().tolist()) == {0.0, 1.0}
+        # the same 256 images, each row some permutation's: compare the ink each row holds with its mean
+        assert abs(x.mean().item() - grey.mean().item()) < 0.01
+    assert not torch.equal(seen[0].sum(0), seen[1].sum(0))  # drawn afresh, not binarised once
+    a, _ = train(config, images, resident=resident)
+    b, _ = train(config, images, resident=resident)
+    for pa, pb in zip(a.parameters(), b.parameters()):  # fresh draws, still from the seed
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+
+
+def test_a_binarised_model_is_scored_and_embedded_on_the_binarised_splits_and_saved_as_one(tmp_path, mnist_test):
+    from explorer import checkpoint as ckpt_io
+    from explorer.data import Split, binarize
+    from explorer.evaluate import evaluate_images
+    from explorer.pipeline import finish
+    train_split, test_split = (Split(mnist_test.images[a:b], mnist_test.labels[a:b])
+                               for a, b in ((0, 1000), (1000, 1300)))
+    config = TrainConfig(epochs=1, batch_size=256, model=SMALL, binarize=True)
+    model, history = train(config, train_split.images)
+    ckpt = finish(model, config, history, train_split, test_split, iwae_k=3)
+    binary = evaluate_images(ckpt.model, images_to_tensor(binarize(test_split.images)), iwae_k=3)
+    grey = evaluate_images(ckpt.model, images_to_tensor(test_split.images), iwae_k=3)
+    np.testing.assert_allclose(ckpt.embedding.test_recon, binary.recon, rtol=1e-6)
+    np.testing.assert_allclose(ckpt.embedding.test_mu, binary.mu, rtol=1e-6)
+    assert np.abs(ckpt.embedding.test_mu - grey.mu).max() > 1e-3  # not the grey images
+    train_x = images_to_tensor(binarize(train_split.images))
+    np.testing.assert_allclose(ckpt.embedding.train_mu, embed(ckpt.model, train_x), rtol=1e-6)
+    back = ckpt_io.load(ckpt_io.save(tmp_path / "b.safetensors", ckpt))
+    assert back.config.binarize is True and back.config == config
