@@ -23,13 +23,16 @@ import numpy as np
 
 from .files import sweep_temp_files, write_atomic
 from .formats import (
+    JUDGE_CONFIDENT,
     LOG_LAM_SCALE,
     AssetError,
     PlaneArrays,
     pack_decoder,
     pack_dial_grid,
+    pack_judge,
     pack_points,
     pack_train,
+    read_judge,
     read_plane_arrays,
 )
 
@@ -203,6 +206,37 @@ def cached_density_level(static_dir: str | Path, points: bytes, mu: np.ndarray, 
 _IMAGES: dict[tuple[str, str], tuple[weakref.ref, str]] = {}
 
 
+@dataclass(frozen=True)
+class JudgeAssets:
+    """The digit classifier the plane judges decodes with (explorer.classifier), published: its
+    weights' file and architecture, and the rule: a decode is recognised as a digit when its
+    largest softmax probability is at least `confident`."""
+
+    url: str
+    image_shape: tuple[int, int]
+    channels: tuple[int, int]
+    hidden: int
+    classes: int
+    confident: float
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url,)
+
+    def to_data(self) -> dict:
+        return {"url": self.url, "image_shape": list(self.image_shape), "channels": list(self.channels),
+                "hidden": int(self.hidden), "classes": int(self.classes), "confident": float(self.confident)}
+
+
+def publish_judge(static_dir: str | Path, path: str | Path) -> JudgeAssets:
+    """Publish the digit classifier at `path` (explorer.classifier's file) for the browser to judge
+    decodes with; `AssetError` names a file that is not one."""
+    judge = read_judge(path)
+    url = publish(static_dir, "judge", pack_judge(judge))
+    return JudgeAssets(url=url, image_shape=judge.image_shape, channels=judge.channels, hidden=judge.hidden,
+                       classes=judge.classes, confident=JUDGE_CONFIDENT)
+
+
 def publish_images(static_dir: str | Path, stem: str, images: np.ndarray) -> str:
     """`publish` of a split's images (uint8, (N, H, W)), remembered for the very same array while its
     file is there, so that every model published after the first skips copying and hashing them."""
@@ -289,7 +323,7 @@ def read_manifest(static_dir: str | Path, key: str) -> PlaneAssets | None:
         return None
 
 
-def all_published(static_dir: str | Path, plane: PlaneAssets) -> bool:
+def all_published(static_dir: str | Path, plane: PlaneAssets | JudgeAssets) -> bool:
     """Whether every file of `plane` is still in the cache: `prune_cache` may have deleted a
     file of a model published long ago, while a server still holds its PlaneAssets."""
     folder = Path(static_dir) / CACHE_SUBDIR

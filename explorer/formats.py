@@ -81,6 +81,64 @@ def pack_train(mu: np.ndarray, labels: np.ndarray) -> bytes:
     return np.ascontiguousarray(mu, "<f4").tobytes() + np.ascontiguousarray(labels, np.uint8).tobytes()
 
 
+# The digit classifier (explorer.classifier) and its rule: a decode is recognised as a digit when
+# the largest softmax probability reaches JUDGE_CONFIDENT. Here, without torch, so that the page
+# can publish the judge before torch is imported.
+JUDGE_CONFIDENT = 0.9
+JUDGE_FORMAT = "vae-latent-explorer-classifier/1"
+JUDGE_LAYERS = ("conv1", "conv2", "fc1", "fc2")  # the order of the published file
+
+
+@dataclass(frozen=True)
+class JudgeArrays:
+    image_shape: tuple[int, int]
+    channels: tuple[int, int]
+    hidden: int
+    classes: int
+    weights: dict[str, np.ndarray]  # by state-dict name, float32
+
+
+def judge_shapes(image_shape, channels, hidden: int, classes: int) -> dict[str, tuple[int, ...]]:
+    """Every weight's shape in explorer.classifier.DigitCNN: two 3x3 convolutions, each followed by a
+    2x2 max-pool that floors an odd side, then two Linear layers."""
+    (h, w), (c1, c2) = image_shape, channels
+    flat = c2 * (h // 4) * (w // 4)
+    return {"conv1.weight": (c1, 1, 3, 3), "conv1.bias": (c1,), "conv2.weight": (c2, c1, 3, 3), "conv2.bias": (c2,),
+            "fc1.weight": (hidden, flat), "fc1.bias": (hidden,), "fc2.weight": (classes, hidden),
+            "fc2.bias": (classes,)}
+
+
+def read_judge(path: str | Path) -> JudgeArrays:
+    """A classifier file's architecture and weights, checked, without torch (explorer.classifier.read_file
+    is the full reader); AssetError names a file that is not one."""
+    path = Path(path)
+    try:
+        with safe_open(path, framework="numpy") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != JUDGE_FORMAT:
+                raise AssetError(f"{path}: not a classifier file")
+            a = json.loads(meta["explorer"])["architecture"]
+            image_shape, channels = tuple(int(s) for s in a["image_shape"]), tuple(int(c) for c in a["channels"])
+            hidden, classes = int(a["hidden"]), int(a["classes"])
+            shapes = judge_shapes(image_shape, channels, hidden, classes)
+            if set(f.keys()) != set(shapes):
+                raise AssetError(f"{path}: its tensors are not a classifier's")
+            weights = {k: f.get_tensor(k) for k in shapes}
+    except (OSError, SafetensorError, KeyError, TypeError, ValueError) as e:
+        raise AssetError(f"{path}: not a readable classifier file ({e})") from e
+    for key, array in weights.items():
+        if array.dtype != np.float32 or array.shape != shapes[key] or not np.isfinite(array).all():
+            raise AssetError(f"{path}: tensor {key} is not finite float32 of shape {list(shapes[key])}")
+    return JudgeArrays(image_shape, channels, hidden, classes, weights)
+
+
+def pack_judge(judge: JudgeArrays) -> bytes:
+    """The classifier's weights for the browser (cnn.js): each layer in turn, its weight row-major
+    then its bias, little-endian float32."""
+    return b"".join(np.ascontiguousarray(judge.weights[f"{layer}.{part}"], "<f4").tobytes()
+                    for layer in JUDGE_LAYERS for part in ("weight", "bias"))
+
+
 def pack_dial_grid(grid: dict[str, np.ndarray]) -> bytes:
     """A dial's test codes on its grid of G lambdas (explorer.dial.DeltaCoded): float32 mu first (N, 2) |
     mu scales (G-1, 2) | logvar first (N, 2) | logvar scales (G-1, 2), then int8 mu steps (G-1, N, 2) |

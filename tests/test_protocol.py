@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from explorer.assets import PlaneAssets
+from explorer.assets import JudgeAssets, PlaneAssets
 from explorer.component import bundle, protocol
 from explorer.component.protocol import (
     PALETTE,
@@ -52,6 +52,8 @@ def test_python_sends_exactly_the_keys_protocol_js_declares():
     assert_same_keys(sent, names, "PlaneData")
     assert_same_keys(sent["command"], declared(js, "Command"), "Command")
     assert_same_keys(sent["choice"], declared(js, "ModelChoice"), "ModelChoice")
+    judge = JudgeAssets("app/static/cache/judge-0.bin", (28, 28), (16, 32), 64, 10, 0.9)
+    assert_same_keys(plane_data(PLANE, PlaneSettings(judge=judge))["judge"], declared(js, "JudgeData"), "JudgeData")
 
 
 def assert_same_keys(sent, names, typedef: str) -> None:

@@ -29,6 +29,11 @@ export class DecodePanel {
     this.title = el("div", { class: "lp-panel-title", "data-testid": "decode-title" }, "Decoder output");
     this.decode = new ImageView(shape, "lp-decode", "decode");
     this.decodeZ = el("div", { class: "lp-decode-z", "data-testid": "decode-z" }, "\u00a0");
+    this.verdictLine = el("div", { class: "lp-judge", "data-testid": "decode-judge",
+                                   title: "A small CNN trained on MNIST (explorer/classifier.py) judges the decode: a " +
+                                          "digit when it gives one class 90% or more, \u201cno digit\u201d otherwise" });
+    this.judge = null; // the DigitCnn (cnn.js) decodes are judged by; null: none
+    this.judgeTimer = null; // a pointer decode's verdict waits for the frame to be drawn
     this.z = el("div", { class: "lp-panel-z", "data-testid": "panel-z" });
     this.digitImage = new ImageView(shape, "lp-digit-image", "digit-image");
     this.digitText = el("div", { class: "lp-digit-text", "data-testid": "panel-digit" });
@@ -48,7 +53,7 @@ export class DecodePanel {
     this.selection = el("div", { class: "lp-selection", "data-testid": "selection" }, this.z, this.digit,
                         this.neighboursTitle, this.neighbours, this.verdict);
     this.root = el("div", { class: "lp-panel", "data-testid": "decode-panel" }, this.title, this.decode.canvas,
-                   this.decodeZ, this.hint, this.selection);
+                   this.decodeZ, this.verdictLine, this.hint, this.selection);
     this.clearSelection();
   }
 
@@ -121,12 +126,38 @@ export class DecodePanel {
     const title = atPointer ? "Decoder at the pointer" : "Decoder at the selected point";
     if (this.title.textContent !== title) this.title.textContent = title; // unchanged text: no relayout
     this.decodeZ.textContent = `z = ${point(z)}`;
+    clearTimeout(this.judgeTimer);
+    this.judgeTimer = null;
+    if (!this.judge) return;
+    // The selection's verdict at once; the pointer's once its frame is drawn, the latest only, so the
+    // classifier (about 1 ms) never lengthens a frame of a hover or a drag.
+    if (!atPointer) { this.showVerdictOf(pixels); return; }
+    const copy = Float32Array.from(pixels);
+    this.judgeTimer = setTimeout(() => { this.judgeTimer = null; this.showVerdictOf(copy); }, 0);
+  }
+
+  /** The classifier's verdict on a decode, in words. */
+  showVerdictOf(pixels) {
+    const v = this.judge.judge(pixels), pct = `${Math.round(100 * v.confidence)}%`;
+    this.verdictLine.textContent = v.recognised ? `Classifier: a ${v.label} (${pct})`
+      : `Classifier: no digit (likeliest ${v.label}, ${pct})`;
+    this.verdictLine.classList.toggle("lp-judge-none", !v.recognised);
+    this.lastVerdict = v;
+  }
+
+  /** Decodes are judged by `judge` (a DigitCnn) from now on; null: not judged. */
+  setJudge(judge) {
+    this.judge = judge;
+    if (!judge) this.verdictLine.textContent = "";
   }
 
   clearDecode() {
     this.decode.clear();
     this.title.textContent = "Decoder output";
     this.decodeZ.textContent = "\u00a0";
+    clearTimeout(this.judgeTimer);
+    this.judgeTimer = null;
+    this.verdictLine.textContent = "";
   }
 
   /**

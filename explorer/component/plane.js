@@ -4,6 +4,7 @@
 // from the old model (selection, strip, pointer decode, neighbours, view) follows at once.
 
 import { el } from "./dom.js";
+import { DigitCnn } from "./cnn.js";
 import { Commands } from "./command.js";
 import { estimateLevel } from "./dial.js";
 import { CHROME, View, documentTop, layoutSizes, marginsAt } from "./geometry.js";
@@ -14,7 +15,7 @@ import { Link } from "./link.js";
 import { ModelSource } from "./model.js";
 import { DecodePanel } from "./panel.js";
 import { PointerInput } from "./pointer.js";
-import { ImageStore, STATE_VIEW, TRIGGER_DRAG, TRIGGER_PICK } from "./protocol.js";
+import { ImageStore, STATE_VIEW, TRIGGER_DRAG, TRIGGER_PICK, fetchOnce } from "./protocol.js";
 import { Renderer } from "./render.js";
 import { Strip } from "./strip.js";
 import { Toolbar } from "./toolbar.js";
@@ -111,6 +112,7 @@ export class Plane {
     this.trainImages = store(this.trainImages, data.train_images_url, data.n_train);
     if (this.layers.set(data)) { this.startLayers(); this.baseChanged(); }
     this.inputs.setData(data);
+    this.wantJudge(data.judge);
     this.link.update(data, before);
     this.root.classList.toggle("lp-present", !!data.present);
     if (!!data.compact !== !!before.compact || !!data.present !== !!before.present) this.layout(true);
@@ -124,6 +126,19 @@ export class Plane {
       this.answered(data.choice);
     }
     this.wantTrain();
+  }
+
+  /** Fetch the digit classifier `judge` names (JudgeData, or null: none), once; the panel judges decodes with it. */
+  wantJudge(judge) {
+    const url = judge ? judge.url : null;
+    if (url === this.judgeUrl) return;
+    this.judgeUrl = url;
+    if (!judge) { this.panel.setJudge(null); return; }
+    fetchOnce(url).then((buffer) => {
+      if (this.judgeUrl !== url) return;
+      this.panel.setJudge(new DigitCnn(buffer, judge));
+      this.refreshSelection();
+    }).catch(() => {}); // unjudged decodes: the page still works without the classifier
   }
 
   // ------------------------------------------------------------------ the lambda slider

@@ -35,6 +35,7 @@
  * @property {boolean} compact        the panel under the plot, for two planes side by side
  * @property {boolean} present        presentation mode: what a room reads from afar, larger (plane.css)
  * @property {string[]} palette       one CSS colour per label
+ * @property {JudgeData|null} judge    the digit classifier decodes are judged by (cnn.js); null: none shipped
  * @property {number} strip_frames    interpolation frames, both ends included
  * @property {Command|null} command   applied once per nonce, as the user's click or drag would be
  * @property {ModelChoice|null} choice  the lambda slider; null until Python has read the library
@@ -48,6 +49,15 @@
  * @property {number[]} encoder_film_sizes the same for the encoder; [] if it has none
  * @property {number} log_lam_scale        the FiLM networks read t = ln(lambda) / log_lam_scale
  * @property {{lams: number[], recon: number[], kl: number[]}} curve  test recon and KL along the range, nats
+ */
+/**
+ * @typedef {Object} JudgeData
+ * @property {string} url                  its weights (protocol.py's "judge" file)
+ * @property {[number, number]} image_shape  [H, W]
+ * @property {[number, number]} channels   of its two convolutions
+ * @property {number} hidden               units of its first Linear layer
+ * @property {number} classes
+ * @property {number} confident            a decode is recognised when its largest probability reaches this
  */
 /**
  * @typedef {Object} ModelChoice

@@ -18,6 +18,9 @@ explorer/formats.py writes them, protocol.js and its importers read them:
     dial          a dial's test codes on its grid of G lambdas, delta-coded (explorer.dial.DeltaCoded):
                   float32 mu first (N, 2) | mu scales (G-1, 2) | logvar first (N, 2) | logvar scales (G-1, 2) |
                   int8 mu steps (G-1, N, 2) | int8 logvar steps (G-1, N, 2); row g is row g-1 + scale * step
+    judge         the digit classifier (explorer.classifier.DigitCNN): conv1 weight (C1, 1, 3, 3), bias (C1,) |
+                  conv2 weight (C2, C1, 3, 3), bias (C2,) | fc1 weight (hidden, C2 * H/4 * W/4), bias | fc2
+                  weight (classes, hidden), bias; float32, each weight row-major
     points        test mu float32 (N, 2) | test logvar float32 (N, 2) | test labels uint8 (N,)
     train         train mu float32 (M, 2) | train labels uint8 (M,)
     test images   uint8 (N, H, W)   } read a few images at a time with HTTP Range requests
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from explorer.assets import PlaneAssets
+    from explorer.assets import JudgeAssets, PlaneAssets
 
 STRIP_FRAMES = 10  # interpolation frames in the strip, both ends included; the page's downloads match
 GRID_SPACINGS = ("even", "quantile")  # tiles over the view, or at the prior's quantiles (explorer.latent)
@@ -113,6 +116,7 @@ class PlaneSettings:
     compact: bool = False  # the panel under the plot, so that two planes fit side by side
     present: bool = False  # presentation mode: what a lecture hall reads from afar, larger
     palette: str = "tab10"  # one of PALETTES; another name is drawn as the default
+    judge: JudgeAssets | None = None  # the digit classifier decodes are judged by; None: none is shipped
 
     def __post_init__(self):
         if self.samples is not None and not isinstance(self.samples, Samples):
@@ -126,7 +130,8 @@ class PlaneSettings:
                 "layers": layers.to_data(), "neighbours_k": int(self.neighbours_k),
                 "samples": None if self.samples is None else self.samples.to_data(), "link": self.link,
                 "lock_axes": bool(self.lock_axes), "keep_axes": bool(self.keep_axes), "compact": bool(self.compact),
-                "present": bool(self.present), "palette": list(PALETTES.get(self.palette, PALETTE))}
+                "present": bool(self.present), "palette": list(PALETTES.get(self.palette, PALETTE)),
+                "judge": None if self.judge is None else self.judge.to_data()}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ imports torch until a download is asked for, so the plane paints before torch ha
 """
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from explorer import export, formats
@@ -129,6 +131,7 @@ def panel(path: str, mtime: float, settings: PlaneSettings, choice: ModelChoice 
     In one column, or two for the compare view: the plane stays the first column's first element
     either way, so turning the compare view on or off keeps it, and what the user selected on it."""
     columns = st.columns(2 if other is not None else 1)
+    settings = dataclasses.replace(settings, judge=resources.judge())
     with columns[0]:
         plane_assets = _assets(path, mtime)
         if plane_assets is None:

@@ -64,6 +64,27 @@ def _published_plane(path: str, mtime: float) -> assets.PlaneAssets:
     return plane
 
 
+JUDGE = ROOT / "pretrained" / "classifier.safetensors"
+
+
+def judge() -> assets.JudgeAssets | None:
+    """The shipped digit classifier, published for the browser; None if it is missing or unreadable
+    (the page then shows decodes unjudged)."""
+    judged = _published_judge(*stamp(JUDGE))
+    if judged is not None and not assets.all_published(STATIC_DIR, judged):
+        _published_judge.clear()
+        judged = _published_judge(*stamp(JUDGE))
+    return judged
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _published_judge(path: str, mtime: float) -> assets.JudgeAssets | None:
+    try:
+        return assets.publish_judge(STATIC_DIR, path)
+    except formats.AssetError:
+        return None
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def dial_curve(path: str, mtime: float):
     """A dial's test curve along its range (`formats.read_dial_curve`), or None if its file has none."""

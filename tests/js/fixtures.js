@@ -106,6 +106,19 @@ export function loadModel(lam) {
   return model;
 }
 
+let judge = null;
+/** The shipped classifier (pretrained/classifier.safetensors) as the browser gets it (explorer.formats.pack_judge). */
+export function loadJudge() {
+  if (judge) return judge;
+  const st = new SafeTensors(new URL("pretrained/classifier.safetensors", ROOT));
+  const parts = ["conv1", "conv2", "fc1", "fc2"].flatMap((l) => ["weight", "bias"].map((p) => st.tensor(`${l}.${p}`).data));
+  const flat = new Float32Array(parts.reduce((n, a) => n + a.length, 0));
+  parts.reduce((at, a) => { flat.set(a, at); return at + a.length; }, 0);
+  const a = JSON.parse(st.metadata.explorer).architecture;
+  judge = { buffer: flat.buffer, data: { ...a, confident: loadOracles().judge.confident } };
+  return judge;
+}
+
 let dial = null;
 /**
  * The shipped dial (pretrained/dial.safetensors) as the browser gets it: its decoder and encoder

@@ -233,11 +233,30 @@ def _dial(test_images: np.ndarray) -> dict:
     }
 
 
+N_JUDGE = 200  # first test images the classifier is run on
+N_JUDGE_DECODES = 30  # decodes of lam-1 at z ~ N(0, 2^2 I), some far off the data
+
+
+def _judge(test_images: np.ndarray) -> dict:
+    """The shipped digit classifier (explorer.classifier) on test images and on decodes: torch's
+    probabilities, and the published file's rule."""
+    from explorer import checkpoint as ckpt_io
+    from explorer import classifier, formats, latent
+    from explorer.library import SHIPPED_DIR
+    judge = classifier.load(SHIPPED_DIR / "classifier.safetensors")
+    images = test_images[:N_JUDGE].reshape(N_JUDGE, -1).astype(np.float32) / 255
+    z = np.random.default_rng(11).normal(scale=2.0, size=(N_JUDGE_DECODES, 2)).astype(np.float32)
+    decodes = latent.decode(ckpt_io.load(SHIPPED_DIR / "lam-1.safetensors").model, z).reshape(len(z), -1)
+    return {"confident": formats.JUDGE_CONFIDENT, "n": N_JUDGE, "probs": pack(judge.probabilities(images), "f8"),
+            "z": z.tolist(), "decode_probs": pack(judge.probabilities(decodes), "f8")}
+
+
 def compute() -> dict:
     from explorer.data import load_split
     test_images = load_split("test").images
     return {"normal": _normal_functions(), "quantile": _quantile(), "drawing": _drawing(),
-            "models": {lam: _model(lam, test_images) for lam in MODELS}, "dial": _dial(test_images)}
+            "models": {lam: _model(lam, test_images) for lam in MODELS}, "dial": _dial(test_images),
+            "judge": _judge(test_images)}
 
 
 def main() -> None:
