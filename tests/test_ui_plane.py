@@ -16,15 +16,16 @@ def test_the_layer_grid_samples_and_axes_widgets_reach_the_plane(manager_for, tm
     manager_for(tmp_path / "models")
     at = _open()
     data = plane_data(at)
-    assert data["layers"] == {"ellipses": False, "prior": False, "holes": False}
+    assert data["layers"] == {"ellipses": False, "prior": False, "holes": False, "decodability": False}
+    assert data["judge"]["url"].startswith("app/static/cache/judge-") and data["judge"]["confident"] == 0.9
     assert (data["grid_spacing"], data["samples"], data["keep_axes"], data["command"]) == ("even", None, False, None)
     assert (data["link"], data["lock_axes"], data["compact"]) == (None, False, False)
 
-    for key in ("layer_ellipses", "layer_prior", "layer_holes", "keep_axes", "grid_show"):
+    for key in ("layer_ellipses", "layer_prior", "layer_holes", "layer_decodability", "keep_axes", "grid_show"):
         at.sidebar.toggle(key=key).set_value(True).run()
     at.sidebar.radio(key="grid_spacing").set_value("quantile").run()
     data = plane_data(at)
-    assert data["layers"] == {"ellipses": True, "prior": True, "holes": True}
+    assert data["layers"] == {"ellipses": True, "prior": True, "holes": True, "decodability": True}
     assert (data["grid_show"], data["grid_spacing"], data["keep_axes"]) == (True, "quantile", True)
 
     assert at.sidebar.button(key="samples_new").disabled

@@ -57,7 +57,8 @@ def test_the_tour_has_five_or_six_steps_each_with_a_two_line_caption_and_an_equa
     assert 5 <= len(tour_steps.STEPS) <= 6
     for step in tour_steps.STEPS:
         assert step.caption.count("\n") == 1 and step.equation.strip()
-        assert set(step.layers) <= {"ellipses", "prior", "holes"} and step.spacing in ("even", "quantile")
+        assert set(step.layers) <= {"ellipses", "prior", "holes", "decodability"}
+        assert step.spacing in ("even", "quantile")
 
 
 @pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="needs the shipped models")
@@ -77,7 +78,7 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
         assert step.title in title
         assert at.sidebar.latex and step.equation in at.sidebar.latex[0].value
         data = plane_data(at)
-        assert data["layers"] == {name: name in step.layers for name in ("ellipses", "prior", "holes")}
+        assert data["layers"] == {name: name in step.layers for name in ("ellipses", "prior", "holes", "decodability")}
         assert (data["grid_show"], data["grid_spacing"]) == (step.grid, step.spacing)
         assert (data["samples"] is not None) == step.samples
         assert (len(at.get("bidi_component")) == 2) == (step.compare is not None)

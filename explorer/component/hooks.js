@@ -42,6 +42,7 @@
 //   gridImage()            the grid's decodings as one image {width, height, data: RGBA}, or null
 //   peerZ                  the pointer of a linked plane (compare view) as decoded here, or null
 //   holes()                {cells, range, mask (row 0 on top, 1 = hole), ms} once the holes layer is done, else null
+//   decodability()         {cells, range, labels (row 0 on top, -1 = no digit), confidence, ms} once done, else null
 //   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
 //   ndtri(ps)              Phi^-1 of each p
 //   samples()              [{z, mean, shown}] per sample from the prior: its decode, and what its cell shows
@@ -77,7 +78,7 @@ const sameRange = (a, b) => !!a && !!b && a.x[0] === b.x[0] && a.x[1] === b.x[1]
 
 export function exposeHooks(plane) {
   const copy = (pixels) => Array.from(pixels);
-  const { grid, holes } = plane.layers;
+  const { grid, holes, decodability } = plane.layers;
   const showsModel = () => !!plane.model && plane.model.key === ModelSource.keyOf(plane.data);
   const neighboursShown = () => {
     const panel = plane.panel;
@@ -101,8 +102,12 @@ export function exposeHooks(plane) {
       const range = plane.view.ready ? plane.view.range() : null;
       const gridDone = !grid.show || (grid.ready && (grid.spacing === "quantile" || sameRange(grid.range, range)));
       const holesDone = !holes.show || (holes.ready && sameRange(holes.range, range));
+      // The classifier, where the page has one, loaded; its layer, where shown, done for the view.
+      const judge = plane.data && plane.data.judge;
+      const judged = !judge || (!!plane.panel.judge &&
+        (!decodability.show || (decodability.ready && sameRange(decodability.range, range))));
       return showsModel() && plane.painted && !plane.framePending && !plane.source.wanted && !plane.source.trainWanted &&
-        !plane.inputs.encoderWanted && gridDone && holesDone && !plane.strip.refreshPending && imagesShown() &&
+        !plane.inputs.encoderWanted && gridDone && holesDone && judged && !plane.strip.refreshPending && imagesShown() &&
         plane.dialTimer === null && plane.levelJob === null;
     },
     toClient(x, y) {
@@ -153,6 +158,9 @@ export function exposeHooks(plane) {
     },
     get peerZ() { return plane.link.peerZ; },
     holes: () => (holes.ready ? { cells: holes.cells, range: holes.range, mask: copy(holes.mask), ms: holes.ms } : null),
+    decodability: () => (decodability.ready ? { cells: decodability.cells, range: decodability.range,
+                                                 labels: copy(decodability.labels), confidence: copy(decodability.confidence),
+                                                 ms: decodability.ms } : null),
     logDensity: (zs) => zs.map(([x, y]) => logAggregatePosterior(plane.model.points, x, y)),
     ndtri: (ps) => ps.map((p) => ndtri(p)),
     samples: () => plane.inputs.samples.zs.map((z, i) => ({ z, mean: copy(plane.inputs.samples.means[i]),

@@ -1,8 +1,9 @@
 // The layers that tell the VAE's story on the plane: which are on (PlaneData.layers), their key,
-// and how each is drawn: the latent grid's tiles, the holes of the aggregate posterior, the prior's
-// 1, 2 and 3 sigma contours, and the 1 and 2 sigma ellipses of q(z|x) (every visible digit's in the
-// base, the hovered and selected digits' per frame).
+// and how each is drawn: the latent grid's tiles, what a classifier recognises in the decodes, the
+// holes of the aggregate posterior, the prior's 1, 2 and 3 sigma contours, and the 1 and 2 sigma
+// ellipses of q(z|x) (every visible digit's in the base, the hovered and selected digits' per frame).
 
+import { DecodabilityLayer } from "./decodability.js";
 import { HolesLayer } from "./density.js";
 import { el } from "./dom.js";
 import { GridLayer } from "./grid.js";
@@ -12,6 +13,7 @@ const MIN_RADIUS = 0.5; // CSS px: a posterior ellipse smaller than this is not 
 export const DOT_RADIUS = 2.1; // CSS px: the scatter's dots; in the all-digits layer a ring inside its dot is left out
 const ELLIPSE_ALPHA = [0.55, 0.3]; // 1 and 2 sigma rings of every visible digit
 const KEY = {
+  decodability: "Tinted: the digit a classifier recognises in the decode there (90% sure or more); hatched: no digit.",
   holes: "Shaded: holes, where the test digits' aggregate posterior q(z) is below 1% of the prior p(z) = N(0, I).",
   prior: "Dashed circles: the prior N(0, I) at 1, 2 and 3 \u03c3.",
   ellipses: "Rings: 1 and 2 \u03c3 of each digit's q(z|x).",
@@ -21,6 +23,7 @@ export class PlaneLayers {
   constructor() {
     this.grid = new GridLayer(); // .show, .n, .spacing: PlaneData.grid_*
     this.holes = new HolesLayer(); // .show: PlaneData.layers.holes
+    this.decodability = new DecodabilityLayer(); // .show: PlaneData.layers.decodability
     this.ellipses = false;
     this.prior = false;
     this.key = el("div", { class: "lp-key", "data-testid": "layers-key", hidden: "" });
@@ -28,19 +31,23 @@ export class PlaneLayers {
 
   /** Apply the grid settings and PlaneData.layers; true if anything changed (the base must be redrawn). */
   set({ grid_show, grid_n, grid_spacing, layers = {} }) {
-    const { ellipses = false, prior = false, holes = false } = layers || {}, grid = this.grid;
+    const { ellipses = false, prior = false, holes = false, decodability = false } = layers || {}, grid = this.grid;
     const spacing = grid_spacing === "quantile" ? "quantile" : "even";
     let changed = false;
     if (!!grid_show !== grid.show || (grid_n | 0) !== grid.n || spacing !== grid.spacing) {
       [grid.show, grid.n, grid.spacing, changed] = [!!grid_show, grid_n | 0, spacing, true];
       grid.clear();
     }
-    changed = changed || this.ellipses !== !!ellipses || this.prior !== !!prior || this.holes.show !== !!holes;
+    changed = changed || this.ellipses !== !!ellipses || this.prior !== !!prior || this.holes.show !== !!holes ||
+      this.decodability.show !== !!decodability;
     this.ellipses = !!ellipses;
     this.prior = !!prior;
     this.holes.show = !!holes;
     if (!holes) this.holes.clear();
-    const lines = Object.keys(KEY).filter((name) => (name === "holes" ? this.holes.show : this[name]));
+    this.decodability.show = !!decodability;
+    if (!decodability) this.decodability.clear();
+    const shown = (name) => (name === "holes" || name === "decodability" ? this[name].show : this[name]);
+    const lines = Object.keys(KEY).filter(shown);
     this.key.replaceChildren(...lines.map((name) => el("div", {}, KEY[name])));
     this.key.hidden = lines.length === 0;
     return changed;
@@ -50,17 +57,23 @@ export class PlaneLayers {
   clear() {
     this.grid.clear();
     this.holes.clear();
+    this.decodability.clear();
   }
 
-  /** Decode the grid and find the holes for `model` over `range`, unless done or on their way. */
-  start(model, range, shape, done) {
+  /**
+   * Decode the grid, find the holes and judge the decodes (with `judge`, a DigitCnn or null) for
+   * `model` over `range`, unless done or on their way.
+   */
+  start(model, range, shape, done, judge = null, palette = []) {
     this.grid.start(model.decoder, range, shape, done);
     if (!this.holes.covers(range)) this.holes.start(model.points, range, done);
+    const key = model.dial ? `${model.key} ${model.dial.lam}` : model.key;
+    if (!this.decodability.covers(range, key)) this.decodability.start(model.decoder, judge, range, shape, palette, key, done);
   }
 
   /** What the renderer's base draws. */
   get base() {
-    return { holes: this.holes.layer, prior: this.prior, ellipses: this.ellipses };
+    return { decodability: this.decodability.layer, holes: this.holes.layer, prior: this.prior, ellipses: this.ellipses };
   }
 }
 

@@ -138,6 +138,7 @@ export class Plane {
       if (this.judgeUrl !== url) return;
       this.panel.setJudge(new DigitCnn(buffer, judge));
       this.refreshSelection();
+      this.startLayers(); // the decodability layer waits for the judge
     }).catch(() => {}); // unjudged decodes: the page still works without the classifier
   }
 
@@ -370,9 +371,11 @@ export class Plane {
     if (this.setStateValue) this.setStateValue(STATE_VIEW, { x: range.x.map(round), y: range.y.map(round), lam });
   }
 
-  /** (Re)compute the latent grid's decodings and the holes for this view and model, as they need. */
+  /** (Re)compute the latent grid's decodings, the holes and the decodability for this view and model, as they need. */
   startLayers() {
-    if (this.model && this.view.ready) this.layers.start(this.model, this.view.range(), this.data.image_shape, () => this.baseChanged());
+    if (!this.model || !this.view.ready) return;
+    this.layers.start(this.model, this.view.range(), this.data.image_shape, () => this.baseChanged(), this.panel.judge,
+                      this.data.palette);
   }
 
   /**

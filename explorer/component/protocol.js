@@ -26,7 +26,8 @@
  * @property {boolean} grid_show      decodings tiled behind the points
  * @property {number} grid_n          grid_n x grid_n tiles
  * @property {"even"|"quantile"} grid_spacing  tiles over the view, or at the prior's quantiles
- * @property {{ellipses: boolean, prior: boolean, holes: boolean}} layers  drawn under and around the points
+ * @property {{ellipses: boolean, prior: boolean, holes: boolean, decodability: boolean}} layers  drawn under and
+ *                                    around the points
  * @property {number} neighbours_k    nearest training images shown for a selected point
  * @property {{n: number, seed: number, bernoulli: boolean}|null} samples  z ~ N(0, I) to mark and decode
  * @property {string|null} link       planes with the same link share the pointer (link.js)

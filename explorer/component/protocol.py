@@ -71,10 +71,11 @@ class Layers:
     ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
     prior: bool = False  # N(0, I) contours at 1, 2, 3 sigma
     holes: bool = False  # aggregate posterior q(z) against p(z): shaded where q < 1% of p
+    decodability: bool = False  # the digit a classifier recognises in the decode, cell by cell (needs a judge)
 
     def to_data(self) -> dict:
         """As sent to the browser; a field that is not a bool is off."""
-        return {name: getattr(self, name) is True for name in ("ellipses", "prior", "holes")}
+        return {name: getattr(self, name) is True for name in ("ellipses", "prior", "holes", "decodability")}
 
 
 @dataclass(frozen=True)

@@ -98,9 +98,10 @@ export class Renderer {
   /**
    * @param {{image: HTMLCanvasElement, range: ViewState|null, edges: {x: number[], y: number[]}|null}|null} grid
    *   decodings to tile behind the points: over `range` evenly, or cell by cell between `edges`
-   * @param {{holes: {image: HTMLCanvasElement, range: ViewState}|null, prior: boolean, ellipses: boolean}} layers
+   * @param {{decodability: {image: HTMLCanvasElement, range: ViewState}|null,
+   *          holes: {image: HTMLCanvasElement, range: ViewState}|null, prior: boolean, ellipses: boolean}} layers
    */
-  drawBase(view, points, hidden, palette, grid, layers = { holes: null, prior: false, ellipses: false }) {
+  drawBase(view, points, hidden, palette, grid, layers = { decodability: null, holes: null, prior: false, ellipses: false }) {
     const t0 = performance.now();
     this.baseDirty = false;
     if (!this.dots || this.dotsFor !== palette) this.makeDots(palette);
@@ -115,6 +116,7 @@ export class Renderer {
     ctx.rect(r.left, r.top, r.width, r.height);
     ctx.clip();
     if (grid) drawGrid(ctx, view, grid, GRID_ALPHA);
+    if (layers.decodability) drawHoles(ctx, view, layers.decodability); // flat cells too
     if (layers.holes) drawHoles(ctx, view, layers.holes);
     if (layers.prior) drawPrior(ctx, view, this.font);
     // Points in the data's own (shuffled) order, so no digit is always drawn on top.

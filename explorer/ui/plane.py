@@ -50,6 +50,10 @@ def controls() -> PlaneSettings:
     st.toggle("Holes: q(z) against p(z)", key="layer_holes",
               help="Shades where the aggregate posterior q(z), the mean of every test digit's "
                    "q(z|x), falls far below the prior p(z): codes the decoder was never trained on.")
+    st.toggle("Decodability: what a classifier sees", key="layer_decodability", disabled=resources.judge() is None,
+              help="Tints each cell of the view with the digit a small CNN trained on MNIST recognises in the "
+                   "decode at its centre (90% sure or more), grey where it recognises none: where the decoder "
+                   "draws digits, whether or not the codes are dense there.")
     samples_show = st.toggle("Samples from the prior", key="samples_show",
                              help="Draws z ~ N(0, I), marks them on the plane and shows their decodings.")
     row = st.container(horizontal=True)
@@ -80,7 +84,8 @@ def settings_of(s: Session) -> PlaneSettings:
     samples = Samples(seed=s.samples_seed, bernoulli=s.samples_bernoulli) if s.samples_show else None
     return PlaneSettings(grid_show=s.grid_show, grid_n=s.grid_n, grid_spacing=s.grid_spacing,
                          neighbours_k=s.neighbours_k,
-                         layers=Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes),
+                         layers=Layers(ellipses=s.layer_ellipses, prior=s.layer_prior, holes=s.layer_holes,
+                                       decodability=s.layer_decodability),
                          samples=samples, link=LINK if s.compare else None, lock_axes=s.compare and s.lock_axes,
                          keep_axes=s.keep_axes, compact=s.compare, present=s.present, palette=s.palette)
 

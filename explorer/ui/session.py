@@ -71,6 +71,7 @@ class Session:
     layer_ellipses: bool = False  # 1 and 2 sigma of q(z|x) for every visible test digit
     layer_prior: bool = False  # N(0, I) contours
     layer_holes: bool = False  # the aggregate posterior q(z) against p(z)
+    layer_decodability: bool = False  # what a digit classifier recognises in the decodes
     grid_spacing: str = "even"  # "even" | "quantile" (the prior's quantiles, Kingma & Welling 2014, fig. 4)
     samples_show: bool = False  # z ~ N(0, I) marked on the plane and decoded
     samples_bernoulli: bool = False  # one Bernoulli draw of every pixel instead of the decoder's mean
@@ -101,7 +102,7 @@ class Session:
 # this machine, the library's models) are set by `state.init_model` just before their widgets.
 WIDGETS = frozenset({"library_open", "library_tab", "grid_show", "grid_n", "neighbours_k", "train_show",
                      "train_warm", "train_epochs", "train_recon", "train_k", "train_seed", "layer_ellipses",
-                     "layer_prior", "layer_holes", "grid_spacing",
+                     "layer_prior", "layer_holes", "layer_decodability", "grid_spacing",
                      "samples_show", "samples_bernoulli", "keep_axes", "compare", "lock_axes", "present", "palette"})
 KEYS = tuple(f.name for f in dataclasses.fields(Session))
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Session)}

@@ -15,7 +15,7 @@ class Step:
     caption: str  # two lines; {lam}, {recon}, {kl}, {neg_elbo}, {units} are the explored model's figures
     equation: str  # LaTeX, shown with st.latex
     model: str  # "lam0" | "lam1" | "largest" (decide.tour_model)
-    layers: tuple[str, ...] = ()  # of "ellipses", "prior", "holes"
+    layers: tuple[str, ...] = ()  # of "ellipses", "prior", "holes", "decodability"
     grid: bool = False
     spacing: str = "even"  # "even" | "quantile"
     samples: bool = False

@@ -37,3 +37,42 @@ def test_the_panel_says_what_the_classifier_sees_in_the_decode(page, checkpoint,
         expected = f"Classifier: a {label} ({pct}%)" if p.max() >= 0.9 else \
             f"Classifier: no digit (likeliest {label}, {pct}%)"
         expect(by_test_id(page, "decode-judge")).to_have_text(expected)
+
+
+def test_the_decodability_layer_shows_what_the_classifier_recognises_cell_by_cell(page, checkpoint, judge):
+    from tests.browser.page_helpers import canvas_pixels, toggle
+    toggle(page, "Decodability: what a classifier sees")
+    wait_idle(page, timeout=60_000)
+    layer = page.evaluate(f"{PLANE}.decodability()")
+    n, (x0, x1), (y0, y1) = layer["cells"], layer["range"]["x"], layer["range"]["y"]
+    # Row 0 is the top of the view; each cell is judged at its centre.
+    centres = np.array([(x0 + (c + 0.5) / n * (x1 - x0), y1 - (r + 0.5) / n * (y1 - y0))
+                        for r in range(n) for c in range(n)])
+    probs = judge.probabilities(torch_decode(checkpoint, centres))
+    expected = np.where(probs.max(1) >= 0.9, probs.argmax(1), -1)
+    labels = np.array(layer["labels"])
+    borderline = np.abs(probs.max(1) - 0.9) < 1e-4  # float32 against float64 sums may fall either side
+    assert (labels == expected)[~borderline].all()
+    assert (labels == -1).sum() > 10 and len(set(labels[labels >= 0])) >= 8  # both kinds of cell on the plane
+    np.testing.assert_allclose(layer["confidence"], probs.max(1), atol=1e-4)
+    # On the canvas: a recognised cell far from every code shows its digit's colour, a "no digit" one its hatching.
+    codes = checkpoint.embedding.test_mu
+    far = np.array([np.linalg.norm(codes - z, axis=1).min() for z in centres]) > 0.25 * (x1 - x0) / n
+    palette = page.evaluate(f"{PLANE}.settings()")["palette"]
+    image = canvas_pixels(page, "[data-testid=plane-canvas]").astype(float)
+    box = page.locator("[data-testid=latent-plane] [data-testid=plane-canvas]").first.bounding_box()
+    scale = image.shape[1] / box["width"]
+    shown = {"digit": 0, "none": 0}
+    for k in np.flatnonzero(far):
+        sx, sy = client_xy(page, centres[k])
+        px, py = int((sx - box["x"]) * scale), int((sy - box["y"]) * scale)
+        patch = image[py - 2: py + 3, px - 2: px + 3].reshape(-1, 3)
+        if labels[k] >= 0:
+            colour = np.array([int(palette[labels[k]][i: i + 2], 16) for i in (1, 3, 5)])
+            tint = 255 + 0.28 * (colour - 255)
+            assert np.abs(np.median(patch, 0) - tint).max() < 4, (k, patch, tint)  # the median: a dot may reach in
+            shown["digit"] += 1
+        else:
+            assert patch.sum(1).min() < 3 * 160 < patch.sum(1).max(), (k, patch)  # dark lines on a light wash
+            shown["none"] += 1
+    assert shown["digit"] > 5 and shown["none"] > 0, shown
