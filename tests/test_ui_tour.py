@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from explorer import checkpoint, classifier
+from explorer import checkpoint, classifier, story
 from explorer.library import SHIPPED_DIR
 from explorer.ui import decide, tour_steps
 from explorer.ui.session import Explored, Session
@@ -43,12 +43,14 @@ def test_a_step_sets_model_layers_view_and_asks_the_plane_once_per_step():
     s = Session(model=lam1, lam=1.0, grid_show=False, layer_prior=True, keep_axes=True)
     first = decide.tour_at(s, 2, tour_steps.STEPS[2], lam0, None, None)
     assert first.model == lam0 and first.lam == 0.0 and first.tour_step == 2 and not first.keep_axes
-    assert (first.layer_ellipses, first.layer_prior, first.layer_holes, first.grid_show) == (True, False, True, True)
+    layers = (first.layer_decodability, first.layer_prior, first.layer_holes, first.samples_show)
+    assert layers == (True, False, False, True)
     assert first.command.select_index == tour_steps.STEPS[2].select and first.command.nonce == 1
     again = decide.tour_at(first, 2, tour_steps.STEPS[2], lam0, None, None)
     assert again.command.nonce == 2, "a step taken again selects again"
     both = decide.tour_at(again, 3, tour_steps.STEPS[3], lam0, lam1, None)
-    assert both.compare and both.compare_id == "lam-1" and both.lock_axes and both.command == again.command
+    # each model at its own scale: the axes not locked
+    assert both.compare and both.compare_id == "lam-1" and not both.lock_axes and both.command == again.command
     strip = decide.tour_at(both, 5, tour_steps.STEPS[5], lam1, None, ((1.0, 2.0), (3.0, 4.0)))
     assert not strip.compare and strip.command.drag == ((1.0, 2.0), (3.0, 4.0)) and strip.samples_show
 
@@ -89,11 +91,21 @@ def test_the_tour_sets_the_page_step_by_step(manager_for, tmp_path):  # noqa: F8
             assert np.allclose(data["command"]["drag"]["start"], mu[step.drag[0]])
             assert np.allclose(data["command"]["drag"]["end"], mu[step.drag[1]])
         seen.append((model.id, header.config.lam))
+        caption = " ".join(x.value for x in at.sidebar.markdown)
         if i == 1:  # the ELBO's two terms, as this model's own numbers
             m = header.metrics
-            caption = " ".join(x.value for x in at.sidebar.markdown)
             assert f"recon = {m.recon:.1f} nats" in caption and f"KL = {m.kl:.2f} nats" in caption
             assert f"−ELBO = {m.neg_elbo:.1f} nats" in caption
+        if "{holes" in step.caption or "{recognised" in step.caption:  # the model's own measures (explorer.story)
+            f = story.model_story(model.path)
+            assert f"{f.prior_recognised.value:.0%}" in caption
+            if "{holes:" in step.caption:
+                assert f"{f.prior_hole_mass.value:.0%}" in caption
+            if step.compare:
+                other = story.model_story(SHIPPED_DIR / "lam-1.safetensors")
+                assert f"to {other.prior_hole_mass.value:.0%}" in caption
+                assert f"to {other.prior_recognised.value:.0%}" in caption
+            assert "nan" not in caption
         if i < len(tour_steps.STEPS) - 1:
             at.sidebar.button(key="tour_next").click().run()
     shipped = sorted(checkpoint.read_header(p).config.lam for p in SHIPPED_DIR.glob("*.safetensors")

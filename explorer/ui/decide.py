@@ -169,7 +169,7 @@ def tour_at(s: Session, index: int, step: Any, model: Explored, other: Explored 
         s, tour_step=index, layer_ellipses="ellipses" in step.layers, layer_prior="prior" in step.layers,
         layer_holes="holes" in step.layers, layer_decodability="decodability" in step.layers,
         grid_show=step.grid, grid_spacing=step.spacing,
-        samples_show=step.samples, compare=other is not None, lock_axes=True, keep_axes=False, notice=None,
+        samples_show=step.samples, compare=other is not None, lock_axes=step.lock, keep_axes=False, notice=None,
         compare_id=other.id if other is not None else s.compare_id)
     if drag is not None:
         return command(s, drag=drag)

@@ -85,6 +85,17 @@ def _published_judge(path: str, mtime: float) -> assets.JudgeAssets | None:
         return None
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def story(path: str, mtime: float):
+    """The model's story in measures (explorer.story.model_story, judged by the shipped classifier),
+    or None if either file cannot be read."""
+    from explorer import story as story_io  # torch: only once a measure is asked for
+    try:
+        return story_io.model_story(path, JUDGE)
+    except (ValueError, OSError):
+        return None
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def dial_curve(path: str, mtime: float):
     """A dial's test curve along its range (`formats.read_dial_curve`), or None if its file has none."""

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from explorer import story
+from explorer.library import SHIPPED_DIR
 from explorer.ui import tour_steps as tour
 from tests.browser.harness import z_text
 from tests.browser.page_helpers import expect_exploring, in_plane, keyed, no_traceback, plane_call, sidebar, wait_plane
@@ -48,7 +50,16 @@ def test_each_tour_step_sets_the_page_it_describes(page, tmp_path):
             assert np.allclose(frames[0]["pixels"], plane_call(page, "plane", "p.decode([arg])[0]", ends[0]), atol=1e-6)
             expect(keyed(page, "plane").get_by_test_id("strip-caption")).to_contain_text("10 decodings from z")
         assert plane_call(page, "plane", "p.settings().layers") == {
-            name: name in step.layers for name in ("ellipses", "prior", "holes")}
+            name: name in step.layers for name in ("ellipses", "prior", "holes", "decodability")}
+        if "decodability" in step.layers:  # the classifier's verdicts drawn under the points
+            wait_plane(page, "plane", "!!p.decodability()")
+        if step.compare and not step.lock:  # each model at its own scale
+            assert plane_call(page, "plane", "p.view()") != plane_call(page, "plane_b", "p.view()")
+        if "{recognised" in step.caption:  # the caption's numbers are this model's measures (explorer.story)
+            f = story.model_story(SHIPPED_DIR / f"{models.get(step.model, 'lam-100')}.safetensors")
+            expect(panel).to_contain_text(f"{f.prior_recognised.value:.0%}")
+            if "{holes:" in step.caption:
+                expect(panel).to_contain_text(f"{f.prior_hole_mass.value:.0%}")
         page.screenshot(path=str(tmp_path / f"tour-{i + 1}.png"))
         if i < len(tour.STEPS) - 1:
             panel.get_by_role("button", name="Next").click()
