@@ -15,3 +15,7 @@ done
 EPOCHS=100 run 100
 # The dial: one network for every lambda from 0.01 to 100 (pretrained/README.md).
 python -m explorer train --dial --epochs 600 --threads 1 --out pretrained/dial.safetensors
+# Lambda = 1 on dynamically binarised MNIST, beside published 2-D figures (README, "Against published 2-D results").
+python -m explorer train --lam 1 --epochs 400 --threads 1 --binarize --out pretrained/lam-1-binarized.safetensors
+# The digit classifier that judges whether a decode shows a digit (explorer/classifier.py).
+python -m explorer classifier train --threads 1 --out pretrained/classifier.safetensors

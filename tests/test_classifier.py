@@ -207,3 +207,13 @@ def test_the_cli_trains_and_evaluates_a_classifier(tmp_path, capsys):
     assert "not a VAE Latent Explorer classifier" in one_error_line(capsys)
     assert main(["classifier", "train", "--epochs", "0", "--out", str(tmp_path / "d.safetensors")]) == 2
     assert one_error_line(capsys) == "error: epochs must be between 1 and 1000, got 0"
+
+
+def test_the_shipped_classifier_is_small_and_reaches_99_percent_on_the_test_set(mnist_test):
+    judge = classifier.load(classifier.SHIPPED)
+    assert judge.record.architecture == CnnConfig() and judge.record.test_images == len(mnist_test) == 10_000
+    assert sum(p.numel() for p in judge.model.parameters()) < 150_000
+    command = judge.record.command
+    assert command.startswith("python -m explorer classifier train") and "--threads 1" in command
+    measured = classifier.accuracy(judge.model, mnist_test.images, mnist_test.labels)
+    assert measured == pytest.approx(judge.record.test_accuracy, abs=1e-4) and measured >= 0.99
