@@ -44,17 +44,19 @@ from torch import nn
 from .config import check_number
 from .data import N_CLASSES
 from .files import NotRegularFileError, open_regular, write_atomic
+from .formats import JUDGE_CONFIDENT as CONFIDENT
+from .formats import JUDGE_FORMAT as FORMAT
 from .typed_json import Invalid, build, json_depth, refuse_constant, short
 
-CONFIDENT = 0.9  # a decode is recognised as a digit when the largest softmax probability reaches this
+# The rule (a decode is recognised as a digit when the largest softmax probability reaches
+# CONFIDENT) and the file's format tag live with the torch-free reader the page
+# publishes the judge with (explorer.formats.read_judge).
 SHIPPED = Path(__file__).resolve().parent.parent / "pretrained" / "classifier.safetensors"
-FORMAT = "vae-latent-explorer-classifier/1"
 MAX_HEADER_BYTES = 1 << 20  # the weights' index and a short JSON header need a few kB
 MAX_JSON_DEPTH = 8
 MAX_CHANNELS, MAX_HIDDEN, MAX_SIDE = 256, 4096, 1024
 # A judge run once per decode, on a browser's frame path, must stay cheap: this bounds its cost.
 MAX_MULTIPLY_ADDS = 20_000_000
-LAYERS = ("conv1", "conv2", "fc1", "fc2")  # the order of the file's weights
 
 
 class ClassifierError(ValueError):

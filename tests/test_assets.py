@@ -297,3 +297,27 @@ def test_a_restarted_server_finds_a_models_plane_without_reading_the_datasets(tm
     monkeypatch.setattr(formats, "read_plane_arrays", lambda path: pytest.fail("read the model's arrays"))
     assert resources.plane_assets(*resources.stamp(path)) == first
     resources._published_plane.clear()
+
+
+def test_the_judge_is_published_as_the_classifier_reads_it_and_a_file_that_is_not_one_is_refused(tmp_path):
+    from explorer import classifier
+    from explorer.library import SHIPPED_DIR
+    shipped = SHIPPED_DIR / "classifier.safetensors"
+    if not shipped.is_file():
+        pytest.skip(f"needs {shipped}")
+    record, weights = classifier.read_file(shipped)
+    judge = assets.publish_judge(tmp_path, shipped)
+    a = record.architecture
+    assert (judge.image_shape, judge.channels, judge.hidden, judge.classes) == (a.image_shape, a.channels, a.hidden,
+                                                                              a.classes)
+    assert judge.confident == classifier.CONFIDENT
+    blob = (tmp_path / assets.CACHE_SUBDIR / judge.url.rsplit("/", 1)[1]).read_bytes()
+    expected = b"".join(weights[f"{layer}.{part}"].astype("<f4").tobytes()
+                        for layer in ("conv1", "conv2", "fc1", "fc2") for part in ("weight", "bias"))
+    assert blob == expected and assets.all_published(tmp_path, judge)
+    with pytest.raises(formats.AssetError, match="lam-1.safetensors: not a classifier file"):
+        formats.read_judge(SHIPPED_DIR / "lam-1.safetensors")
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes(shipped.read_bytes()[:-100])
+    with pytest.raises(formats.AssetError, match="cut.safetensors: not a readable classifier file"):
+        formats.read_judge(truncated)
