@@ -54,7 +54,6 @@ MAX_JSON_DEPTH = 8
 MAX_CHANNELS, MAX_HIDDEN, MAX_SIDE = 256, 4096, 1024
 # A judge run once per decode, on a browser's frame path, must stay cheap: this bounds its cost.
 MAX_MULTIPLY_ADDS = 20_000_000
-LAYERS = ("conv1", "conv2", "fc1", "fc2")  # the order of the file's weights
 
 
 class ClassifierError(ValueError):
