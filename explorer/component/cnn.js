@@ -97,3 +97,9 @@ function linear(x, weight, bias, out, relu) {
     out[o] = relu && s < 0 ? 0 : s;
   }
 }
+
+/** A verdict in words: "a 7 (98%)", "no digit (likeliest 3, 54%)". */
+export function verdictText(v) {
+  const pct = `${Math.round(100 * v.confidence)}%`;
+  return v.recognised ? `a ${v.label} (${pct})` : `no digit (likeliest ${v.label}, ${pct})`;
+}

@@ -45,7 +45,9 @@
 //   decodability()         {cells, range, labels (row 0 on top, -1 = no digit), confidence, ms} once done, else null
 //   logDensity(zs)         log q(z) of the aggregate posterior at a list of [x, y] (density.js)
 //   ndtri(ps)              Phi^-1 of each p
-//   samples()              [{z, mean, shown}] per sample from the prior: its decode, and what its cell shows
+//   samples()              [{z, mean, shown, verdict}] per sample from the prior: its decode, what its cell shows
+//                          and the classifier's verdict on the decode ({label, confidence, recognised} or null)
+//   stripVerdicts()        the classifier's verdict on each frame of the finished strip
 //   sampleZ(seed, n), bernoulli(p, seed, i)   the generator behind them, on its own
 //   encoderReady, encode(images)   the in-browser encoder on a list of H*W pixel arrays in [0, 1]: [{mu, logvar}]
 //   padInk()               {size, ink} the drawing pad's ink, row-major in [0, 1]
@@ -164,7 +166,9 @@ export function exposeHooks(plane) {
     logDensity: (zs) => zs.map(([x, y]) => logAggregatePosterior(plane.model.points, x, y)),
     ndtri: (ps) => ps.map((p) => ndtri(p)),
     samples: () => plane.inputs.samples.zs.map((z, i) => ({ z, mean: copy(plane.inputs.samples.means[i]),
-                                                            shown: copy(plane.inputs.samples.shown[i]) })),
+                                                            shown: copy(plane.inputs.samples.shown[i]),
+                                                            verdict: plane.inputs.samples.verdicts[i] || null })),
+    stripVerdicts: () => plane.strip.verdicts.map((v) => ({ ...v })),
     sampleZ: (seed, n) => sampleZ(seed, n),
     bernoulli: (p, seed, i) => copy(bernoulliInto(p, seed, i, new Float32Array(p.length))),
     get encoderReady() { return !!plane.inputs.encoder; },

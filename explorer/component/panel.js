@@ -4,6 +4,7 @@
 // aggregate posterior's density there), and the nearest training digits. Its size is fixed by
 // CSS, so filling it moves nothing.
 
+import { verdictText } from "./cnn.js";
 import { HOLE_RATIO, logAggregatePosterior, logPrior } from "./density.js";
 import { el, ImageView } from "./dom.js";
 import { number, point, powerOfTen } from "./format.js";
@@ -138,9 +139,8 @@ export class DecodePanel {
 
   /** The classifier's verdict on a decode, in words. */
   showVerdictOf(pixels) {
-    const v = this.judge.judge(pixels), pct = `${Math.round(100 * v.confidence)}%`;
-    this.verdictLine.textContent = v.recognised ? `Classifier: a ${v.label} (${pct})`
-      : `Classifier: no digit (likeliest ${v.label}, ${pct})`;
+    const v = this.judge.judge(pixels);
+    this.verdictLine.textContent = `Classifier: ${verdictText(v)}`;
     this.verdictLine.classList.toggle("lp-judge-none", !v.recognised);
     this.lastVerdict = v;
   }

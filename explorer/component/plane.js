@@ -133,10 +133,15 @@ export class Plane {
     const url = judge ? judge.url : null;
     if (url === this.judgeUrl) return;
     this.judgeUrl = url;
-    if (!judge) { this.panel.setJudge(null); return; }
+    const use = (cnn) => {
+      this.panel.setJudge(cnn);
+      this.strip.judge = cnn;
+      this.inputs.samples.setJudge(cnn, this.inputs.decoder);
+    };
+    if (!judge) { use(null); return; }
     fetchOnce(url).then((buffer) => {
       if (this.judgeUrl !== url) return;
-      this.panel.setJudge(new DigitCnn(buffer, judge));
+      use(new DigitCnn(buffer, judge));
       this.refreshSelection();
       this.startLayers(); // the decodability layer waits for the judge
     }).catch(() => {}); // unjudged decodes: the page still works without the classifier

@@ -2,6 +2,7 @@
 // decoder's mean image or one Bernoulli draw of every pixel), and the marks that samples and a
 // drawn digit leave on the plane.
 
+import { verdictText } from "./cnn.js";
 import { el, ImageView } from "./dom.js";
 
 const MARK_HIT = 7; // CSS px: a press this close to a mark is on it
@@ -50,6 +51,8 @@ export class SampleGallery {
     this.means = []; // Float32Array per sample: the decoder's pixel probabilities
     this.shown = []; // what each cell shows: the means, or their Bernoulli draws
     this.decodedBy = null; // the decoder the means come from
+    this.judge = null; // the DigitCnn (cnn.js) that judges the means; null: none
+    this.verdicts = []; // its verdict on each mean: {label, confidence, recognised}
     this.caption = el("div", { class: "lp-samples-caption", "data-testid": "samples-caption" }, SAMPLES_OFF);
     this.grid = el("div", { class: "lp-samples", "data-testid": "samples" });
     this.root = el("div", { class: "lp-samples-pane" }, this.caption, this.grid);
@@ -82,18 +85,28 @@ export class SampleGallery {
       this.decodedBy = decoder;
     }
     const { seed, bernoulli } = this.spec;
+    this.verdicts = this.judge ? this.means.map((p) => this.judge.judge(p)) : [];
     this.shown = bernoulli ? this.means.map((p, i) => bernoulliInto(p, seed, i, new Float32Array(pixels))) : this.means;
     this.grid.style.gridTemplateColumns = `repeat(${Math.ceil(Math.sqrt(this.zs.length))}, minmax(0, 64px))`;
     this.grid.replaceChildren(...this.shown.map((p, i) => {
       const view = new ImageView(this.shape, "lp-sample-image", "sample-image");
       view.showFloat(p, i);
-      view.canvas.title = `z = (${this.zs[i][0].toFixed(2)}, ${this.zs[i][1].toFixed(2)})`;
+      const v = this.verdicts[i];
+      view.canvas.title = `z = (${this.zs[i][0].toFixed(2)}, ${this.zs[i][1].toFixed(2)})` + (v ? ` \u00b7 ${verdictText(v)}` : "");
       view.canvas.addEventListener("click", () => this.pick(this.zs[i]));
       return view.canvas;
     }));
     this.caption.textContent = `${this.zs.length} samples z ~ N(0, I) (seed ${seed}), marked \u25c7 on the plane: ` +
-      (bernoulli ? "one Bernoulli draw of every pixel, x ~ p(x|z)." : "the decoder's mean image, p(x|z)'s pixel probabilities.");
+      (bernoulli ? "one Bernoulli draw of every pixel, x ~ p(x|z)." : "the decoder's mean image, p(x|z)'s pixel probabilities.") +
+      (this.judge ? ` A classifier recognises a digit in ${this.verdicts.filter((v) => v.recognised).length} of ` +
+                    `${this.zs.length} means (hover one for its verdict).` : "");
     this.caption.hidden = false;
+  }
+
+  /** The means are judged by `judge` (a DigitCnn, or null) from now on. */
+  setJudge(judge, decoder) {
+    this.judge = judge;
+    if (this.spec && decoder) this.show(decoder);
   }
 
   /** @returns {{z: Z, kind: string}[]} */

@@ -1,6 +1,7 @@
 // The interpolation strip under the plot: decodings at evenly spaced points of the line from the
 // drag's start to the pointer, between the real test images nearest the two ends.
 
+import { verdictText } from "./cnn.js";
 import { el, ImageView } from "./dom.js";
 import { point } from "./format.js";
 import { nearest } from "./latent.js";
@@ -28,6 +29,8 @@ export class Strip {
     this.decoder = null; // the live drag's decoder; null once the model changes, until the next frame
     this.refreshPending = false;
     this.onTask = onTask;
+    this.judge = null; // the DigitCnn (cnn.js) that judges a finished strip's frames; null: none
+    this.verdicts = []; // its verdict on each frame of the finished strip
     // Middle frames are decoded in tasks of their own, posted after the animation frame that moved
     // the pointer: that frame paints the pointer's decode without waiting for them. A channel's
     // message runs as soon as the thread is free; nested timeouts would wait 4 ms each.
@@ -172,6 +175,9 @@ export class Strip {
   /** Every frame decoded on the line from start to end; `drawn`: the start is a drawn digit's code. */
   finish(decoder, start, end, drawn = false) {
     this.targets(start, end).forEach((z, k) => this.decodeFrame(decoder, this.frames[k], z));
+    // Judged once the strip is finished, never while it follows a drag: a frame's budget is ~2 ms.
+    this.verdicts = this.judge ? this.frames.map((f) => this.judge.judge(f.pixels)) : [];
+    this.frames.forEach((f, k) => { f.view.canvas.title = this.verdicts[k] ? verdictText(this.verdicts[k]) : ""; });
     const ends = drawn ? "from your drawn digit to the real test digit nearest the end"
                        : "between the real test digits nearest the ends";
     this.caption.textContent = `${this.frames.length} decodings from z = ${point(start, 2)} to ${point(end, 2)}, ${ends}`;

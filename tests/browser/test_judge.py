@@ -76,3 +76,37 @@ def test_the_decodability_layer_shows_what_the_classifier_recognises_cell_by_cel
             assert patch.sum(1).min() < 3 * 160 < patch.sum(1).max(), (k, patch)  # dark lines on a light wash
             shown["none"] += 1
     assert shown["digit"] > 5 and shown["none"] > 0, shown
+
+
+def _verdict_words(p) -> str:
+    label, pct = int(p.argmax()), round(100 * p.max())
+    return f"a {label} ({pct}%)" if p.max() >= 0.9 else f"no digit (likeliest {label}, {pct}%)"
+
+
+def test_every_sample_and_every_frame_of_a_strip_carries_the_classifiers_verdict(page, checkpoint, judge):
+    page.evaluate(f"{PLANE}.update({{samples: {{n: 16, seed: 7, bernoulli: false}}}})")
+    wait_idle(page)
+    samples = page.evaluate(f"{PLANE}.samples()")
+    probs = judge.probabilities(torch_decode(checkpoint, [s["z"] for s in samples]))
+    assert [s["verdict"]["label"] for s in samples] == probs.argmax(1).tolist()
+    assert [s["verdict"]["recognised"] for s in samples] == (probs.max(1) >= 0.9).tolist()
+    recognised = int((probs.max(1) >= 0.9).sum())
+    expect(by_test_id(page, "samples-caption")).to_contain_text(f"recognises a digit in {recognised} of 16 means")
+    cells = by_test_id(page, "sample-image")
+    for i in (0, 7):
+        expect(cells.nth(i)).to_have_attribute("title", f"z = ({samples[i]['z'][0]:.2f}, {samples[i]['z'][1]:.2f}) · "
+                                                        + _verdict_words(probs[i]))
+    # A drag from a 0 (test #3) to a 1 (test #2): each frame judged once the strip is finished.
+    a, b = (page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i) for i in (3, 2))
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=20)
+    page.mouse.up()
+    wait_idle(page)
+    frames = page.evaluate(f"{PLANE}.strip()")
+    probs = judge.probabilities(np.array([f["pixels"] for f in frames]))
+    verdicts = page.evaluate(f"{PLANE}.stripVerdicts()")
+    assert [v["label"] for v in verdicts] == probs.argmax(1).tolist()
+    np.testing.assert_allclose([v["confidence"] for v in verdicts], probs.max(1), atol=1e-4)
+    assert verdicts[0]["label"] == 0 and verdicts[-1]["label"] == 1
+    expect(by_test_id(page, "strip-frame").nth(4)).to_have_attribute("title", _verdict_words(probs[4]))
