@@ -29,13 +29,15 @@ def lam_choices(library_lams=(), extra=()) -> list[float]:
     return sorted(values)
 
 
-def library_rows(entries: list[LibraryEntry], current: str | None = None) -> list[dict]:
-    """One row per model for the library table."""
+def library_rows(entries: list[LibraryEntry], current: str | None = None, story: dict | None = None) -> list[dict]:
+    """One row per model for the library table; `story` maps ids to their measures (explorer.story's
+    StoryFigures), shown where given."""
     rows = []
     for e in entries:
-        m = e.metrics
+        m, s = e.metrics, (story or {}).get(e.id)
         rows.append({
             "": "▶" if e.id == current else "",
+            "id": e.id,  # first, where a narrow table still shows it
             "λ": e.lam,
             "source": "shipped" if e.shipped else "trained here",
             "epochs": e.epochs_trained,
@@ -44,10 +46,13 @@ def library_rows(entries: list[LibraryEntry], current: str | None = None) -> lis
             "−ELBO": m and round(m.neg_elbo, 2),
             "IWAE log p(x)": m and round(m.log_px_iwae, 2),
             "active units": m and m.active_units,
+            "prior in holes": s and round(s.prior_hole_mass.value, 3),
+            "prior samples recognised": s and round(s.prior_recognised.value, 3),
+            "digits covered": s and s.digits_covered,
+            "path recognised": s and round(s.path_recognised, 3),
             "reconstruction": e.config.reconstruction,
             "K": e.config.k,
             "seed": e.config.seed,
-            "id": e.id,
         })
     return rows
 
@@ -63,7 +68,7 @@ _ELBO_LABEL = (6.0, 13.0)  # the same for the lines' labels, 10 px font
 
 
 def rate_distortion(entries: list[LibraryEntry], current: str | None = None,
-                    dial: dict[str, np.ndarray] | None = None) -> go.Figure:
+                    dial: dict[str, np.ndarray] | None = None, story: dict | None = None) -> go.Figure:
     """KL (rate, log axis) against reconstruction cost (distortion) of every model with test metrics,
     and a lambda dial's test curve (`formats.read_dial_curve`) as one continuous line through them.
 
@@ -74,7 +79,8 @@ def rate_distortion(entries: list[LibraryEntry], current: str | None = None,
     recon + KL = c (Kingma & Welling 2014): models on one curve have the same bound. Labels are
     placed by `_place_labels` so that none overlaps another or a marker. Each marker's customdata
     is its library id (the page explores the one clicked); the current model is a separate, ringed
-    trace drawn on top. The dial's curve carries no customdata: a click on it explores nothing.
+    trace drawn on top. The dial's curve carries no customdata: a click on it explores nothing. A
+    model's hover adds its story's measures where `story` (ids to explorer.story's StoryFigures) has them.
     """
     from plotly.subplots import make_subplots
     scored = [e for e in entries if e.metrics is not None and math.isfinite(e.metrics.kl)
@@ -114,14 +120,14 @@ def rate_distortion(entries: list[LibraryEntry], current: str | None = None,
                 fig.add_trace(go.Scatter(
                     x=[rate[e.id] for e in group], y=[e.metrics.recon for e in group], mode="markers", name=name,
                     legendgroup=name, showlegend=not any(t.name == name for t in fig.data),
-                    customdata=[e.id for e in group], hovertext=[_hover(e) for e in group],
+                    customdata=[e.id for e in group], hovertext=[_hover(e, story) for e in group],
                     hovertemplate="%{hovertext}<extra></extra>",
                     marker=dict(size=10, symbol=symbol, color="#1f77b4")), row=row, col=1)
         for e in here:
             if e.id == current:
                 fig.add_trace(go.Scatter(
                     x=[rate[e.id]], y=[e.metrics.recon], mode="markers", name="exploring", customdata=[e.id],
-                    hovertext=[_hover(e)], hovertemplate="exploring %{hovertext}<extra></extra>",
+                    hovertext=[_hover(e, story)], hovertemplate="exploring %{hovertext}<extra></extra>",
                     marker=dict(size=20, color="rgba(255,127,14,0.35)", line=dict(color="#ff7f0e", width=3))),
                     row=row, col=1)
         points = [(math.log10(rate[e.id]), e.metrics.recon, f"λ={e.lam:g}") for e in here]
@@ -156,11 +162,15 @@ def _distortion_panels(recon: list[float]) -> list[tuple[float, float]]:
     return panels
 
 
-def _hover(e: LibraryEntry) -> str:
-    m = e.metrics
+def _hover(e: LibraryEntry, story: dict | None = None) -> str:
+    m, s = e.metrics, (story or {}).get(e.id)
     kl = f"{m.kl:.2f}" if m.kl >= RATE_FLOOR else f"{m.kl:.2g} (drawn at ≈ 0)"
-    return (f"λ = {e.lam:g} · {e.id}<br>KL {kl} nats · recon {m.recon:.2f} nats<br>"
+    text = (f"λ = {e.lam:g} · {e.id}<br>KL {kl} nats · recon {m.recon:.2f} nats<br>"
             f"−ELBO {m.neg_elbo:.2f} nats · {m.active_units} active units")
+    if s is not None:
+        text += (f"<br>prior's mass in holes {s.prior_hole_mass.value:.1%}<br>prior samples recognised as digits "
+                 f"{s.prior_recognised.value:.0%} ({s.digits_covered} of 10 digits)")
+    return text
 
 
 def _equal_elbo_lines(fig: go.Figure, x_range, y_range, top_elbo: float, row: int) -> list:

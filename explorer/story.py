@@ -22,6 +22,8 @@ file with fewer draws, cached by file, for showing beside a model's other figure
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 import time
@@ -35,6 +37,7 @@ from . import checkpoint as ckpt_io
 from . import classifier as judge_io
 from . import density
 from .classifier import Classifier
+from .files import write_atomic
 from .model import VAE
 
 SEED = 0
@@ -144,21 +147,42 @@ class StoryFigures:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> StoryFigures:
+        return cls(Estimate(**d["prior_hole_mass"]), Estimate(**d["prior_recognised"]), int(d["digits_covered"]),
+                   Estimate(**d["path_confidence"]), float(d["path_recognised"]), float(d["seconds"]))
+
 
 _cache: dict[tuple, StoryFigures] = {}
 _cache_lock = threading.Lock()
 
 
-def model_story(path: str | Path, judge_path: str | Path = judge_io.SHIPPED) -> StoryFigures:
+def model_story(path: str | Path, judge_path: str | Path = judge_io.SHIPPED,
+                cache_dir: str | Path | None = None, measure: bool = True) -> StoryFigures | None:
     """The three measures of the model in a checkpoint file, judged by the classifier in
     `judge_path`, with LIBRARY_HOLE_SAMPLES and LIBRARY_PRIOR_SAMPLES draws; cached by both files
-    (path, size and modification time), so a file saved anew is measured anew. A dial is measured
-    at its own lambda, where its file's codes are."""
+    (path, size and modification time), so a file saved anew is measured anew: in memory, and in
+    `cache_dir` (a JSON file per key) where given, so a restarted server does not measure again.
+    A dial is measured at its own lambda, where its file's codes are. With `measure` False, only what
+    is cached: None for a model not measured yet."""
     path, judge_path = Path(path), Path(judge_path)
     key = (_stamp(path, ckpt_io.CheckpointError), _stamp(judge_path, judge_io.ClassifierError))
     with _cache_lock:
         if key in _cache:
             return _cache[key]
+    name = f"story-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}.json"
+    stored = Path(cache_dir) / name if cache_dir else None
+    if stored is not None:
+        try:
+            figures = StoryFigures.from_dict(json.loads(stored.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            figures = None  # not measured yet, or a file this code cannot read: measure again
+        if figures is not None:
+            with _cache_lock:
+                _cache[key] = figures
+            return figures
+    if not measure:
+        return None
     started = time.perf_counter()
     ckpt, judge = ckpt_io.load(path), judge_io.load(judge_path)
     lam, emb = ckpt.config.model_lam, ckpt.embedding
@@ -167,6 +191,8 @@ def model_story(path: str | Path, judge_path: str | Path = judge_io.SHIPPED) -> 
     paths = path_decodability(ckpt.model, judge, emb.test_mu, path_pairs(emb.test_labels), lam=lam)
     figures = StoryFigures(holes, prior.recognised, prior.digits_covered, paths.confidence, paths.recognised,
                            round(time.perf_counter() - started, 2))
+    if stored is not None:
+        write_atomic(stored, json.dumps(figures.to_dict()).encode())
     with _cache_lock:
         _cache[key] = figures
     return figures

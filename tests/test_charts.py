@@ -155,3 +155,18 @@ def test_a_file_without_a_dial_curve_is_refused_by_name(tmp_path):
         formats.read_dial_curve(SHIPPED_DIR / "lam-1.safetensors")
     with pytest.raises(formats.AssetError, match="no dial curve"):
         formats.read_dial_curve(tmp_path / "missing.safetensors")
+
+
+def test_the_library_and_the_chart_show_a_models_story_where_it_is_measured(entries):
+    from explorer.story import Estimate, StoryFigures
+    figures = StoryFigures(Estimate(0.0607, 0.0008, 100_000), Estimate(0.7749, 0.004, 10_000), 10,
+                           Estimate(0.925, 0.01, 1600), 0.803, 5.3)
+    story = {entries[0].id: figures}
+    rows = charts.library_rows(entries, None, story)
+    assert (rows[0]["prior in holes"], rows[0]["prior samples recognised"], rows[0]["digits covered"],
+            rows[0]["path recognised"]) == (0.061, 0.775, 10, 0.803)
+    assert rows[1]["prior in holes"] is None  # not measured: an empty cell
+    fig = charts.rate_distortion(entries, current=entries[0].id, story=story)
+    hovers = [h for t in fig.data if t.mode == "markers" and t.hovertext for h in t.hovertext]
+    assert any("prior's mass in holes 6.1%" in h and "recognised as digits 77% (10 of 10 digits)" in h for h in hovers)
+    assert not any("holes" in h for h in charts.rate_distortion(entries).data[0].hovertext or ())

@@ -151,3 +151,20 @@ def test_a_models_story_is_computed_once_per_file(tmp_path, small_checkpoint, ti
         story.model_story(tmp_path / "none.safetensors", tiny_judge)
     with pytest.raises(ClassifierError, match="file not found"):
         story.model_story(path, tmp_path / "none.safetensors")
+
+
+def test_a_models_story_is_kept_on_disk_and_read_back_by_a_fresh_process(tmp_path, monkeypatch):
+    from explorer import story
+    from explorer.library import SHIPPED_DIR
+    path, judge = SHIPPED_DIR / "lam-1.safetensors", SHIPPED_DIR / "classifier.safetensors"
+    if not (path.is_file() and judge.is_file()):
+        pytest.skip("needs the shipped lambda = 1 model and classifier")
+    first = story.model_story(path, judge, tmp_path)
+    [stored] = tmp_path.glob("story-*.json")
+    monkeypatch.setattr(story, "_cache", {})  # a fresh process: nothing in memory
+    monkeypatch.setattr(story, "prior_hole_mass", lambda *a, **k: pytest.fail("measured again"))
+    assert story.model_story(path, judge, tmp_path) == first
+    stored.write_text("{not json")  # a damaged file is measured again, not trusted
+    monkeypatch.setattr(story, "_cache", {})
+    with pytest.raises(pytest.fail.Exception, match="measured again"):
+        story.model_story(path, judge, tmp_path)

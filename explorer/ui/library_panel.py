@@ -38,7 +38,7 @@ def panel(explored: Explored) -> None:
                        "λ trades one for the other. Click a point to explore that model."
                        + (" The line is the λ dial: one network, evaluated along its whole range." if curve else ""))
             key = f"rd_chart_{state.get().rd_generation}"
-            st.plotly_chart(charts.rate_distortion(entries, explored.id, curve), key=key,
+            st.plotly_chart(charts.rate_distortion(entries, explored.id, curve, _story(entries, "rd")), key=key,
                             on_select=lambda: actions.on_rd_select(key), selection_mode="points",
                             config={"displayModeBar": False})
 
@@ -47,7 +47,7 @@ def table(entries, explored: Explored) -> None:
     user = sum(not e.shipped for e in entries)
     st.caption(f"{len(entries)} models: {len(entries) - user} shipped, {user} trained here. "
                "Select a row to explore it or, for one trained here, delete it.")
-    rows = charts.library_rows(entries, explored.id)
+    rows = charts.library_rows(entries, explored.id, _story(entries, "table"))
     # Keyed by the listed ids, so a selection never outlives the rows it pointed at.
     event = st.dataframe(rows, key="library_table_" + str(hash(tuple(r["id"] for r in rows))), hide_index=True,
                          on_select="rerun", selection_mode="single-row",
@@ -69,3 +69,19 @@ def table(entries, explored: Explored) -> None:
     confirm = st.container(horizontal=True)
     confirm.button("Delete for good", key="delete_confirm", on_click=actions.on_delete, args=(entry.id,))
     confirm.button("Keep it", key="delete_keep", on_click=actions.on_ask_delete, args=(None,))
+
+
+def _story(entries, where: str) -> dict:
+    """The story's measures (explorer.story) of the models measured so far, by id; a button measures
+    the others (a few seconds each, once: they are kept on disk with the published files)."""
+    figures = {e.id: resources.story(*resources.stamp(e.path), measure=False) for e in entries}
+    missing = [e for e in entries if figures[e.id] is None]
+    label = (f"Measure the story of {len(missing)} model(s): the prior's mass in holes, prior samples a "
+             "classifier recognises (a few seconds each)")
+    if missing and st.button(label, key=f"story_{where}_{len(missing)}"):
+        bar = st.progress(0.0)
+        for k, e in enumerate(missing):
+            bar.progress(k / len(missing), text=f"Measuring {e.id}…")
+            figures[e.id] = resources.story(*resources.stamp(e.path))
+        bar.empty()
+    return {k: v for k, v in figures.items() if v is not None}

@@ -73,7 +73,8 @@ def test_the_training_panel_leaves_the_plane_in_place_and_cancel_leaves_the_slid
         step_lam(page, "ArrowRight")
         expect_lam(page, "3")
         expect_exploring(page, "lam-2")
-        keyed(page, "train_now").get_by_role("button").click()
+        # the offer's button, not the settings' "again" one that a rerun in progress still shows (stale)
+        page.locator(".st-key-train_now[data-stale=false]").get_by_role("button").click()
         panel = keyed(page, "job-panel")
         expect(panel).to_contain_text("Training λ = 3", timeout=20_000)
         expect(panel.get_by_role("progressbar")).to_be_visible(timeout=30_000)
@@ -186,9 +187,10 @@ def test_explore_in_the_library_table_switches_the_model_and_the_selection_follo
     grid.scroll_into_view_if_needed()
     # The grid's accessible copy of its rows, filled in once the grid has its data.
     page.wait_for_function("() => [...document.querySelectorAll('.st-key-library tbody [role=row]')]"
-                           ".some((r) => r.innerText.trim().endsWith('lam-0'))", timeout=20_000)
-    rows = [r.inner_text() for r in library.locator("tbody [role=row]").all()]
-    row = next(i for i, text in enumerate(rows) if text.rstrip().endswith("lam-0"))
+                           ".some((r) => [...r.children].some((c) => c.innerText.trim() === 'lam-0'))", timeout=20_000)
+    rows = library.locator("tbody [role=row]").evaluate_all(
+        "(rows) => rows.map((r) => [...r.children].map((c) => c.innerText.trim()))")
+    row = next(i for i, cells in enumerate(rows) if "lam-0" in cells)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 15, box["y"] + GRID_ROW_PX * (row + 1.5))
     explore = library.get_by_role("button", name="Explore lam-0")
