@@ -105,8 +105,9 @@ def test_the_data_is_json_as_the_browser_parses_it():
 
 def test_settings_pass_valid_values_and_default_the_rest():
     data = PlaneSettings(grid_spacing="quantile", layers=Layers(ellipses=True, holes=True)).to_data()
-    assert (data["grid_spacing"], data["layers"]) == ("quantile", {"ellipses": True, "prior": False, "holes": True})
-    off = {"ellipses": False, "prior": False, "holes": False}
+    on = {"ellipses": True, "prior": False, "holes": True, "decodability": False}
+    assert (data["grid_spacing"], data["layers"]) == ("quantile", on)
+    off = {"ellipses": False, "prior": False, "holes": False, "decodability": False}
     for spacing in ("Quantile", "", None, 3, ["even"], "log"):
         data = PlaneSettings(grid_spacing=spacing).to_data()
         assert (data["grid_spacing"], data["layers"]) == ("even", off)

@@ -159,6 +159,7 @@ def test_a_models_story_is_kept_on_disk_and_read_back_by_a_fresh_process(tmp_pat
     path, judge = SHIPPED_DIR / "lam-1.safetensors", SHIPPED_DIR / "classifier.safetensors"
     if not (path.is_file() and judge.is_file()):
         pytest.skip("needs the shipped lambda = 1 model and classifier")
+    monkeypatch.setattr(story, "_cache", {})  # measured by this process's other tests: forgotten
     first = story.model_story(path, judge, tmp_path)
     [stored] = tmp_path.glob("story-*.json")
     monkeypatch.setattr(story, "_cache", {})  # a fresh process: nothing in memory
