@@ -243,6 +243,16 @@ def canvas_pixels(page: Page, selector: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")).astype(int)
 
 
+def plot_pixels(page: Page) -> np.ndarray:
+    """The plot's pixels as drawn once the frames asked for so far are (the axes left out)."""
+    harness.after_frames(page)
+    canvas = "[data-testid=plane-canvas]"
+    rect = page.evaluate(f"{PLANE}.plotRect()")
+    box = page.locator(f"[data-testid=latent-plane] {canvas}").first.bounding_box()
+    x, y = int(rect["left"] - box["x"]) + 2, int(rect["top"] - box["y"]) + 2
+    return canvas_pixels(page, canvas)[y: y + int(rect["height"]) - 4, x: x + int(rect["width"]) - 4]
+
+
 def grey_pixels(page: Page, selector: str) -> np.ndarray:
     """A canvas of the plane that shows a grey image, as (H, W) int."""
     return canvas_pixels(page, selector)[..., 0]

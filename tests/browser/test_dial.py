@@ -8,10 +8,9 @@ from playwright.sync_api import expect
 
 from tests.browser import harness
 from tests.browser.harness import PLANE, after_frames, wait_idle
-from tests.browser.page_helpers import canvas_pixels, client_xy, in_plane, pointer_away, sidebar, wait_plane
+from tests.browser.page_helpers import client_xy, in_plane, plot_pixels, pointer_away, sidebar, wait_plane
 
 pytestmark = pytest.mark.browser
-CANVAS = "[data-testid=plane-canvas]"
 SAMPLE = list(range(0, 10_000, 37))  # test digits whose codes are read, spread over the set
 
 
@@ -47,12 +46,6 @@ def _shown_codes(page) -> np.ndarray:
     return np.array([c["mu"] for c in page.evaluate(f"(i) => {PLANE}.codes(i)", SAMPLE)])
 
 
-def _plot(page) -> np.ndarray:
-    after_frames(page)
-    rect = page.evaluate(f"{PLANE}.plotRect()")
-    box = page.locator(f"[data-testid=latent-plane] {CANVAS}").first.bounding_box()
-    x, y = int(rect["left"] - box["x"]) + 2, int(rect["top"] - box["y"]) + 2
-    return canvas_pixels(page, CANVAS)[y: y + int(rect["height"]) - 4, x: x + int(rect["width"]) - 4]
 
 
 def test_the_dial_button_shows_the_dial_and_says_which_kind_of_model_is_on_screen(chromium, app_url):
@@ -85,7 +78,7 @@ def test_the_dots_follow_the_slider_while_it_is_dragged(dial_page, dial_checkpoi
     y, left, width = box["y"] + box["height"] / 2, box["x"] + 8, box["width"] - 16
     page.mouse.move(left + 0.5 * width, y)
     page.mouse.down()
-    before, lams, moves, worst = _plot(page), [], [], 0.0
+    before, lams, moves, worst = plot_pixels(page), [], [], 0.0
     previous = _shown_codes(page)
     spread = max(np.ptp(previous, axis=0).max(), 1.0)
     for u in np.linspace(0.5, 0.95, 40)[1:]:
@@ -98,7 +91,7 @@ def test_the_dots_follow_the_slider_while_it_is_dragged(dial_page, dial_checkpoi
         moves.append(np.median(np.linalg.norm(shown - previous, axis=1)) / spread)
         lams.append(dial["lam"])
         previous = shown
-    during = _plot(page)
+    during = plot_pixels(page)
     page.mouse.up()
     wait_idle(page)
     assert worst < 1e-4

@@ -7,9 +7,8 @@ from playwright.sync_api import expect
 
 from tests.browser import harness
 from tests.browser.drawing_helpers import SEVEN, draw_digit
-from tests.browser.harness import PLANE, after_frames, wait_idle
+from tests.browser.harness import PLANE, wait_idle
 from tests.browser.page_helpers import (
-    canvas_pixels,
     client_xy,
     expect_exploring,
     in_plane,
@@ -17,6 +16,7 @@ from tests.browser.page_helpers import (
     open_library,
     pick_lam,
     plane_call,
+    plot_pixels,
     pointer_away,
     show_model,
     sidebar,
@@ -25,27 +25,19 @@ from tests.browser.page_helpers import (
 )
 
 pytestmark = pytest.mark.browser
-CANVAS = "[data-testid=plane-canvas]"
 
 
-def _plot(page) -> np.ndarray:
-    """The plot's pixels as drawn once the frames asked for so far are (the axes left out)."""
-    after_frames(page)
-    rect = page.evaluate(f"{PLANE}.plotRect()")
-    box = page.locator(f"[data-testid=latent-plane] {CANVAS}").first.bounding_box()
-    x, y = int(rect["left"] - box["x"]) + 2, int(rect["top"] - box["y"]) + 2
-    return canvas_pixels(page, CANVAS)[y: y + int(rect["height"]) - 4, x: x + int(rect["width"]) - 4]
 
 
 def test_with_the_axes_kept_a_new_model_is_drawn_at_once(page):
     toggle(page, "Keep the axes when the model changes")
     wait_plane(page, "plane", "p.settings().keep_axes")
     pointer_away(page)
-    before, view = _plot(page), plane_call(page, "plane", "p.view()")
+    before, view = plot_pixels(page), plane_call(page, "plane", "p.view()")
     pick_lam(page, "5")
     expect_exploring(page, "lam-5")
     wait_idle(page)
-    after = _plot(page)
+    after = plot_pixels(page)
     assert plane_call(page, "plane", "p.view()") == view, "the axes are kept"
     changed = (np.abs(after - before).sum(-1) > 60).mean()
     assert changed > 0.02, f"only {changed:.2%} of the plot changed: the old model's points are still drawn"
@@ -91,10 +83,10 @@ def test_opening_the_compare_view_keeps_the_selection_and_the_strip(page):
 
 def test_the_strips_line_stays_drawn_after_the_drag(page):
     pointer_away(page)
-    before = _plot(page)
+    before = plot_pixels(page)
     _drag_between(page, 3, 2)
     pointer_away(page)
-    after = _plot(page)
+    after = plot_pixels(page)
     rect = page.evaluate(f"{PLANE}.plotRect()")
     (ax, ay), (bx, by) = (client_xy(page, plane_call(page, "plane", "p.point(arg).z", k)) for k in (3, 2))
     darker = 0
