@@ -7,6 +7,7 @@
 import { runSliced } from "./slices.js";
 
 export const DECODABILITY_CELLS = 32; // per side: 1,024 decodes and verdicts, about 2 s in slices
+const PROGRESS_EVERY = 64; // cells between progress reports
 const TINT_ALPHA = 0.28; // a recognised digit's colour, under the points
 const CELL_PX = 8; // texture pixels per cell: room for the hatching that tells "no digit" from a grey digit colour
 const HATCH_RGBA = [40, 40, 40, 0.55]; // "no digit": dark diagonal lines on a light wash
@@ -49,9 +50,10 @@ export class DecodabilityLayer {
 
   /**
    * Judge the decodes at the cells' centres of `range` with `judge` (a DigitCnn), the decoder as it is
-   * now; `key` names what they are of (the model, and a dial's lambda); `done()` when complete.
+   * now; `key` names what they are of (the model, and a dial's lambda); `progress(share)` as cells
+   * are judged, `done()` when complete.
    */
-  start(decoder, judge, range, [h, w], palette, key, done) {
+  start(decoder, judge, range, [h, w], palette, key, done, progress = () => {}) {
     if (this.job) this.job.cancelled = true;
     this.job = null;
     if (!this.show || !judge) return;
@@ -64,6 +66,7 @@ export class DecodabilityLayer {
       const v = judge.judge(pixels);
       labels[k] = v.recognised ? v.label : -1;
       confidence[k] = v.confidence;
+      if (k % PROGRESS_EVERY === 0) progress(k / (C * C));
     }, () => {
       Object.assign(this, { labels, confidence, range, key, job: null, ms: performance.now() - t0 });
       this.image = paint(labels, C, palette);

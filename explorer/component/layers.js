@@ -27,6 +27,7 @@ export class PlaneLayers {
     this.ellipses = false;
     this.prior = false;
     this.key = el("div", { class: "lp-key", "data-testid": "layers-key", hidden: "" });
+    this.keyLines = {}; // the key's line of each layer shown, by name
   }
 
   /** Apply the grid settings and PlaneData.layers; true if anything changed (the base must be redrawn). */
@@ -48,7 +49,8 @@ export class PlaneLayers {
     if (!decodability) this.decodability.clear();
     const shown = (name) => (name === "holes" || name === "decodability" ? this[name].show : this[name]);
     const lines = Object.keys(KEY).filter(shown);
-    this.key.replaceChildren(...lines.map((name) => el("div", {}, KEY[name])));
+    this.keyLines = Object.fromEntries(lines.map((name) => [name, el("div", {}, KEY[name])]));
+    this.key.replaceChildren(...Object.values(this.keyLines));
     this.key.hidden = lines.length === 0;
     return changed;
   }
@@ -68,7 +70,13 @@ export class PlaneLayers {
     this.grid.start(model.decoder, range, shape, done);
     if (!this.holes.covers(range)) this.holes.start(model.points, range, done);
     const key = model.dial ? `${model.key} ${model.dial.lam}` : model.key;
-    if (!this.decodability.covers(range, key)) this.decodability.start(model.decoder, judge, range, shape, palette, key, done);
+    if (this.decodability.covers(range, key)) return;
+    // Judging the view's decodes takes seconds: its key line says how far it has got.
+    const say = (share) => {
+      const line = this.keyLines.decodability;
+      if (line) line.textContent = KEY.decodability + (share < 1 ? ` Judging the decodes\u2026 ${Math.round(100 * share)}%` : "");
+    };
+    this.decodability.start(model.decoder, judge, range, shape, palette, key, () => { say(1); done(); }, say);
   }
 
   /** What the renderer's base draws. */

@@ -42,7 +42,11 @@ def test_the_panel_says_what_the_classifier_sees_in_the_decode(page, checkpoint,
 def test_the_decodability_layer_shows_what_the_classifier_recognises_cell_by_cell(page, checkpoint, judge):
     from tests.browser.page_helpers import canvas_pixels, toggle
     toggle(page, "Decodability: what a classifier sees")
+    key = page.locator("[data-testid=latent-plane] [data-testid=layers-key]")
+    expect(key).to_contain_text("Judging the decodes…")  # seconds of work: the key says how far it has got
     wait_idle(page, timeout=60_000)
+    expect(key).to_have_text("Tinted: the digit a classifier recognises in the decode there (90% sure or more); "
+                             "hatched: no digit.")
     layer = page.evaluate(f"{PLANE}.decodability()")
     n, (x0, x1), (y0, y1) = layer["cells"], layer["range"]["x"], layer["range"]["y"]
     # Row 0 is the top of the view; each cell is judged at its centre.
