@@ -103,3 +103,8 @@ export function verdictText(v) {
   const pct = `${Math.round(100 * v.confidence)}%`;
   return v.recognised ? `a ${v.label} (${pct})` : `no digit (likeliest ${v.label}, ${pct})`;
 }
+
+/** The verdict's short form for a small image's corner: its digit, or "\u2013" for none. */
+export function verdictTag(v) {
+  return v ? (v.recognised ? String(v.label) : "\u2013") : "";
+}

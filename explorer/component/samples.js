@@ -2,7 +2,7 @@
 // decoder's mean image or one Bernoulli draw of every pixel), and the marks that samples and a
 // drawn digit leave on the plane.
 
-import { verdictText } from "./cnn.js";
+import { verdictTag, verdictText } from "./cnn.js";
 import { el, ImageView } from "./dom.js";
 
 const MARK_HIT = 7; // CSS px: a press this close to a mark is on it
@@ -94,7 +94,10 @@ export class SampleGallery {
       const v = this.verdicts[i];
       view.canvas.title = `z = (${this.zs[i][0].toFixed(2)}, ${this.zs[i][1].toFixed(2)})` + (v ? ` \u00b7 ${verdictText(v)}` : "");
       view.canvas.addEventListener("click", () => this.pick(this.zs[i]));
-      return view.canvas;
+      if (!v) return view.canvas;
+      const tag = el("span", { class: `lp-tag${v.recognised ? "" : " lp-tag-none"}`, "data-testid": "sample-tag" },
+                     verdictTag(v));
+      return el("div", { class: "lp-tagged" }, view.canvas, tag);
     }));
     this.caption.textContent = `${this.zs.length} samples z ~ N(0, I) (seed ${seed}), marked \u25c7 on the plane: ` +
       (bernoulli ? "one Bernoulli draw of every pixel, x ~ p(x|z)." : "the decoder's mean image, p(x|z)'s pixel probabilities.") +

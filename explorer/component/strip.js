@@ -1,7 +1,7 @@
 // The interpolation strip under the plot: decodings at evenly spaced points of the line from the
 // drag's start to the pointer, between the real test images nearest the two ends.
 
-import { verdictText } from "./cnn.js";
+import { verdictTag, verdictText } from "./cnn.js";
 import { el, ImageView } from "./dom.js";
 import { point } from "./format.js";
 import { nearest } from "./latent.js";
@@ -18,6 +18,7 @@ export class Strip {
     this.shape = shape; // [H, W]
     this.frames = Array.from({ length: frames }, () => ({
       view: new ImageView(shape, "lp-strip-frame", "strip-frame"), z: null, pixels: new Float32Array(shape[0] * shape[1]),
+      tag: el("span", { class: "lp-tag", "data-testid": "strip-tag" }),
     }));
     this.startImage = new ImageView(shape, "lp-strip-end", "strip-start");
     this.endImage = new ImageView(shape, "lp-strip-end", "strip-end");
@@ -38,8 +39,10 @@ export class Strip {
     this.channel.port1.onmessage = () => this.refreshMiddle();
     this.caption = el("div", { class: "lp-strip-caption", "data-testid": "strip-caption" },
                       "Drag from one digit to another to interpolate between them.");
-    root.replaceChildren(el("div", { class: "lp-strip-row" }, this.startImage.canvas,
-                                   ...this.frames.map((f) => f.view.canvas), this.endImage.canvas), this.caption);
+    // Each frame with the classifier's verdict in its corner, once the strip is finished.
+    const framed = this.frames.map((f) => el("div", { class: "lp-tagged" }, f.view.canvas, f.tag));
+    root.replaceChildren(el("div", { class: "lp-strip-row" }, this.startImage.canvas, ...framed, this.endImage.canvas),
+                         this.caption);
   }
 
   get length() {
@@ -177,7 +180,12 @@ export class Strip {
     this.targets(start, end).forEach((z, k) => this.decodeFrame(decoder, this.frames[k], z));
     // Judged once the strip is finished, never while it follows a drag: a frame's budget is ~2 ms.
     this.verdicts = this.judge ? this.frames.map((f) => this.judge.judge(f.pixels)) : [];
-    this.frames.forEach((f, k) => { f.view.canvas.title = this.verdicts[k] ? verdictText(this.verdicts[k]) : ""; });
+    this.frames.forEach((f, k) => {
+      const v = this.verdicts[k];
+      f.view.canvas.title = v ? verdictText(v) : "";
+      f.tag.textContent = verdictTag(v);
+      f.tag.classList.toggle("lp-tag-none", !!v && !v.recognised);
+    });
     const ends = drawn ? "from your drawn digit to the real test digit nearest the end"
                        : "between the real test digits nearest the ends";
     this.caption.textContent = `${this.frames.length} decodings from z = ${point(start, 2)} to ${point(end, 2)}, ${ends}`;

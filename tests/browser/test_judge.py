@@ -114,3 +114,21 @@ def test_every_sample_and_every_frame_of_a_strip_carries_the_classifiers_verdict
     np.testing.assert_allclose([v["confidence"] for v in verdicts], probs.max(1), atol=1e-4)
     assert verdicts[0]["label"] == 0 and verdicts[-1]["label"] == 1
     expect(by_test_id(page, "strip-frame").nth(4)).to_have_attribute("title", _verdict_words(probs[4]))
+
+
+def test_the_verdicts_show_in_the_corner_of_every_sample_and_strip_frame(page, checkpoint, judge):
+    page.evaluate(f"{PLANE}.update({{samples: {{n: 16, seed: 3, bernoulli: false}}}})")
+    wait_idle(page)
+    samples = page.evaluate(f"{PLANE}.samples()")
+    probs = judge.probabilities(torch_decode(checkpoint, [s["z"] for s in samples]))
+    tags = [str(int(p.argmax())) if p.max() >= 0.9 else "–" for p in probs]
+    assert by_test_id(page, "sample-tag").all_inner_texts() == tags
+    a, b = (page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i) for i in (3, 2))
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=20)
+    page.mouse.up()
+    wait_idle(page)
+    frames = judge.probabilities(np.array([f["pixels"] for f in page.evaluate(f"{PLANE}.strip()")]))
+    expect(by_test_id(page, "strip-tag")).to_have_text(
+        [str(int(p.argmax())) if p.max() >= 0.9 else "–" for p in frames])
