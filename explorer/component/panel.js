@@ -31,8 +31,8 @@ export class DecodePanel {
     this.decode = new ImageView(shape, "lp-decode", "decode");
     this.decodeZ = el("div", { class: "lp-decode-z", "data-testid": "decode-z" }, "\u00a0");
     this.verdictLine = el("div", { class: "lp-judge", "data-testid": "decode-judge",
-                                   title: "A small CNN trained on MNIST (explorer/classifier.py) judges the decode: a " +
-                                          "digit when it gives one class 90% or more, \u201cno digit\u201d otherwise" });
+                                   title: "A small CNN trained on MNIST's training digits judges the decode: a digit " +
+                                          "when it gives one class 90% or more, \u201cno digit\u201d otherwise" });
     this.judge = null; // the DigitCnn (cnn.js) decodes are judged by; null: none
     this.judgeTimer = null; // a pointer decode's verdict waits for the frame to be drawn
     this.z = el("div", { class: "lp-panel-z", "data-testid": "panel-z" });
@@ -142,7 +142,6 @@ export class DecodePanel {
     const v = this.judge.judge(pixels);
     this.verdictLine.textContent = `Classifier: ${verdictText(v)}`;
     this.verdictLine.classList.toggle("lp-judge-none", !v.recognised);
-    this.lastVerdict = v;
   }
 
   /** Decodes are judged by `judge` (a DigitCnn) from now on; null: not judged. */
