@@ -12,6 +12,8 @@ const same = (a, b) => !!a && !!b && a[0] === b[0] && a[1] === b[1];
 /** Test digit i if the point is one, else the test digit encoded nearest z. */
 const nearestTest = (points, z, i) => (i >= 0 ? i : nearest(points.mu, points.n, z, 1).indices[0]);
 
+const JUDGE_AFTER_MS = 120; // a finished strip still this long is judged (a dial may be turning it)
+
 export class Strip {
   /** @param {(ms: number) => void} onTask told the work of each task that refreshed middle frames */
   constructor(root, frames, shape, onTask = () => {}) {
@@ -31,6 +33,7 @@ export class Strip {
     this.refreshPending = false;
     this.onTask = onTask;
     this.judge = null; // the DigitCnn (cnn.js) that judges a finished strip's frames; null: none
+    this.judgeTimer = null; // set while the finished strip waits to be judged
     this.verdicts = []; // its verdict on each frame of the finished strip
     // Middle frames are decoded in tasks of their own, posted after the animation frame that moved
     // the pointer: that frame paints the pointer's decode without waiting for them. A channel's
@@ -178,17 +181,27 @@ export class Strip {
   /** Every frame decoded on the line from start to end; `drawn`: the start is a drawn digit's code. */
   finish(decoder, start, end, drawn = false) {
     this.targets(start, end).forEach((z, k) => this.decodeFrame(decoder, this.frames[k], z));
-    // Judged once the strip is finished, never while it follows a drag: a frame's budget is ~2 ms.
-    this.verdicts = this.judge ? this.frames.map((f) => this.judge.judge(f.pixels)) : [];
-    this.frames.forEach((f, k) => {
-      const v = this.verdicts[k];
-      f.view.canvas.title = v ? verdictText(v) : "";
-      f.tag.textContent = verdictTag(v);
-      f.tag.classList.toggle("lp-tag-none", !!v && !v.recognised);
-    });
+    // Judged once the strip has been still for JUDGE_AFTER_MS, never while it follows a drag or a
+    // turning dial: ten verdicts cost about ten milliseconds, a frame's budget is a few.
+    this.verdicts = [];
+    for (const f of this.frames) { f.view.canvas.title = ""; f.tag.textContent = ""; }
+    clearTimeout(this.judgeTimer);
+    this.judgeTimer = this.judge ? setTimeout(() => this.judgeFrames(), JUDGE_AFTER_MS) : null;
     const ends = drawn ? "from your drawn digit to the real test digit nearest the end"
                        : "between the real test digits nearest the ends";
     this.caption.textContent = `${this.frames.length} decodings from z = ${point(start, 2)} to ${point(end, 2)}, ${ends}`;
+  }
+
+  /** The classifier's verdict on each frame, in its corner and its tooltip. */
+  judgeFrames() {
+    this.judgeTimer = null;
+    this.verdicts = this.frames.map((f) => this.judge.judge(f.pixels));
+    this.frames.forEach((f, k) => {
+      const v = this.verdicts[k];
+      f.view.canvas.title = verdictText(v);
+      f.tag.textContent = verdictTag(v);
+      f.tag.classList.toggle("lp-tag-none", !v.recognised);
+    });
   }
 
   /** The real test images at the ends, shown once the store has them. */
