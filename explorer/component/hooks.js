@@ -110,7 +110,8 @@ export function exposeHooks(plane) {
         (!decodability.show || (decodability.ready && sameRange(decodability.range, range))));
       return showsModel() && plane.painted && !plane.framePending && !plane.source.wanted && !plane.source.trainWanted &&
         !plane.inputs.encoderWanted && gridDone && holesDone && judged && !plane.strip.refreshPending && imagesShown() &&
-        plane.dialTimer === null && plane.levelJob === null && plane.strip.judgeTimer === null;
+        plane.dialTimer === null && plane.levelJob === null && plane.strip.judgeTimer === null &&
+        plane.panel.judgeTimer === null;
     },
     toClient(x, y) {
       const [sx, sy] = plane.view.toScreen(x, y), b = plane.canvas.getBoundingClientRect();

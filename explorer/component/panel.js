@@ -130,9 +130,8 @@ export class DecodePanel {
     clearTimeout(this.judgeTimer);
     this.judgeTimer = null;
     if (!this.judge) return;
-    // The selection's verdict at once; the pointer's once its frame is drawn, the latest only, so the
-    // classifier (about 1 ms) never lengthens a frame of a hover or a drag.
-    if (!atPointer) { this.showVerdictOf(pixels); return; }
+    // The verdict once the frame is drawn, the latest only, so the classifier (a few ms) never
+    // lengthens a frame of a hover, a drag or a turning dial.
     const copy = Float32Array.from(pixels);
     this.judgeTimer = setTimeout(() => { this.judgeTimer = null; this.showVerdictOf(copy); }, 0);
   }
