@@ -17,20 +17,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .config import TrainConfig
 from .data import N_CLASSES
 from .dial import DeltaCoded, Dial
 from .evaluate import Metrics
-from .files import NotRegularFileError, open_regular, write_atomic
+from .files import reading_safetensors, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
 from .typed_json import Invalid, build, is_finite_number, is_int, json_depth, refuse_constant, short
 
@@ -157,27 +155,9 @@ def load(path: str | Path) -> Checkpoint:
                       header.dataset, dial)
 
 
-@contextmanager
 def _reading(path: Path):
-    """`safe_open` of a regular file whose header size is within bounds; every failure inside the
-    block, the reader's or the validation's, leaves as one `CheckpointError` naming the file."""
-    try:
-        with open_regular(path) as f:  # never blocks, unlike safe_open on a named pipe
-            size = int.from_bytes(f.read(8), "little")
-        if size > MAX_HEADER_BYTES:
-            raise Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
-        with safe_open(path, "pt") as f:
-            yield f
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: file not found") from None
-    except (NotRegularFileError, Invalid) as e:
-        raise CheckpointError(f"{path}: {e}") from None
-    except (SafetensorError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {e})") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    """The checkpoint file open for reading; any failure leaves as one `CheckpointError` naming it."""
+    return reading_safetensors(path, CheckpointError, "checkpoint", MAX_HEADER_BYTES)
 
 
 # Validation -------------------------------------------------------------------------------------

@@ -37,13 +37,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 from torch import nn
 
 from .config import check_number
 from .data import N_CLASSES
-from .files import NotRegularFileError, open_regular, write_atomic
+from .files import reading_safetensors, write_atomic
 from .formats import JUDGE_CONFIDENT as CONFIDENT
 from .formats import JUDGE_FORMAT as FORMAT
 from .typed_json import Invalid, build, json_depth, refuse_constant, short
@@ -286,36 +285,23 @@ def save(path: str | Path, classifier: Classifier) -> Path:
 def read_file(path: str | Path) -> tuple[Record, dict[str, np.ndarray]]:
     """The record and the weights (float32 numpy, by state-dict name) of a classifier file, validated."""
     path = Path(path)
-    try:
-        with open_regular(path) as f:  # never blocks, unlike safe_open on a named pipe
-            size = int.from_bytes(f.read(8), "little")
-        if size > MAX_HEADER_BYTES:
-            raise Invalid(f"header of {size} bytes, over the {MAX_HEADER_BYTES}-byte limit")
-        with safe_open(path, framework="numpy") as f:
-            record = _record(f.metadata() or {})
-            expected = _shapes(record.architecture)
-            specs = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
-            for key in expected.keys() - specs.keys():
-                raise Invalid(f"tensor {key} is missing")
-            for key in specs.keys() - expected.keys():
-                raise Invalid(f"unexpected tensor {short(key)}")
-            for key, want in expected.items():
-                if specs[key] != ("F32", want):
-                    raise Invalid(f"tensor {key} is {specs[key][0]} {list(specs[key][1])}, the architecture "
-                                  f"implies F32 {list(want)}")
-            arrays = {k: f.get_tensor(k) for k in expected}
+    with reading_safetensors(path, ClassifierError, "classifier file", MAX_HEADER_BYTES, "numpy") as f:
+        record = _record(f.metadata() or {})
+        expected = _shapes(record.architecture)
+        specs = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+        for key in expected.keys() - specs.keys():
+            raise Invalid(f"tensor {key} is missing")
+        for key in specs.keys() - expected.keys():
+            raise Invalid(f"unexpected tensor {short(key)}")
+        for key, want in expected.items():
+            if specs[key] != ("F32", want):
+                raise Invalid(f"tensor {key} is {specs[key][0]} {list(specs[key][1])}, the architecture "
+                              f"implies F32 {list(want)}")
+        arrays = {k: f.get_tensor(k) for k in expected}
         for key, a in arrays.items():
             if not np.isfinite(a).all():
                 raise Invalid(f"tensor {key} holds {a.size - np.isfinite(a).sum()} NaN or infinite values")
-        return record, arrays
-    except FileNotFoundError:
-        raise ClassifierError(f"{path}: file not found") from None
-    except (NotRegularFileError, Invalid) as e:
-        raise ClassifierError(f"{path}: {e}") from None
-    except (SafetensorError, ValueError) as e:
-        raise ClassifierError(f"{path}: not a readable classifier file (corrupt or truncated: {e})") from None
-    except OSError as e:
-        raise ClassifierError(f"{path}: cannot read ({e.strerror or e})") from None
+    return record, arrays
 
 
 def load(path: str | Path) -> Classifier:

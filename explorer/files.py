@@ -14,8 +14,14 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from safetensors import SafetensorError, safe_open
+
+from .typed_json import Invalid
 
 TEMP_SUFFIX = ".explorer.tmp"  # distinctive, so a sweep of a user's own folder (CLI --out) touches nothing else
 DEFAULT_TEMP_AGE_S = 600.0  # a younger temp file may be a save still in progress in another process
@@ -99,3 +105,28 @@ def _kind(mode: int) -> str:
     kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
     return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+@contextmanager
+def reading_safetensors(path: Path, error: type[Exception], kind: str, max_header_bytes: int,
+                        framework: str = "pt") -> Iterator:
+    """`safe_open` of a regular file whose header size is within `max_header_bytes`; every failure
+    inside the block, the reader's or the caller's validation (`Invalid`), leaves as one `error`
+    naming the file ("not a readable <kind>" for a corrupt or truncated one)."""
+    try:
+        with open_regular(path) as f:  # never blocks, unlike safe_open on a named pipe
+            size = int.from_bytes(f.read(8), "little")
+        if size > max_header_bytes:
+            raise Invalid(f"header of {size} bytes, over the {max_header_bytes}-byte limit")
+        with safe_open(path, framework) as f:
+            yield f
+    except error:
+        raise
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (NotRegularFileError, Invalid) as e:
+        raise error(f"{path}: {e}") from None
+    except (SafetensorError, ValueError) as e:
+        raise error(f"{path}: not a readable {kind} (corrupt or truncated: {e})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or e})") from None

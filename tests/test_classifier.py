@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.numpy import save as np_save
 
-from explorer import classifier
+from explorer import classifier, files
 from explorer.classifier import CONFIDENT, ClassifierError, CnnConfig, TrainSettings
 from explorer.cli import main
 from explorer.data import Split
@@ -155,7 +155,7 @@ def test_shapes_are_refused_before_any_tensor_is_read(tmp_path, tiny, monkeypatc
         def __exit__(self, *exc):
             return self.inner.__exit__(*exc)
 
-    monkeypatch.setattr(classifier, "safe_open", Guard)
+    monkeypatch.setattr(files, "safe_open", Guard)  # the reader explorer.classifier opens files with
     with pytest.raises(ClassifierError, match="fc1.weight is F32"):
         classifier.load(path)
 
