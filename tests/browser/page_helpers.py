@@ -271,6 +271,15 @@ def client_xy(page: Page, z) -> tuple[float, float]:
     return p["x"], p["y"]
 
 
+def drag_between(page: Page, i: int, j: int, steps: int = 20) -> None:
+    """Press on test digit i's dot, drag to test digit j's, release: the strip between them."""
+    a, b = (page.evaluate(f"(k) => {PLANE}.toClient(...{PLANE}.point(k).z)", k) for k in (i, j))
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    page.mouse.move(b["x"], b["y"], steps=steps)
+    page.mouse.up()
+
+
 def pointer_away(page: Page) -> None:
     """Move the pointer off the plot, so the big decode shows the selection."""
     page.mouse.move(5, 5)

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import PLANE, by_test_id, wait_idle
-from tests.browser.page_helpers import client_xy, pointer_away, torch_decode
+from tests.browser.page_helpers import client_xy, drag_between, pointer_away, torch_decode
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +87,11 @@ def _verdict_words(p) -> str:
     return f"a {label} ({pct}%)" if p.max() >= 0.9 else f"no digit (likeliest {label}, {pct}%)"
 
 
+def _tags(probs) -> list[str]:
+    """What a small image's corner shows: the digit recognised, or a dash for none."""
+    return [str(int(p.argmax())) if p.max() >= 0.9 else "–" for p in probs]
+
+
 def test_every_sample_and_every_frame_of_a_strip_carries_the_classifiers_verdict(page, checkpoint, judge):
     page.evaluate(f"{PLANE}.update({{samples: {{n: 16, seed: 7, bernoulli: false}}}})")
     wait_idle(page)
@@ -101,11 +106,7 @@ def test_every_sample_and_every_frame_of_a_strip_carries_the_classifiers_verdict
         expect(cells.nth(i)).to_have_attribute("title", f"z = ({samples[i]['z'][0]:.2f}, {samples[i]['z'][1]:.2f}) · "
                                                         + _verdict_words(probs[i]))
     # A drag from a 0 (test #3) to a 1 (test #2): each frame judged once the strip is finished.
-    a, b = (page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i) for i in (3, 2))
-    page.mouse.move(a["x"], a["y"])
-    page.mouse.down()
-    page.mouse.move(b["x"], b["y"], steps=20)
-    page.mouse.up()
+    drag_between(page, 3, 2)
     wait_idle(page)
     frames = page.evaluate(f"{PLANE}.strip()")
     probs = judge.probabilities(np.array([f["pixels"] for f in frames]))
@@ -121,14 +122,8 @@ def test_the_verdicts_show_in_the_corner_of_every_sample_and_strip_frame(page, c
     wait_idle(page)
     samples = page.evaluate(f"{PLANE}.samples()")
     probs = judge.probabilities(torch_decode(checkpoint, [s["z"] for s in samples]))
-    tags = [str(int(p.argmax())) if p.max() >= 0.9 else "–" for p in probs]
-    assert by_test_id(page, "sample-tag").all_inner_texts() == tags
-    a, b = (page.evaluate(f"(i) => {PLANE}.toClient(...{PLANE}.point(i).z)", i) for i in (3, 2))
-    page.mouse.move(a["x"], a["y"])
-    page.mouse.down()
-    page.mouse.move(b["x"], b["y"], steps=20)
-    page.mouse.up()
+    assert by_test_id(page, "sample-tag").all_inner_texts() == _tags(probs)
+    drag_between(page, 3, 2)
     wait_idle(page)
     frames = judge.probabilities(np.array([f["pixels"] for f in page.evaluate(f"{PLANE}.strip()")]))
-    expect(by_test_id(page, "strip-tag")).to_have_text(
-        [str(int(p.argmax())) if p.max() >= 0.9 else "–" for p in frames])
+    expect(by_test_id(page, "strip-tag")).to_have_text(_tags(frames))
