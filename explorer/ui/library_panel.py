@@ -74,7 +74,7 @@ def table(entries, explored: Explored) -> None:
 def _story(entries, where: str) -> dict:
     """The story's measures (explorer.story) of the models measured so far, by id; a button measures
     the others (a few seconds each, once: they are kept on disk with the published files)."""
-    figures = {e.id: resources.story(*resources.stamp(e.path), measure=False) for e in entries}
+    figures = {e.id: resources.story(e.path, measure=False) for e in entries}
     missing = [e for e in entries if figures[e.id] is None]
     label = (f"Measure the story of {len(missing)} model(s): the prior's mass in holes, prior samples a "
              "classifier recognises (a few seconds each)")
@@ -82,6 +82,6 @@ def _story(entries, where: str) -> dict:
         bar = st.progress(0.0)
         for k, e in enumerate(missing):
             bar.progress(k / len(missing), text=f"Measuring {e.id}…")
-            figures[e.id] = resources.story(*resources.stamp(e.path))
+            figures[e.id] = resources.story(e.path)
         bar.empty()
     return {k: v for k, v in figures.items() if v is not None}

@@ -85,10 +85,10 @@ def _published_judge(path: str, mtime: float) -> assets.JudgeAssets | None:
         return None
 
 
-def story(path: str, mtime: float, measure: bool = True):
+def story(path: str | Path, measure: bool = True):
     """The model's story in measures (explorer.story.model_story, judged by the shipped classifier,
-    kept in memory and on disk beside the published files), measured now unless `measure` is False;
-    None if not measured, or if either file cannot be read. `mtime` is part of the key there."""
+    kept in memory and on disk beside the published files, keyed by both files' size and mtime),
+    measured now unless `measure` is False; None if not measured, or if either file cannot be read."""
     from explorer import story as story_io  # torch: only once a measure is asked for
     try:
         return story_io.model_story(path, JUDGE, STATIC_DIR / assets.CACHE_SUBDIR, measure)

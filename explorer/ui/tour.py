@@ -46,7 +46,7 @@ def panel(explored: Explored) -> None:
 
 def _measures(path) -> dict:
     """A model's measures for the captions (explorer.story); NaN where they cannot be had."""
-    f = resources.story(*resources.stamp(path))
+    f = resources.story(path)
     if f is None:
         return {"holes": NAN, "recognised": NAN, "covered": "?", "path": NAN}
     return {"holes": f.prior_hole_mass.value, "recognised": f.prior_recognised.value, "covered": f.digits_covered,
