@@ -213,6 +213,8 @@ def _shown(widget):
         return list(p.raw_value) if p.set_value else [p.options[i] for i in p.default]
     if p.DESCRIPTOR.name == "Slider":
         return list(p.value) if p.set_value else list(p.default)
+    if p.DESCRIPTOR.name == "Radio":  # options as text
+        return p.raw_value if p.set_value else p.options[p.default]
     return p.value if p.set_value else p.default
 
 
@@ -239,5 +241,7 @@ def test_every_run_sends_the_widgets_their_values_so_a_late_drawn_widget_shows_t
     at.run()  # a run in which no callback wrote a widget's key
     assert _shown(at.sidebar.number_input(key="train_epochs")) == manager.plan.epochs != 1
     assert _shown(at.sidebar.toggle(key="train_warm")) is manager.plan.warm_start
-    assert _shown(at.sidebar.slider(key="neighbours_k")) == [8]
+    assert _shown(at.sidebar.radio(key="neighbours_k")) == "8"
+    at.sidebar.toggle(key="grid_show").set_value(True).run()
+    at.run()
     assert _shown(at.sidebar.slider(key="grid_n")) == [15]

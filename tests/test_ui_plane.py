@@ -21,6 +21,11 @@ def test_the_layer_grid_samples_and_axes_widgets_reach_the_plane(manager_for, tm
     assert (data["grid_spacing"], data["samples"], data["keep_axes"], data["command"]) == ("even", None, False, None)
     assert (data["link"], data["lock_axes"], data["compact"]) == (None, False, False)
 
+    drawn = lambda: {w.key for kind in (at.sidebar.button, at.sidebar.toggle, at.sidebar.slider, at.sidebar.radio)  # noqa: E731
+                     for w in kind}
+    assert not drawn() & {"grid_n", "grid_spacing", "samples_new", "samples_bernoulli", "lock_axes"}  # while off
+    at.sidebar.radio(key="neighbours_k").set_value(16).run()
+    assert plane_data(at)["neighbours_k"] == 16
     for key in ("layer_ellipses", "layer_prior", "layer_holes", "layer_decodability", "keep_axes", "grid_show"):
         at.sidebar.toggle(key=key).set_value(True).run()
     at.sidebar.radio(key="grid_spacing").set_value("quantile").run()
@@ -28,7 +33,7 @@ def test_the_layer_grid_samples_and_axes_widgets_reach_the_plane(manager_for, tm
     assert data["layers"] == {"ellipses": True, "prior": True, "holes": True, "decodability": True}
     assert (data["grid_show"], data["grid_spacing"], data["keep_axes"]) == (True, "quantile", True)
 
-    assert at.sidebar.button(key="samples_new").disabled
+    assert {"grid_n", "grid_spacing"} <= drawn() and "samples_new" not in drawn()
     at.sidebar.toggle(key="samples_show").set_value(True).run()
     assert plane_data(at)["samples"] == {"n": 16, "seed": 0, "bernoulli": False}
     at.sidebar.button(key="samples_new").click().run()

@@ -27,21 +27,24 @@ from . import actions, resources, state
 from .session import Explored, Session
 
 SPACINGS = dict(zip(GRID_SPACINGS, ("even in z", "by the prior's quantiles")))
+NEIGHBOURS = (1, 4, 8, 16)  # choices of how many nearest training images a click shows
 PALETTE_NAMES = {"tab10": "Tableau 10", "cvd": "Colour-blind safe"}
 COMPARE_KEY = "plane_b"  # the second plane of the compare view
 LINK = "compare"  # the compare view's two planes share the pointer (and, locked, the view)
 
 
 def controls() -> PlaneSettings:
-    """The plane's widgets in the sidebar; what they hold, as `settings_of` reads it."""
+    """The plane's widgets in the sidebar; what they hold, as `settings_of` reads it. A layer's own
+    settings are drawn only while it is on: what a visitor does not use costs the server nothing
+    (a slider alone has the browser fetch nine more of Streamlit's scripts)."""
     st.subheader("Plane")
     grid_show = st.toggle("Show decodings behind the points", key="grid_show",
                           help="Tiles the view with the decoder's images of a regular grid of z.")
-    st.slider("Grid size N (N × N)", 5, 30, key="grid_n", disabled=not grid_show)
-    st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get,
-             horizontal=True, disabled=not grid_show,
-             help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
-                  "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
+    if grid_show:
+        st.slider("Grid size N (N × N)", 5, 30, key="grid_n")
+        st.radio("Grid spacing", tuple(SPACINGS), key="grid_spacing", format_func=SPACINGS.get, horizontal=True,
+                 help="By the prior's quantiles: z = Φ⁻¹(u) for u evenly spaced in (0, 1), as Kingma & "
+                      "Welling (2014) draw the learned manifold (figure 4): equal prior mass per tile.")
     st.caption("Layers")
     st.toggle("Posterior ellipses for every digit", key="layer_ellipses",
               help="1 and 2 σ of q(z|x) around each visible test digit's μ (the hovered and the "
@@ -56,21 +59,22 @@ def controls() -> PlaneSettings:
                    "draws digits, whether or not the codes are dense there.")
     samples_show = st.toggle("Samples from the prior", key="samples_show",
                              help="Draws z ~ N(0, I), marks them on the plane and shows their decodings.")
-    row = st.container(horizontal=True)
-    row.button("New samples", key="samples_new", on_click=actions.on_new_samples, disabled=not samples_show,
-               icon=":material/casino:")
-    row.toggle("Bernoulli pixels", key="samples_bernoulli", disabled=not samples_show,
-               help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
-                    "of p(x|z) itself.")
+    if samples_show:
+        row = st.container(horizontal=True)
+        row.button("New samples", key="samples_new", on_click=actions.on_new_samples, icon=":material/casino:")
+        row.toggle("Bernoulli pixels", key="samples_bernoulli",
+                   help="Off: the decoder's mean image. On: one Bernoulli draw of every pixel, a sample "
+                        "of p(x|z) itself.")
     st.toggle("Keep the axes when the model changes", key="keep_axes",
               help="Off: each model's view is fitted to its points. On: the view stays, so λ = 0's "
                    "spread and λ = 1's are seen at one scale.")
     compare = st.toggle("Compare two models side by side", key="compare",
                         help="A second model's plane beside the first: hovering one decodes the same z in both.")
-    st.toggle("Lock the two planes' axes", key="lock_axes", disabled=not compare,
-              help="Panning or zooming one plane moves the other the same way.")
-    st.slider("Nearest training images", 1, 16, key="neighbours_k",
-              help="How many training digits with the closest codes a click shows.")
+    if compare:
+        st.toggle("Lock the two planes' axes", key="lock_axes",
+                  help="Panning or zooming one plane moves the other the same way.")
+    st.radio("Nearest training images", NEIGHBOURS, key="neighbours_k", horizontal=True,
+             help="How many training digits with the closest codes a click shows.")
     st.radio("Digit colours", tuple(PALETTE_NAMES), key="palette", format_func=PALETTE_NAMES.get, horizontal=True,
              help="Colour-blind safe: Okabe & Ito's colours and three more, every pair told apart under "
                   "protanopia, deuteranopia and tritanopia. Tableau 10 has pairs that look alike to about "

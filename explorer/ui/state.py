@@ -58,7 +58,8 @@ def init_compare(ids: list[str], default: str) -> None:
 
 def get() -> Session:
     """This session's state (declared defaults where a key is missing)."""
-    return Session(**{key: st.session_state.get(key, DEFAULTS[key]) for key in KEYS})
+    values = st.session_state.to_dict()  # one copy: a page run reads the state a dozen times
+    return Session(**{key: values.get(key, DEFAULTS[key]) for key in KEYS})
 
 
 def apply(new: Session) -> None:
