@@ -41,6 +41,7 @@ CACHE_SUBDIR = "cache"  # under the app's static folder; gitignored
 # holds the files of some 70 models before the least recently published go.
 CACHE_MAX_BYTES = 256 * 2**20
 URL_PREFIX = "app/static"  # where Streamlit serves <app folder>/static
+APP_STATIC_DIR = Path(__file__).resolve().parents[1] / "static"  # app.py's folder is the package's parent
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,16 @@ class PlaneAssets:
                 "dial": self.dial.to_data() if self.dial else None}
 
 
-def _name(stem: str, blob: bytes) -> str:
-    return f"{stem}-{hashlib.sha256(blob).hexdigest()[:16]}.bin"
+def _name(stem: str, blob: bytes, suffix: str = ".bin") -> str:
+    return f"{stem}-{hashlib.sha256(blob).hexdigest()[:16]}{suffix}"
 
 
-def publish(static_dir: str | Path, stem: str, blob: bytes) -> str:
-    """Write blob once under <static_dir>/cache/<stem>-<hash>.bin; return its URL relative to the app.
+def publish(static_dir: str | Path, stem: str, blob: bytes, suffix: str = ".bin") -> str:
+    """Write blob once under <static_dir>/cache/<stem>-<hash><suffix>; return its URL relative to the app.
 
     A file already there is touched instead, so that its mtime says when it was last published:
     `prune_cache` drops the least recently published files first."""
-    target = Path(static_dir) / CACHE_SUBDIR / _name(stem, blob)
+    target = Path(static_dir) / CACHE_SUBDIR / _name(stem, blob, suffix)
     try:
         os.utime(target)
     except FileNotFoundError:

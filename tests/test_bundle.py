@@ -1,5 +1,6 @@
 """The plane's ES modules joined into one inline module (explorer/component/bundle.py): each in
 its own scope, in the order their imports give, refusing what a browser would refuse."""
+import json
 import shutil
 import subprocess
 
@@ -68,3 +69,17 @@ def test_the_joined_module_parses(tmp_path):
     path.write_text(bundle.join())
     result = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_component_loads_the_joined_modules_from_the_file_it_published(tmp_path):
+    """The component's inline code is only the loader; the modules travel as one static file,
+    named by its content, which holds exactly what `join` makes."""
+    from explorer import assets
+
+    url = assets.publish(tmp_path, "component", bundle.join().encode(), suffix=".js")
+    name = url.rsplit("/", 1)[1]
+    assert url == f"app/static/cache/{name}" and name.startswith("component-") and name.endswith(".js")
+    assert (tmp_path / "cache" / name).read_text(encoding="utf-8") == bundle.join()
+    code = bundle.loader(url)
+    assert f"const URL_ = {json.dumps(url)};" in code and "export default function" in code
+    assert len(code) < 2_000 < len(bundle.join())  # what every run sends is the loader alone

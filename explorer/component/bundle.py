@@ -1,4 +1,4 @@
-"""The plane's ES modules joined into the one inline module Streamlit's components take.
+"""The plane's ES modules joined into one module, and the small inline module that loads it.
 
 Streamlit's components v2 take a single inline JS module (a package-based component would need
 the project installed with a manifest, which neither the app nor CI does), so the modules are
@@ -7,9 +7,13 @@ cannot collide with another's, and its `import { a, b as c } from "./x.js"` line
 destructuring of x.js's exports; modules are ordered from those import lines, starting at the
 entry point. The browser gets the same code it would load as separate modules. Refused, with
 the module named: an import cycle, a missing module, a name the imported module does not export.
+
+The joined module is served as a static file and the component's inline code is `loader`: the
+inline code travels in every run's message to the browser, the file once per visitor.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -88,3 +92,35 @@ def join(folder: Path = HERE, entry: str = ENTRY) -> str:
                      + f"\n;return {{ {names} }};\n}})();\n")
     parts.append(f"export default {_scope(entry)}.default;\n")
     return "\n".join(parts)
+
+
+# Fetched as the range "bytes=0-" for the reason explorer/component/protocol.js's fetchOnce gives
+# (the server then sends the file as it is rather than compress it anew per visitor), and imported
+# from a blob URL, since import() cannot ask for a range. Calls made while the module loads wait
+# for it, in order; a call whose cleanup came first is skipped.
+_LOADER = """const URL_ = %s;
+let loading;
+function load() {
+  loading ??= fetch(new URL(URL_, document.baseURI).href, { headers: { Range: "bytes=0-" } })
+    .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); })
+    .then((code) => import(URL.createObjectURL(new Blob([code], { type: "text/javascript" }))));
+  return loading;
+}
+export default function (component) {
+  let cleanup, gone = false;
+  load().then((module) => { if (!gone) cleanup = module.default(component); }, (error) => {
+    loading = undefined;
+    const note = document.createElement("p");
+    note.setAttribute("role", "alert");
+    note.textContent = `The plane's code could not be loaded (${error.message}): reload the page.`;
+    component.parentElement.replaceChildren(note);
+  });
+  return () => { gone = true; if (typeof cleanup === "function") cleanup(); };
+}
+"""
+
+
+def loader(url: str) -> str:
+    """The component's inline module: it imports the joined module published at `url` (relative to
+    the page) once, and hands every call to it."""
+    return _LOADER % json.dumps(url)

@@ -10,7 +10,7 @@ import json
 
 import streamlit as st
 
-from ..assets import PlaneAssets
+from ..assets import APP_STATIC_DIR, PlaneAssets, publish
 from . import bundle
 from .protocol import (
     STATE_VIEW,
@@ -28,7 +28,7 @@ from .protocol import (
 
 _plane = st.components.v2.component(
     "vae_latent_explorer.latent_plane",
-    js=bundle.join(),
+    js=bundle.loader(publish(APP_STATIC_DIR, "component", bundle.join().encode(), suffix=".js")),
     css=(bundle.HERE / "plane.css").read_text(encoding="utf-8"),
 )
 

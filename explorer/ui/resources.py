@@ -18,7 +18,7 @@ from .session import Explored
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = ROOT / "pretrained" / "lam-1.safetensors"
-STATIC_DIR = ROOT / "static"  # served at app/static (server.enableStaticServing)
+STATIC_DIR = assets.APP_STATIC_DIR  # served at app/static (server.enableStaticServing)
 MODEL_ENV = "EXPLORER_MODEL"  # the starting model; user-trained models go to $EXPLORER_MODELS_DIR
 
 

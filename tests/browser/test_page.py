@@ -198,3 +198,15 @@ def test_explore_in_the_library_table_switches_the_model_and_the_selection_follo
     explore.click()
     expect_exploring(page, "lam-0")
     _expect_the_selection_followed(page, index, old, points)
+
+
+def test_the_plane_says_so_when_its_code_cannot_be_loaded(chromium, app_url):
+    """The plane's code is a file the component's inline loader fetches (explorer/component/bundle.py):
+    when that request fails, the plane's place says what happened instead of staying blank."""
+    context = chromium.new_context(viewport=harness.VIEWPORT)
+    page = context.new_page()
+    page.route("**/app/static/cache/component-*.js", lambda route: route.fulfill(status=503, body="busy"))
+    page.goto(app_url)
+    expect(page.get_by_role("alert")).to_have_text("The plane's code could not be loaded (HTTP 503): reload the page.",
+        timeout=60_000)
+    context.close()
