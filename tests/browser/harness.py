@@ -47,9 +47,9 @@ def _healthy(url: str) -> bool:
 
 @contextmanager
 def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None, models_dir: Path | None = None,
-               script: str | Path = "app.py"):
+               script: str | Path = "app.py", env: dict[str, str] | None = None):
     """Run `streamlit run app.py` (or another `script`, with the app's config) headless on a free
-    port; yield its URL; stop it afterwards.
+    port, with `env` added to its environment; yield its URL; stop it afterwards.
 
     Models trained in the app go to `models_dir` (a fresh temporary folder by default), never
     into the repository.
@@ -60,7 +60,7 @@ def app_server(model: Path, timeout_s: float = 60, log_path: Path | None = None,
     if models_dir is None:
         scratch = tempfile.TemporaryDirectory(prefix="explorer-models-")
         models_dir = Path(scratch.name)
-    env = {**os.environ, "EXPLORER_MODEL": str(model), "EXPLORER_MODELS_DIR": str(models_dir)}
+    env = {**os.environ, "EXPLORER_MODEL": str(model), "EXPLORER_MODELS_DIR": str(models_dir), **(env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
                              "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -151,6 +151,22 @@ def test_a_first_visitor_sees_the_models_by_name_and_no_training_form(page):
     expect(keyed(page, "train_now")).to_have_count(0)
 
 
+def test_a_fresh_servers_first_visitor_is_answered_by_a_plane_that_needs_no_torch(chromium, model_file, tmp_path):
+    """The first visitor of a server just started waits for nothing the plane does not need: with a
+    torch whose import never ends, the plane still paints and decodes a click (a server that
+    imported torch for the first run, through the slider's chart module, drew no plane at all)."""
+    no_torch = tmp_path / "no-torch" / "torch"
+    no_torch.mkdir(parents=True)
+    (no_torch / "__init__.py").write_text("import threading\nthreading.Event().wait()  # withheld by the test\n")
+    with harness.app_server(model_file, env={"PYTHONPATH": str(no_torch.parent)}) as url, \
+            harness.opened_app(chromium, url) as page:
+        lost = []
+        assert harness.click_latencies(page, 1, np.random.default_rng(0), pause_s=0, lost=lost)[0] is not None, lost
+        wait_idle(page)
+        selected = plane_call(page, "plane", "p.selection()")
+        assert selected is not None and max(selected["pixels"]) > 0.5, "the click was not decoded"
+
+
 SIZES = {"1280x720": dict(viewport={"width": 1280, "height": 720}),
          "1400x900": dict(viewport={"width": 1400, "height": 900}),
          "1920x1080": dict(viewport={"width": 1920, "height": 1080}),
