@@ -108,10 +108,15 @@ function load() {
 }
 export default function (component) {
   let cleanup, gone = false;
-  load().then((module) => { if (!gone) cleanup = module.default(component); }, (error) => {
+  load().then((module) => {
+    if (gone) return;
+    for (const note of [...component.parentElement.children]) if (note.dataset.loadFailed) note.remove();
+    cleanup = module.default(component);
+  }, (error) => {
     loading = undefined;
     const note = document.createElement("p");
     note.setAttribute("role", "alert");
+    note.dataset.loadFailed = "true";
     note.textContent = `The plane's code could not be loaded (${error.message}): reload the page.`;
     component.parentElement.replaceChildren(note);
   });
