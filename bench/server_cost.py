@@ -10,8 +10,11 @@ before and after each step:
   interact: five clicks on the plane and one drag, until the page has settled again;
   rss:      the server's resident memory after the last session, less after the first, per session.
 The first session of each server is left out of the medians (it imports the app's modules).
+With --split, each is measured again with Streamlit's own frontend files (its scripts, styles and
+fonts under /static/) answered by the harness from a copy, not by the server: what is left is the
+app's own cost (its script runs, messages and files) beside the bare app's.
 
-    python bench/server_cost.py [--sessions 8] [--json]
+    python bench/server_cost.py [--sessions 8] [--split] [--json]
 """
 from __future__ import annotations
 
@@ -88,12 +91,40 @@ def interact(page, rng) -> None:
     page.mouse.up()
 
 
-def measure(browser, script: Path | str, sessions: int, ready: str, rng, clicks: bool) -> dict:
+class FrontendCopy:
+    """Answers the browser's requests for Streamlit's own frontend files from a copy, fetched from
+    the server the first time each is asked for."""
+
+    def __init__(self):
+        self.files = {}
+
+    @staticmethod
+    def wanted(url: str) -> bool:
+        return "/static/" in url and "/app/static/" not in url
+
+    def __call__(self, route) -> None:
+        from playwright.sync_api import Error
+
+        url = route.request.url
+        try:
+            if url not in self.files:
+                response = route.fetch()
+                self.files[url] = (response.body(), response.headers, response.status)
+            body, headers, status = self.files[url]
+            route.fulfill(body=body, headers=headers, status=status)
+        except Error:
+            pass  # the context closed while this request was on its way
+
+
+def measure(browser, script: Path | str, sessions: int, ready: str, rng, clicks: bool,
+            frontend: FrontendCopy | None = None) -> dict:
     with harness.app_server(harness.model_path(), script=script) as url:
         pid = server_pid(url)
         opens, interacts, rss = [], [], []
         for _ in range(sessions):
             context = browser.new_context(viewport=harness.VIEWPORT)
+            if frontend is not None:
+                context.route(frontend.wanted, frontend)
             page = context.new_page()
             before = cpu_s(pid)
             page.goto(url)
@@ -113,6 +144,8 @@ def measure(browser, script: Path | str, sessions: int, ready: str, rng, clicks:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8, help="sessions opened one after another, per server")
+    parser.add_argument("--split", action="store_true",
+                        help="measure again with Streamlit's own frontend files served by the harness")
     parser.add_argument("--json", action="store_true", help="end with one JSON object on the last line")
     args = parser.parse_args()
     if not harness.CHROMIUM.exists():
@@ -127,6 +160,10 @@ def main() -> int:
         bare_script.write_text(BARE_APP)
         bare = measure(browser, bare_script, args.sessions, BARE_READY, rng, clicks=False)
         app = measure(browser, "app.py", args.sessions, APP_READY, rng, clicks=True)
+        if args.split:
+            frontend = FrontendCopy()
+            bare_own = measure(browser, bare_script, args.sessions, BARE_READY, rng, clicks=False, frontend=frontend)
+            app_own = measure(browser, "app.py", args.sessions, APP_READY, rng, clicks=False, frontend=frontend)
         browser.close()
     median = lambda values: round(statistics.median(values[1:]), 3)  # noqa: E731  (the first session left out)
     result = {
@@ -137,6 +174,9 @@ def main() -> int:
         "bare_rss_mb_per_session": round((bare["rss"][-1] - bare["rss"][0]) / (args.sessions - 1), 2),
         "sessions": args.sessions, "clock_ticks_per_s": TICKS,
     }
+    if args.split:
+        result |= {"own_open_cpu_s_median": median(app_own["open"]),
+                   "bare_own_open_cpu_s_median": median(bare_own["open"])}
     print(f"{'server CPU s and MB per visitor':34}{'app':>10}{'bare':>10}")
     def line(label, key, digits=3):
         print(f"{label:34}{result[key]:>10.{digits}f}{result['bare_' + key]:>10.{digits}f}")
@@ -145,6 +185,8 @@ def main() -> int:
     line("first open of a new server", "first_open_cpu_s")
     print(f"{'five clicks and a drag':34}{result['interact_cpu_s_median']:>10.3f}{'':>10}")
     line("resident memory per session, MB", "rss_mb_per_session", 2)
+    if args.split:
+        line("open, frontend files not served", "own_open_cpu_s_median")
     print(f"(target: open <= 0.2 CPU s; /proc counts in 1/{TICKS} s)")
     if args.json:
         print(json.dumps(result))
