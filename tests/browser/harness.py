@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,8 +114,41 @@ def opened_app(chromium, url: str, init_scripts: tuple[str, ...] = (), **context
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+_RUNS_FINISHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # page -> [count]
+
+
+def count_runs(page) -> None:
+    """Count the script runs the server tells `page` have finished (ForwardMsg script_finished),
+    read from its websocket's frames. A run so short that the page renders its start and its end
+    in one frame never shows in the page's script-state attribute; the server's message still
+    comes. Call before the page opens the app; `runs_finished` reads the count."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    count = _RUNS_FINISHED.setdefault(page, [0])
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "script_finished":
+                count[0] += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+
+
+def runs_finished(page) -> int | None:
+    """How many runs have finished for `page` so far (None if `count_runs` was not called for it).
+    Frames are counted as Playwright delivers its events, in order with the answers to calls: a
+    frame the page had received before a call returned is counted by then."""
+    count = _RUNS_FINISHED.get(page)
+    return None if count is None else count[0]
+
+
 def open_app(page, url: str, timeout_s: float = 60) -> None:
-    """Load the app and wait until the plane has its points, its decoder and a first paint."""
+    """Load the app, counting its runs (`count_runs`), and wait until the plane has its points, its
+    decoder and a first paint."""
+    if runs_finished(page) is None:
+        count_runs(page)
     page.goto(url)
     page.wait_for_function(f"{PLANE} && {PLANE}.ready", timeout=timeout_s * 1000)
 
