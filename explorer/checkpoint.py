@@ -30,7 +30,7 @@ from .dial import DeltaCoded, Dial
 from .evaluate import Metrics
 from .files import reading_safetensors, write_atomic
 from .model import LOGVAR_MAX, LOGVAR_MIN, VAE, ModelConfig
-from .typed_json import Invalid, build, is_finite_number, is_int, json_depth, refuse_constant, short
+from .typed_json import Invalid, build, is_finite_number, is_int, load_metadata, short
 
 FORMAT = "vae-latent-explorer/1"
 EXTENSION = ".safetensors"
@@ -176,14 +176,7 @@ def _validate_header(f) -> Header:
 
 
 def _parse_metadata(text) -> Header:
-    if not isinstance(text, str):
-        raise Invalid("no 'explorer' metadata")
-    if (depth := json_depth(text)) > MAX_JSON_DEPTH:
-        raise Invalid(f"metadata JSON nested {depth} deep, more than {MAX_JSON_DEPTH}")
-    try:
-        info = json.loads(text, parse_constant=refuse_constant)
-    except (ValueError, RecursionError) as e:
-        raise Invalid(f"metadata is not valid JSON ({e})") from None
+    info = load_metadata(text, MAX_JSON_DEPTH)
     if not isinstance(info, dict):
         raise Invalid(f"metadata must be a JSON object, got {type(info).__name__}")
     config = build(TrainConfig, info.get("config"), "config")

@@ -45,7 +45,7 @@ from .data import N_CLASSES
 from .files import reading_safetensors, write_atomic
 from .formats import JUDGE_CONFIDENT as CONFIDENT
 from .formats import JUDGE_FORMAT as FORMAT
-from .typed_json import Invalid, build, json_depth, refuse_constant, short
+from .typed_json import Invalid, build, load_metadata, short
 
 # The rule (a decode is recognised as a digit when the largest softmax probability reaches
 # CONFIDENT) and the file's format tag live with the torch-free reader the page
@@ -314,16 +314,7 @@ def load(path: str | Path) -> Classifier:
 def _record(meta: dict) -> Record:
     if meta.get("format") != FORMAT:
         raise Invalid(f"not a VAE Latent Explorer classifier (format {short(meta.get('format'))})")
-    text = meta.get("explorer")
-    if not isinstance(text, str):
-        raise Invalid("no 'explorer' metadata")
-    if (depth := json_depth(text)) > MAX_JSON_DEPTH:
-        raise Invalid(f"metadata JSON nested {depth} deep, more than {MAX_JSON_DEPTH}")
-    try:
-        info = json.loads(text, parse_constant=refuse_constant)
-    except (ValueError, RecursionError) as e:
-        raise Invalid(f"metadata is not valid JSON ({e})") from None
-    return build(Record, info, "metadata")
+    return build(Record, load_metadata(meta.get("explorer"), MAX_JSON_DEPTH), "metadata")
 
 
 def _shapes(config: CnnConfig) -> dict[str, tuple[int, ...]]:

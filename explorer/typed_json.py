@@ -1,14 +1,15 @@
 """Untrusted JSON into typed values: a depth bound checked before parsing, and every field of a
 JSON object checked against a dataclass's type hints before the dataclass is built from it.
 
-`explorer.checkpoint` reads a file's metadata with these; whatever the JSON holds, the result is
-a well-formed dataclass or an `Invalid` naming the field, never a deep recursion, an overflow or
-an exception from inside the dataclass.
+`explorer.checkpoint` and `explorer.classifier` read a file's metadata with these
+(`load_metadata`); whatever the JSON holds, the result is a well-formed dataclass or an `Invalid`
+naming the field, never a deep recursion, an overflow or an exception from inside the dataclass.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import re
 import types
@@ -101,6 +102,19 @@ def json_depth(text: str, chunk: int = 1 << 20) -> int:
         if levels.size:
             deepest, level = max(deepest, int(levels.max())), int(levels[-1])
     return deepest
+
+
+def load_metadata(text, max_depth: int):
+    """The JSON a file's "explorer" metadata holds, its depth bounded by `max_depth` before it is
+    parsed; `Invalid` if it is missing, too deep or not JSON (NaN and Infinity refused)."""
+    if not isinstance(text, str):
+        raise Invalid("no 'explorer' metadata")
+    if (depth := json_depth(text)) > max_depth:
+        raise Invalid(f"metadata JSON nested {depth} deep, more than {max_depth}")
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except (ValueError, RecursionError) as e:
+        raise Invalid(f"metadata is not valid JSON ({e})") from None
 
 
 def short(value, limit: int = 60) -> str:
